@@ -1,0 +1,3 @@
+from posewarp.cli.main import main
+
+main()

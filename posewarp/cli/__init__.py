@@ -1,0 +1,1 @@
+"""The Typer command-line interface: one thin module per command, no torch code here."""

@@ -1,0 +1,22 @@
+"""User-facing errors: one clear line, exit code 1 (a traceback only with ``--debug``)."""
+
+from __future__ import annotations
+
+import os
+
+
+class PosewarpError(Exception):
+    """A problem with the user's input or environment, reported as one line naming the file."""
+
+    def __init__(self, message: str, path: str | os.PathLike | None = None):
+        self.path = None if path is None else os.fspath(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+class WeightsMissingError(PosewarpError):
+    """A pretrained file is not on disk; the message names the command that downloads it."""
+
+
+class SchemaError(PosewarpError):
+    """A data file was written by another (usually newer) schema version."""

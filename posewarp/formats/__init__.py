@@ -1,0 +1,1 @@
+"""The shared vocabulary: keypoints, heatmaps, parsing labels, images and pictures for people."""

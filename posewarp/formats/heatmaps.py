@@ -1,0 +1,89 @@
+"""Pose heatmaps: 18-channel disks (the paper's input), Gaussians (PATN) and the PG2/PATN pose mask.
+
+Every function takes keypoints ``(..., 18, 3)`` as a numpy array or a torch tensor and returns the
+same kind (torch keeps the device). Pixel ``(row i, column j)`` has its centre at ``(x=j, y=i)``;
+a missing keypoint (confidence 0) gives an all-zero channel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# Limbs of the PG2/PATN pose mask (0-based): the decoder's limbs plus hip-hip, hip-shoulder and ear-ear spans.
+MASK_LIMBS = (
+    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
+    (1, 0), (0, 14), (14, 16), (0, 15), (15, 17), (1, 16), (1, 17), (8, 11), (11, 5), (8, 2), (16, 17),
+)  # fmt: skip
+
+
+def _as_tensor(kp) -> tuple[torch.Tensor, bool]:
+    if isinstance(kp, torch.Tensor):
+        return kp.float(), False
+    return torch.as_tensor(np.asarray(kp, np.float32)), True
+
+
+def _grid(size: tuple[int, int], device) -> tuple[torch.Tensor, torch.Tensor]:
+    h, w = size
+    ys = torch.arange(h, device=device, dtype=torch.float32).view(h, 1)
+    xs = torch.arange(w, device=device, dtype=torch.float32).view(1, w)
+    return ys, xs
+
+
+def _sq_dist(kp: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    ys, xs = _grid(size, kp.device)
+    x = kp[..., 0, None, None]
+    y = kp[..., 1, None, None]
+    return (xs - x) ** 2 + (ys - y) ** 2  # (..., 18, H, W)
+
+
+def _out(t: torch.Tensor, to_numpy: bool):
+    return t.numpy() if to_numpy else t
+
+
+def pose_disks(kp, size: tuple[int, int], radius: float = 4.0):
+    """``(..., 18, H, W)`` float32: 1 inside a disk of ``radius`` px around each present keypoint.
+
+    A radius-4 disk at an integer position covers 49 pixels; disks are clipped at the border.
+    """
+    t, to_numpy = _as_tensor(kp)
+    present = (t[..., 2] > 0)[..., None, None]
+    maps = (_sq_dist(t, size) <= radius * radius) & present
+    return _out(maps.float(), to_numpy)
+
+
+def pose_gaussians(kp, size: tuple[int, int], sigma: float = 6.0):
+    """``(..., 18, H, W)`` float32 ``exp(-d^2 / (2 sigma^2))`` per present keypoint (PATN used sigma 6)."""
+    t, to_numpy = _as_tensor(kp)
+    present = (t[..., 2] > 0)[..., None, None]
+    maps = torch.exp(-_sq_dist(t, size) / (2 * sigma * sigma)) * present
+    return _out(maps.float(), to_numpy)
+
+
+def pose_mask(kp, size: tuple[int, int], radius: float = 4.0, close: int = 5):
+    """``(..., H, W)`` float32 PG2/PATN pose mask: limb bands and joint disks of ``radius``, then a
+    ``close`` x ``close`` dilation followed by an erosion (a morphological closing)."""
+    t, to_numpy = _as_tensor(kp)
+    h, w = size
+    ys, xs = _grid(size, t.device)
+    present = t[..., 2] > 0
+    mask = ((_sq_dist(t, size) <= radius * radius) & present[..., None, None]).any(-3)
+    a_idx = torch.tensor([a for a, _ in MASK_LIMBS], device=t.device)
+    b_idx = torch.tensor([b for _, b in MASK_LIMBS], device=t.device)
+    a, b = t[..., a_idx, :2], t[..., b_idx, :2]  # (..., L, 2)
+    both = (present[..., a_idx] & present[..., b_idx])[..., None, None]
+    ab = b - a
+    length2 = (ab**2).sum(-1).clamp_min(1e-6)[..., None, None]
+    px = xs - a[..., 0, None, None]
+    py = ys - a[..., 1, None, None]
+    u = ((px * ab[..., 0, None, None] + py * ab[..., 1, None, None]) / length2).clamp(0, 1)
+    dx = px - u * ab[..., 0, None, None]
+    dy = py - u * ab[..., 1, None, None]
+    bands = ((dx**2 + dy**2) <= radius * radius) & both
+    mask = (mask | bands.any(-3)).float()
+    flat = mask.reshape(-1, 1, h, w)
+    pad = close // 2
+    dilated = F.max_pool2d(F.pad(flat, (pad,) * 4, mode="replicate"), close, stride=1)
+    eroded = -F.max_pool2d(F.pad(-dilated, (pad,) * 4, mode="replicate"), close, stride=1)
+    return _out(eroded.reshape(mask.shape), to_numpy)

@@ -1,0 +1,101 @@
+"""The one safe image reader of the project, atomic image writes and tensor conversions.
+
+Any input (EXIF-rotated JPEG, greyscale, RGBA, 16-bit PNG) comes out as ``(H, W, 3)`` RGB uint8;
+a truncated or non-image file raises ``PosewarpError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from posewarp.errors import PosewarpError
+from posewarp.formats import atomic
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+Image.MAX_IMAGE_PIXELS = 200_000_000  # refuse decompression bombs, allow large photos
+
+
+def list_images(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
+    """Image files under ``folder`` (by extension, case-insensitive), sorted for a stable order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PosewarpError("not a folder", folder)
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def decode_image(data: bytes, path: str | os.PathLike | None = None) -> np.ndarray:
+    """Decode encoded image bytes to RGB uint8 ``(H, W, 3)``."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            return _to_rgb8(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        reason = "not an image file" if isinstance(exc, UnidentifiedImageError) else f"unreadable image ({exc})"
+        raise PosewarpError(reason, path) from None
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read any image file as RGB uint8 ``(H, W, 3)`` with EXIF orientation applied."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise PosewarpError("file not found", path) from None
+    except IsADirectoryError:
+        raise PosewarpError("is a folder, not an image", path) from None
+    if not data:
+        raise PosewarpError("empty file", path)
+    return decode_image(data, path)
+
+
+def _to_rgb8(img: Image.Image) -> np.ndarray:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img).astype(np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    arr = np.asarray(img.convert("RGB"))
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def encode_image(rgb: np.ndarray, suffix: str = ".png", quality: int = 95) -> bytes:
+    """Encode RGB uint8 ``(H, W, 3)`` (or ``(H, W)``) as PNG or JPEG bytes by file suffix."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim not in (2, 3):
+        raise PosewarpError(f"expected an (H, W, 3) uint8 image, got {rgb.dtype} {rgb.shape}")
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP"}.get(suffix.lower())
+    if fmt is None:
+        raise PosewarpError(f"cannot write images with extension {suffix!r}")
+    buf = io.BytesIO()
+    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    Image.fromarray(rgb).save(buf, format=fmt, **options)
+    return buf.getvalue()
+
+
+def write_image(path: str | os.PathLike, rgb: np.ndarray, quality: int = 95) -> None:
+    """Write an RGB uint8 image atomically; the format follows the extension."""
+    atomic.write_bytes(path, encode_image(rgb, Path(path).suffix, quality))
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """RGB uint8 ``(H, W, 3)`` or ``(N, H, W, 3)`` to float ``(3, H, W)`` / ``(N, 3, H, W)`` in [-1, 1]."""
+    t = torch.as_tensor(np.asarray(rgb)).float().div(127.5).sub(1.0)
+    return t.movedim(-1, -3).contiguous()
+
+
+def to_uint8(t: torch.Tensor) -> np.ndarray:
+    """Float ``(3, H, W)`` / ``(N, 3, H, W)`` in [-1, 1] to RGB uint8 ``(H, W, 3)`` / ``(N, H, W, 3)``."""
+    t = t.detach().float().clamp(-1, 1).add(1).mul(127.5).round()
+    return t.movedim(-3, -1).to(torch.uint8).cpu().numpy()
