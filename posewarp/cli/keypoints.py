@@ -1,0 +1,90 @@
+"""``posewarp keypoints``: OpenPose COCO-18 keypoints (JSON v1.3) for every image of a folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from posewarp.cli.app import PREPROCESSING, app
+
+
+def _scales(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        scales = tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}", param_hint="--scales") from None
+    if not scales or any(not (s > 0) for s in scales):
+        raise typer.BadParameter("scales must be positive numbers, e.g. 0.5,1,1.5,2", param_hint="--scales")
+    return scales
+
+
+@app.command(
+    rich_help_panel=PREPROCESSING,
+    epilog="[bold]Examples[/bold]\n\n  posewarp keypoints data/images --out data/keypoints\n\n"
+    "  posewarp keypoints data/images --out data/keypoints --annotations data/annotation.csv --overlay data/overlays\n\n"
+    "  posewarp keypoints data/images --out data/keypoints --scales 0.5,1,1.5,2 --device cuda --shard 0/4",
+)
+def keypoints(
+    image_dir: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: one OpenPose JSON per image, same subfolders."),
+    weights: Path | None = typer.Option(
+        None, "--weights", help="body_pose_model.pth to use (default: the file `posewarp weights download openpose` gets)."
+    ),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N] (default auto)."),
+    scales: str | None = typer.Option(
+        None, "--scales", help="Comma-separated scales of 368 px height, averaged (default 0.5, as the reference port)."
+    ),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Images per network call (default 8)."),
+    no_amp: bool = typer.Option(False, "--no-amp", help="Full float32 on CUDA (AMP is never used on CPU)."),
+    annotations: Path | None = typer.Option(
+        None, "--annotations", help="Also write a PATN annotation CSV (one person per image)."
+    ),
+    overlay: Path | None = typer.Option(None, "--overlay", help="Folder for skeleton drawings over the images."),
+    person: str | None = typer.Option(
+        None, "--person", help="Who goes into --annotations: best (highest score, default) or largest."
+    ),
+    shard: str | None = typer.Option(None, "--shard", help="i/n: process only every n-th image starting at i."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo images whose JSON exists (default: skip them)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document on stdout."),
+) -> None:
+    """Find people and their 18 OpenPose keypoints in every image (resumable, shardable)."""
+    if person is not None and person not in ("best", "largest"):
+        raise typer.BadParameter("use best or largest", param_hint="--person")
+    if device is not None and not (device in ("auto", "cpu") or device.startswith("cuda")):
+        raise typer.BadParameter("use auto, cpu or cuda[:N]", param_hint="--device")
+    parsed_scales = _scales(scales)
+
+    from posewarp.console import err
+    from posewarp.errors import PosewarpError
+    from posewarp.preprocess.batch import parse_shard
+    from posewarp.preprocess.keypoints import DEFAULT_SCALES, estimate_folder
+
+    try:
+        shard_ = parse_shard(shard)
+    except PosewarpError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--shard") from None
+    report = estimate_folder(
+        image_dir,
+        out,
+        weights=weights,
+        device=device or "auto",
+        scales=parsed_scales or DEFAULT_SCALES,
+        amp=not no_amp,
+        batch_size=batch_size or 8,
+        annotations=annotations,
+        overlay_dir=overlay,
+        person=person or "best",
+        shard=shard_,
+        overwrite=overwrite,
+        show_progress=not as_json,
+    )
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        err.print(report.table(f"keypoints -> {out}"))
+    if report.done == 0 and report.failed:
+        raise PosewarpError(f"no image could be processed ({len(report.failed)} failed)", image_dir)

@@ -1,0 +1,211 @@
+"""OpenPose COCO-18 keypoint estimation: the reference port's preprocessing, multi-scale, batching, AMP.
+
+Reproduces Hzzone/pytorch-openpose ``Body.__call__`` (reference/preprocessing.md A.5), with the
+decoding of :mod:`posewarp.preprocess.openpose_decode`:
+
+1. RGB in, converted to **BGR**; per scale ``s`` the image is resized by ``s * 368 / H`` (height based)
+   with ``cv2.INTER_CUBIC`` and padded at the bottom/right with 128 to a multiple of 8;
+2. network input ``pixel / 256 - 0.5`` (float32, not /255), output PAFs (38) and heatmaps (19, with the
+   port's final ReLU);
+3. each map is resized x8 (cubic), cropped to the unpadded size and resized (cubic) to the image size;
+4. maps are averaged over scales in float64.
+
+Single scale (the default, ``scales=(0.5,)`` as in the port) gives the port's maps exactly. With
+several scales the port computes ``heatmap_avg += heatmap_avg + heatmap / n``, which doubles the running
+sum at every scale (so earlier scales weigh more and the maps exceed 1); here heatmaps and PAFs are both
+the plain mean ``sum(maps) / n`` -- the correction the CMU default ``--scales 0.5,1,1.5,2`` needs.
+
+Beyond the port: images whose padded inputs have the same size go through the network together
+(``batch_size``; different sizes are never padded further, since more padding would change the
+network's answers near the border), CUDA runs under autocast (bf16 where supported, else fp16) when
+``amp`` is on; CPU always computes in float32.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from posewarp.errors import PosewarpError
+from posewarp.formats import draw, images
+from posewarp.formats import keypoints as K
+from posewarp.preprocess import batch as B
+from posewarp.preprocess.openpose_decode import decode_people
+from posewarp.preprocess.openpose_net import STRIDE, load_body_pose_weights
+
+BOX_SIZE = 368
+PAD_VALUE = 128
+DEFAULT_SCALES = (0.5,)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise PosewarpError(f"unknown device {device!r}; use auto, cpu or cuda[:N]") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise PosewarpError("--device cuda asked for, but no CUDA GPU is available")
+    return dev
+
+
+def prepare(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """RGB uint8 image -> padded BGR network input ``(3, Hp, Wp)`` float32, and the unpadded size."""
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    factor = scale * BOX_SIZE / rgb.shape[0]
+    resized = cv2.resize(bgr, (0, 0), fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    h, w = resized.shape[:2]
+    pad_h, pad_w = (STRIDE - h % STRIDE) % STRIDE, (STRIDE - w % STRIDE) % STRIDE
+    padded = cv2.copyMakeBorder(resized, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
+    return np.transpose(padded.astype(np.float32), (2, 0, 1)) / 256 - 0.5, (h, w)
+
+
+def upsample(maps: np.ndarray, size: tuple[int, int], image_hw: tuple[int, int]) -> np.ndarray:
+    """Network maps ``(C, h, w)`` -> ``(H, W, C)`` at the image size, the port's two cubic resizes."""
+    hwc = np.transpose(maps, (1, 2, 0))
+    big = cv2.resize(hwc, (0, 0), fx=STRIDE, fy=STRIDE, interpolation=cv2.INTER_CUBIC)
+    big = big[: size[0], : size[1], :]
+    out = cv2.resize(big, (image_hw[1], image_hw[0]), interpolation=cv2.INTER_CUBIC)
+    return out if out.ndim == 3 else out[:, :, None]
+
+
+class KeypointEstimator:
+    """``estimator(rgb) -> (P, 18, 3)`` people (x, y, confidence in image pixels), best first."""
+
+    def __init__(
+        self,
+        weights: str | os.PathLike | None = None,
+        device: str | torch.device = "auto",
+        scales: Sequence[float] = DEFAULT_SCALES,
+        amp: bool = True,
+        *,
+        batch_size: int = 8,
+        net: torch.nn.Module | None = None,
+    ):
+        from posewarp.preprocess import weights as W
+
+        scales = tuple(float(s) for s in scales)
+        if not scales or any(not np.isfinite(s) or s <= 0 for s in scales):
+            raise PosewarpError(f"scales must be positive numbers, got {scales}")
+        self.scales = scales
+        self.device = resolve_device(device)
+        self.batch_size = max(1, int(batch_size))
+        if net is None:
+            net = load_body_pose_weights(W.require("openpose", weights))
+        self.net = net.to(self.device).eval()
+        self.amp = bool(amp) and self.device.type == "cuda"
+
+    def _forward(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = torch.from_numpy(inputs).to(self.device)
+        with torch.inference_mode():
+            if self.amp:
+                dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+                with torch.autocast("cuda", dtype=dtype):
+                    paf, heat = self.net(x)
+            else:
+                paf, heat = self.net(x)
+        return paf.float().cpu().numpy(), heat.float().cpu().numpy()
+
+    def maps(self, rgbs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per image the scale-averaged ``(heatmaps (H, W, 19), pafs (H, W, 38))`` in float64."""
+        for rgb in rgbs:
+            if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+                raise PosewarpError(f"expected an RGB uint8 (H, W, 3) image, got {rgb.dtype} {rgb.shape}")
+        n = len(self.scales)
+        heat_avg = [np.zeros((*rgb.shape[:2], 19)) for rgb in rgbs]
+        paf_avg = [np.zeros((*rgb.shape[:2], 38)) for rgb in rgbs]
+        for scale in self.scales:
+            prepared = [prepare(rgb, scale) for rgb in rgbs]
+            groups: dict[tuple, list[int]] = {}
+            for idx, (inp, _) in enumerate(prepared):
+                groups.setdefault(inp.shape, []).append(idx)
+            for members in groups.values():
+                for start in range(0, len(members), self.batch_size):
+                    chunk = members[start : start + self.batch_size]
+                    pafs, heats = self._forward(np.stack([prepared[i][0] for i in chunk]))
+                    for k, i in enumerate(chunk):
+                        size, image_hw = prepared[i][1], rgbs[i].shape[:2]
+                        heat_avg[i] += upsample(heats[k], size, image_hw) / n
+                        paf_avg[i] += upsample(pafs[k], size, image_hw) / n
+        return list(zip(heat_avg, paf_avg))
+
+    def batch(self, rgbs: list[np.ndarray]) -> list[np.ndarray]:
+        """``(P, 18, 3)`` people for each image."""
+        return [decode_people(heat, paf, heat.shape[0]) for heat, paf in self.maps(list(rgbs))]
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        return self.batch([rgb])[0]
+
+
+def estimate_folder(
+    image_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    weights: str | os.PathLike | None = None,
+    device: str = "auto",
+    scales: Sequence[float] = DEFAULT_SCALES,
+    amp: bool = True,
+    batch_size: int = 8,
+    annotations: str | os.PathLike | None = None,
+    overlay_dir: str | os.PathLike | None = None,
+    person: str = "best",
+    shard: tuple[int, int] | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    net: torch.nn.Module | None = None,
+) -> B.BatchReport:
+    """``posewarp keypoints``: OpenPose JSON (all people, best first) for every image of a folder.
+
+    Writes ``OUTDIR/<relative path>.json``; skips images already done unless ``overwrite``;
+    ``overlay_dir`` gets skeleton drawings; ``annotations`` a PATN CSV with one person per image
+    (``person``: ``best`` = the decoder's highest total score, ``largest`` = biggest keypoint box) for
+    every image of the folder that has a JSON in ``out_dir`` (so the last of several shards writes
+    the complete file).
+    """
+    if person not in ("best", "largest"):
+        raise PosewarpError(f"unknown person selection {person!r}; use 'best' or 'largest'")
+    image_dir, out_dir = Path(image_dir), Path(out_dir)
+    todo, skipped = B.plan_batch(image_dir, out_dir, ".json", shard=shard, overwrite=overwrite)
+    if not todo and not skipped:
+        raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
+    report = B.BatchReport(skipped=skipped, counts={"people found": 0})
+    estimator = None
+    if todo:
+        estimator = KeypointEstimator(weights, device=device, scales=scales, amp=amp, batch_size=batch_size, net=net)
+
+    def process(items: list[B.BatchItem]) -> None:
+        rgbs = [images.read_image(item.image) for item in items]  # raises before anything is written
+        for item, rgb, people in zip(items, rgbs, estimator.batch(rgbs)):
+            K.write_openpose_json(item.output, people)
+            if overlay_dir is not None:
+                picture = draw.skeleton(rgb, people) if len(people) else rgb
+                images.write_image(B.output_path(overlay_dir, item.name, ".png"), picture)
+            report.count("people found", len(people))
+
+    B.run_batch(todo, process, batch_size=batch_size, description="keypoints", report=report, show_progress=show_progress)
+    if annotations is not None:
+        write_annotations(image_dir, out_dir, annotations, person)
+    return report
+
+
+def write_annotations(image_dir: Path, out_dir: Path, csv_path: str | os.PathLike, person: str = "best") -> int:
+    """PATN CSV (one person per image, name = relative image path) from the JSON files; returns rows."""
+    rows = {}
+    for image in images.list_images(image_dir):
+        name = image.relative_to(image_dir).as_posix()
+        json_path = B.output_path(out_dir, name, ".json")
+        if not json_path.is_file():
+            continue
+        people = K.read_openpose_json(json_path)
+        if person == "best" or len(people) == 0:
+            rows[name] = people[0] if len(people) else K.empty()
+        else:
+            rows[name] = K.select_person(people, person)
+    K.write_patn_csv(csv_path, rows)
+    return len(rows)

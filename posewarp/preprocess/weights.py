@@ -1,0 +1,207 @@
+"""The registry of pretrained files, their checked download, and the lookup every command uses.
+
+Design rules (DESIGN.md "Conventions"): nothing downloads implicitly; ``posewarp weights download
+NAME`` fetches a file into ``$POSEWARP_HOME`` (default ``~/.cache/posewarp``), resumes a partial
+``.part`` file with an HTTP Range request, checks size and sha256, and renames it into place
+atomically (a mismatch deletes the ``.part`` and leaves nothing behind). A missing file makes
+:func:`require` raise :class:`WeightsMissingError` naming the command to run and the expected path;
+an explicit ``--weights PATH`` always wins. File facts: reference/preprocessing.md A.4 (and C.7).
+
+To add a file, add one entry to ``REGISTRY`` (size/sha256 ``None`` when not known: such a file is
+then only checked for existence, and ``posewarp weights list`` says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from posewarp.errors import PosewarpError, WeightsMissingError
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    name: str
+    filename: str
+    size: int | None
+    sha256: str | None
+    urls: tuple[str, ...]
+    description: str
+    source: str
+
+
+REGISTRY: dict[str, WeightFile] = {
+    "openpose": WeightFile(
+        name="openpose",
+        filename="body_pose_model.pth",
+        size=209_267_595,
+        sha256="25a948c16078b0f08e236bda51a385d855ef4c153598947c28c0d47ed94bb746",
+        urls=(
+            "https://huggingface.co/lllyasviel/Annotators/resolve/main/body_pose_model.pth",
+            "https://huggingface.co/lllyasviel/ControlNet/resolve/main/annotator/ckpts/body_pose_model.pth",
+        ),
+        description="OpenPose COCO-18 body keypoints (VGG-19 front, 6 PAF/heatmap stages)",
+        source="CMU pose_iter_440000.caffemodel converted by Hzzone/pytorch-openpose",
+    ),
+}
+
+CHUNK = 1 << 20
+TIMEOUT_S = 60
+
+
+def weights_home() -> Path:
+    """Where pretrained files live: ``$POSEWARP_HOME`` or ``~/.cache/posewarp``."""
+    return Path(os.environ.get("POSEWARP_HOME") or "~/.cache/posewarp").expanduser()
+
+
+def entry(name: str) -> WeightFile:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise PosewarpError(f"unknown weights {name!r}; known: {known} (see `posewarp weights list`)") from None
+
+
+def expected_path(name: str) -> Path:
+    return weights_home() / entry(name).filename
+
+
+def require(name: str, override: str | os.PathLike | None = None) -> Path:
+    """The file to load: ``override`` when given (it must exist), else the downloaded registry file.
+
+    Raises ``WeightsMissingError`` naming ``posewarp weights download NAME`` and the expected path.
+    """
+    if override is not None:
+        path = Path(override).expanduser()
+        if not path.is_file():
+            raise PosewarpError("weights file not found", path)
+        return path
+    path = expected_path(name)
+    if path.is_file():
+        return path
+    raise WeightsMissingError(
+        f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` "
+        f"(expected at {path}; --weights PATH uses another file)"
+    )
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_file(spec: WeightFile, path: Path) -> tuple[bool, str]:
+    """Size then sha256 against the registry; unknown values are not checked."""
+    size = path.stat().st_size
+    if spec.size is not None and size != spec.size:
+        return False, f"size {size:,} bytes, expected {spec.size:,}"
+    if spec.sha256 is not None:
+        got = sha256_of(path)
+        if got != spec.sha256.lower():
+            return False, f"sha256 {got}, expected {spec.sha256}"
+        return True, "ok (size and sha256 match)"
+    return True, "present (no checksum known: checked for existence only)"
+
+
+def verify(name: str) -> tuple[bool, str]:
+    """``(ok, message)`` for the downloaded file of ``name``."""
+    spec, path = entry(name), expected_path(name)
+    if not path.is_file():
+        return False, f"missing: run `posewarp weights download {name}` (expected at {path})"
+    return check_file(spec, path)
+
+
+def download(name: str, *, url: str | None = None, show_progress: bool = True) -> Path:
+    """Fetch ``name`` into :func:`weights_home` (resuming a ``.part``), check it, rename it into place.
+
+    ``url`` replaces the registry's URLs (a mirror, or a ``file://`` path). A present file that
+    verifies is kept as is. Network failures keep the ``.part`` for the next try; a size or sha256
+    mismatch deletes it and raises ``PosewarpError``.
+    """
+    spec = entry(name)
+    final = expected_path(name)
+    if final.is_file() and check_file(spec, final)[0]:
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    part = final.with_name(final.name + ".part")
+    urls = (url,) if url else spec.urls
+    if not urls:
+        raise PosewarpError(f"no download URL known for {name!r}; pass --url")
+    errors = []
+    for candidate in urls:
+        try:
+            _fetch(candidate, part, spec, show_progress)
+            break
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            errors.append(f"{candidate}: {getattr(exc, 'reason', None) or exc}")
+    else:
+        raise PosewarpError(f"download of {name!r} failed (partial file kept for resume): " + "; ".join(errors))
+    ok, message = check_file(spec, part)
+    if not ok:
+        part.unlink(missing_ok=True)
+        raise PosewarpError(f"downloaded file for {name!r} is wrong ({message}); deleted it", url or urls[0])
+    os.replace(part, final)
+    return final
+
+
+def _fetch(url: str, part: Path, spec: WeightFile, show_progress: bool) -> None:
+    """Append the rest of ``url`` to ``part`` (Range resume over HTTP, seek for file://)."""
+    offset = part.stat().st_size if part.exists() else 0
+    if spec.size is not None and offset > spec.size:
+        part.unlink()
+        offset = 0
+    if spec.size is not None and offset == spec.size:
+        return
+    scheme = urllib.parse.urlparse(url).scheme
+    if scheme == "file":
+        source = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+        with open(source, "rb") as src:
+            total = source.stat().st_size
+            if offset > total:
+                offset = 0
+            src.seek(offset)
+            _copy(src, part, offset, total, spec.name, show_progress)
+        return
+    if scheme not in ("http", "https"):
+        raise ValueError(f"unsupported URL scheme {scheme!r} (use http, https or file)")
+    request = urllib.request.Request(url, headers={"User-Agent": "posewarp"})
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:  # nothing left to send: the .part is complete (checked by the caller)
+            return
+        raise
+    with response:
+        if offset and response.status == 206:
+            match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
+            if not match or int(match.group(1)) != offset:
+                raise ValueError("server answered the resume request with the wrong range")
+        else:
+            offset = 0  # the server ignored Range: start over
+        length = response.headers.get("Content-Length")
+        total = offset + int(length) if length is not None else spec.size
+        _copy(response, part, offset, total, spec.name, show_progress)
+
+
+def _copy(stream, part: Path, offset: int, total: int | None, label: str, show_progress: bool) -> None:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from posewarp.console import err
+
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with open(part, "ab" if offset else "wb") as out, Progress(*columns, console=err, disable=not show_progress) as bar:
+        task = bar.add_task(f"download {label}", total=total, completed=offset)
+        for block in iter(lambda: stream.read(CHUNK), b""):
+            out.write(block)
+            bar.advance(task, len(block))
