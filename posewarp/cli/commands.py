@@ -3,5 +3,3 @@
 # One line per command module; keep in help-panel order.
 from posewarp.cli import keypoints  # noqa: F401
 from posewarp.cli import weights  # noqa: F401
-from posewarp.cli import pack  # noqa: F401
-from posewarp.cli import info  # noqa: F401
