@@ -49,6 +49,35 @@ REGISTRY: dict[str, WeightFile] = {
         description="OpenPose COCO-18 body keypoints (VGG-19 front, 6 PAF/heatmap stages)",
         source="CMU pose_iter_440000.caffemodel converted by Hzzone/pytorch-openpose",
     ),
+    # Metric networks (posewarp eval). Checksums not verified here; the torch-hub style names carry the
+    # first 8 hex digits of each file's sha256 (6726825d, 7be5be79).
+    "inception-fid": WeightFile(
+        name="inception-fid",
+        filename="pt_inception-2015-12-05-6726825d.pth",
+        size=None,
+        sha256=None,
+        urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",),
+        description="Inception v3 of FID/IS (TF graph 2015-12-05, 2048-d pool3, 1008 classes)",
+        source="TensorFlow inception-2015-12-05.tgz ported by mseitzer/pytorch-fid",
+    ),
+    "alexnet": WeightFile(
+        name="alexnet",
+        filename="alexnet-owt-7be5be79.pth",
+        size=None,
+        sha256=None,
+        urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",),
+        description="AlexNet ImageNet weights, the LPIPS trunk (features only)",
+        source="torchvision",
+    ),
+    "lpips-alex": WeightFile(
+        name="lpips-alex",
+        filename="lpips-v0.1-alex.pth",
+        size=None,
+        sha256=None,
+        urls=("https://raw.githubusercontent.com/richzhang/PerceptualSimilarity/master/lpips/weights/v0.1/alex.pth",),
+        description="LPIPS v0.1 linear layers for AlexNet (lin0..lin4)",
+        source="richzhang/PerceptualSimilarity lpips/weights/v0.1/alex.pth",
+    ),
 }
 
 CHUNK = 1 << 20
