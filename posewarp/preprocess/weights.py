@@ -49,6 +49,43 @@ REGISTRY: dict[str, WeightFile] = {
         description="OpenPose COCO-18 body keypoints (VGG-19 front, 6 PAF/heatmap stages)",
         source="CMU pose_iter_440000.caffemodel converted by Hzzone/pytorch-openpose",
     ),
+    # SCHP human parsers (reference/preprocessing.md C.7); the authors' originals are on Google Drive only.
+    "schp-lip": WeightFile(
+        name="schp-lip",
+        filename="exp-schp-201908261155-lip.pth",
+        size=267_449_349,
+        sha256="24fa3254ceeb74c8435458994a64b522fb439a3635b7b86ff470457e0413da00",
+        urls=(
+            "https://huggingface.co/ApacheOne/ComfyUI-human-parser_models_ATR_LIP_Pascal/resolve/main/exp-schp-201908261155-lip.pth",
+            "https://huggingface.co/franciszzj/Leffa/resolve/main/schp/exp-schp-201908261155-lip.pth",
+        ),
+        description="SCHP human parser, LIP 20 labels (posewarp parse); "
+        "authors' Google Drive id 1k4dllHpu0bdx38J7H28rVVLpU-kOHmnH",
+        source="GoGoDuck912/Self-Correction-Human-Parsing (Li et al., TPAMI 2020), AugmentCE2P ResNet-101",
+    ),
+    "schp-atr": WeightFile(
+        name="schp-atr",
+        filename="exp-schp-201908301523-atr.pth",
+        size=267_445_237,
+        sha256="e9d7c91ce3b4e7133df56b599fc817b533e3439c5e8d282a59126d2fda339a2a",
+        urls=(
+            "https://huggingface.co/ApacheOne/ComfyUI-human-parser_models_ATR_LIP_Pascal/resolve/main/exp-schp-201908301523-atr.pth",
+            "https://huggingface.co/franciszzj/Leffa/resolve/main/schp/exp-schp-201908301523-atr.pth",
+        ),
+        description="SCHP human parser, ATR 18 labels (posewarp parse --dataset atr); "
+        "authors' Google Drive id 1ruJg4lqR_jgQPj-9K0PP-L2vJERYOxLP",
+        source="GoGoDuck912/Self-Correction-Human-Parsing (Li et al., TPAMI 2020), AugmentCE2P ResNet-101",
+    ),
+    "schp-pascal": WeightFile(
+        name="schp-pascal",
+        filename="exp-schp-201908270938-pascal-person-part.pth",
+        size=267_422_621,
+        sha256="3b03d343c39fb0696f75d45c44c67b2fc23f5d0bf0925a82c0465e415799fa85",
+        urls=("https://huggingface.co/ApacheOne/ComfyUI-human-parser_models_ATR_LIP_Pascal/resolve/main/exp-schp-201908270938-pascal-person-part.pth",),
+        description="SCHP human parser, Pascal-Person-Part 7 labels (posewarp parse --dataset pascal); "
+        "authors' Google Drive id 1E5YwNKW2VOEayK9mWCS3Kpsxf-3z04ZE",
+        source="GoGoDuck912/Self-Correction-Human-Parsing (Li et al., TPAMI 2020), AugmentCE2P ResNet-101",
+    ),
     # Metric networks (posewarp eval). Checksums not verified here; the torch-hub style names carry the
     # first 8 hex digits of each file's sha256 (6726825d, 7be5be79).
     "inception-fid": WeightFile(
