@@ -1,0 +1,291 @@
+"""The human parser pipeline: SCHP's letterbox, normalisation, fusion logits, inverse affine and argmax.
+
+With the same weights the labels equal SCHP's ``simple_extractor.py`` (reference/preprocessing.md C.3): BGR
+input, an affine letterbox of the whole image into the square network input (black border), ImageNet mean/std
+in BGR order, the fusion head upsampled bilinearly (``align_corners=True``) to the input size, every channel
+warped back to the image with the inverse affine (``cv2.warpAffine``, linear, border 0) and the argmax.
+Beyond it (C.4): flip test-time augmentation with the left/right channels swapped, several scales, batches of
+images, and autocast on CUDA (``amp=False`` keeps the reference's float32 numbers).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from posewarp.errors import PosewarpError
+from posewarp.formats import parsing
+from posewarp.preprocess.keypoints import resolve_device  # the one device rule of the preprocessing commands
+
+# SCHP's pretrained_settings: ImageNet statistics in BGR order, input range [0, 1].
+MEAN_BGR = (0.406, 0.456, 0.485)
+STD_BGR = (0.225, 0.224, 0.229)
+
+
+@dataclass(frozen=True)
+class ParserDataset:
+    """What a checkpoint was trained on: its labels, input size, flip swap and registry name."""
+
+    name: str
+    labels: tuple[str, ...]
+    input_size: int
+    flip_permutation: tuple[int, ...]
+    weights: str
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+
+ATR_LABELS = (
+    "background", "hat", "hair", "sunglasses", "upper-clothes", "skirt", "pants", "dress", "belt", "left-shoe",
+    "right-shoe", "face", "left-leg", "right-leg", "left-arm", "right-arm", "bag", "scarf",
+)  # fmt: skip
+PASCAL_LABELS = ("background", "head", "torso", "upper-arms", "lower-arms", "upper-legs", "lower-legs")
+
+
+def _swap(n: int, pairs: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+    perm = list(range(n))
+    for a, b in pairs:
+        perm[a], perm[b] = b, a
+    return tuple(perm)
+
+
+DATASETS = {
+    "lip": ParserDataset("lip", parsing.LABEL_SETS["lip"], 473, tuple(parsing.FLIP_PERMUTATION.tolist()), "schp-lip"),
+    "atr": ParserDataset("atr", ATR_LABELS, 512, _swap(18, [(9, 10), (12, 13), (14, 15)]), "schp-atr"),
+    "pascal": ParserDataset("pascal", PASCAL_LABELS, 512, tuple(range(7)), "schp-pascal"),
+}
+
+
+def get_dataset(name: str) -> ParserDataset:
+    if name not in DATASETS:
+        raise PosewarpError(f"unknown parser dataset {name!r}; known: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+# ---------------------------------------------------------------- letterbox geometry (SCHP's affine transform)
+
+
+def letterbox_affine(height: int, width: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 2x3 affine maps image -> ``size`` x ``size`` network input and back.
+
+    SCHP's box is ``[0, 0, w-1, h-1]``: its centre ``((w-1)/2, (h-1)/2)`` goes to ``((size-1)/2, (size-1)/2)``
+    and the longer side ``max(w-1, h-1)`` to ``size-1`` pixels; a third point at a right angle fixes the map.
+    Points are float32 like SCHP's and ``cv2.getAffineTransform`` solves the map (forward and inverse).
+    """
+    if height < 1 or width < 1:
+        raise PosewarpError(f"empty image ({height}x{width})")
+    center = np.array([(width - 1) * 0.5, (height - 1) * 0.5], np.float32)
+    extent = np.float32(max(width - 1, height - 1, 1))  # a 1-pixel image has no extent; keep the map finite
+    half = (size - 1) * 0.5
+    src = np.stack([center, center + np.array([0, -extent * 0.5], np.float32), np.zeros(2, np.float32)])
+    dst = np.array([[half, half], [half, 0.0], [0.0, 0.0]], np.float32)
+    src[2] = _right_angle(src[0], src[1])
+    dst[2] = _right_angle(dst[0], dst[1])
+    return cv2.getAffineTransform(src, dst), cv2.getAffineTransform(dst, src)
+
+
+def _right_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``b`` plus ``a - b`` turned by 90 degrees."""
+    d = a - b
+    return b + np.array([-d[1], d[0]], np.float32)
+
+
+def letterbox(bgr: np.ndarray, forward: np.ndarray, size: int) -> np.ndarray:
+    """Warp an ``(H, W, 3)`` uint8 image into the ``size`` x ``size`` input; outside the image is black."""
+    return cv2.warpAffine(
+        bgr, forward, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)
+    )
+
+
+def unletterbox(logits: np.ndarray, inverse: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Warp ``(size, size, C)`` float32 logits back to ``(height, width, C)``, channel by channel, border 0.
+
+    OpenCV gives identical numbers for 1, 3 or 4 channels at a time (not for 2 or more than 4), so the channels
+    go in groups of 4 and any remainder one by one.
+    """
+    out = []
+    for start in range(0, logits.shape[2], 4):
+        chunk = logits[:, :, start : start + 4]
+        groups = [chunk] if chunk.shape[2] in (3, 4) else [chunk[:, :, i] for i in range(chunk.shape[2])]
+        for g in groups:
+            warped = cv2.warpAffine(
+                np.ascontiguousarray(g), inverse, (width, height), flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+            )  # fmt: skip
+            out.append(warped.reshape(height, width, -1))
+    return np.concatenate(out, axis=2)
+
+
+def normalize(bgr: torch.Tensor) -> torch.Tensor:
+    """``(N, S, S, 3)`` uint8 BGR to ``(N, 3, S, S)`` float: ToTensor (/255) then Normalize, as SCHP."""
+    x = bgr.permute(0, 3, 1, 2).contiguous().float().div(255)  # NCHW memory, like ToTensor
+    mean = torch.tensor(MEAN_BGR, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD_BGR, device=x.device).view(1, 3, 1, 1)
+    return x.sub(mean).div(std)
+
+
+# ---------------------------------------------------------------- checkpoint loading
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """An SCHP checkpoint's tensors, ``module.`` prefix stripped (``{'state_dict': ...}`` or a bare dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PosewarpError("weights file not found", path)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors come in many types
+        raise PosewarpError(f"not a loadable PyTorch checkpoint ({type(exc).__name__}: {exc})".split("\n")[0], path)
+    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise PosewarpError("not an SCHP checkpoint (expected a dict of tensors under 'state_dict')", path)
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def load_network(path: str | os.PathLike, dataset: ParserDataset) -> nn.Module:
+    """Build :class:`SCHPNet` for ``dataset`` and load the checkpoint at ``path`` strictly."""
+    return build_network(read_state_dict(path), dataset, path)
+
+
+def build_network(
+    state: dict[str, torch.Tensor], dataset: ParserDataset, path: str | os.PathLike | None = None
+) -> nn.Module:
+    """:class:`SCHPNet` in eval mode holding ``state`` (keys without ``module.``); a misfit says what does not fit."""
+    from posewarp.preprocess.schp_net import SCHPNet
+
+    head = state.get("fushion.3.weight")
+    if head is not None and head.ndim == 4 and head.shape[0] != dataset.num_classes:
+        guess = [d.name for d in DATASETS.values() if d.num_classes == head.shape[0]]
+        hint = f"; it looks like a {guess[0]} checkpoint (--dataset {guess[0]})" if guess else ""
+        raise PosewarpError(
+            f"checkpoint predicts {head.shape[0]} classes but dataset {dataset.name!r} has "
+            f"{dataset.num_classes}{hint}",
+            path,
+        )
+    net = SCHPNet(num_classes=dataset.num_classes)
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected and not k.endswith("num_batches_tracked")]
+    wrong = [
+        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    if missing or unexpected or wrong:
+        parts = []
+        for what, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+            if keys:
+                parts.append(f"{len(keys)} {what} (e.g. {', '.join(keys[:3])})")
+        raise PosewarpError(f"does not fit the SCHP network: {'; '.join(parts)}", path)
+    net.load_state_dict(state, strict=True)
+    return net.eval()
+
+
+# ---------------------------------------------------------------- the parser
+
+
+class HumanParser:
+    """SCHP-compatible human parser: ``parser(rgb) -> (H, W) uint8 labels``.
+
+    ``weights`` defaults to the registry's file for ``dataset`` (``posewarp weights download schp-lip``).
+    ``network`` replaces the SCHP network by any module with the same output structure (tests, other backbones).
+    ``input_size`` overrides the dataset's square input (473 for LIP); smaller is faster and coarser.
+    """
+
+    def __init__(
+        self,
+        weights: str | os.PathLike | None = None,
+        dataset: str = "lip",
+        device: str | torch.device = "auto",
+        flip: bool = False,
+        scales: Sequence[float] = (1.0,),
+        amp: bool = True,
+        *,
+        input_size: int | None = None,
+        network: nn.Module | None = None,
+    ):
+        self.dataset = get_dataset(dataset)
+        self.device = resolve_device(device)
+        self.flip = bool(flip)
+        self.scales = tuple(float(s) for s in scales)
+        if not self.scales or min(self.scales) <= 0:
+            raise PosewarpError(f"scales must be positive numbers, got {scales!r}")
+        self.input_size = int(input_size or self.dataset.input_size)
+        if self.input_size < 16:
+            raise PosewarpError(f"input size must be at least 16 pixels, got {self.input_size}")
+        self.amp = bool(amp) and self.device.type == "cuda"
+        if network is None:
+            from posewarp.preprocess import weights as registry
+
+            network = load_network(registry.require(self.dataset.weights, weights), self.dataset)
+        self.network = network.eval().to(self.device)
+        self._flip_perm = torch.as_tensor(self.dataset.flip_permutation, device=self.device)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.dataset.labels
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        return self.batch([rgb])[0]
+
+    def logits(self, rgb: np.ndarray) -> np.ndarray:
+        """``(H, W, C)`` float32 logits at the image's size (SCHP's ``--logits``; argmax gives the labels)."""
+        return self.batch_logits([rgb])[0]
+
+    def batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Labels for several RGB images of any sizes, in one forward pass."""
+        return [np.argmax(lg, axis=2).astype(np.uint8) for lg in self.batch_logits(images)]
+
+    def batch_logits(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if not images:
+            return []
+        size = self.input_size
+        inputs, inverses = [], []
+        for rgb in images:
+            rgb = np.asarray(rgb)
+            if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+                raise PosewarpError(f"the parser expects (H, W, 3) uint8 RGB images, got {rgb.dtype} {rgb.shape}")
+            forward, inverse = letterbox_affine(rgb.shape[0], rgb.shape[1], size)
+            inputs.append(letterbox(np.ascontiguousarray(rgb[:, :, ::-1]), forward, size))
+            inverses.append(inverse)
+        x = normalize(torch.from_numpy(np.stack(inputs)).to(self.device))
+        scores = self.letterboxed_logits(x).permute(0, 2, 3, 1).cpu().numpy()
+        return [
+            unletterbox(scores[i], inverses[i], rgb.shape[0], rgb.shape[1])
+            for i, rgb in enumerate(images)
+        ]
+
+    @torch.inference_mode()
+    def letterboxed_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Fusion logits ``(N, C, S, S)`` float32 for normalised inputs ``(N, 3, S, S)``, averaged over TTA."""
+        size = x.shape[-2:]
+        total = None
+        for scale in self.scales:
+            xs = x if scale == 1.0 else F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=True)
+            batch = torch.cat([xs, xs.flip(-1)]) if self.flip else xs
+            with torch.autocast("cuda", dtype=_amp_dtype(), enabled=self.amp):
+                out = self.network(batch)[0][-1]
+            out = out.float()
+            if out.shape[1] != self.dataset.num_classes:
+                raise PosewarpError(f"network gave {out.shape[1]} channels, expected {self.dataset.num_classes}")
+            if out.shape[-2:] != size:
+                out = F.interpolate(out, size=size, mode="bilinear", align_corners=True)
+            if self.flip:
+                plain, mirrored = out.chunk(2)
+                out = (plain + mirrored[:, self._flip_perm].flip(-1)) * 0.5
+            total = out if total is None else total + out
+        return total if len(self.scales) == 1 else total / len(self.scales)
+
+
+def _amp_dtype() -> torch.dtype:
+    return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float16

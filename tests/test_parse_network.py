@@ -1,0 +1,200 @@
+"""The SCHP network: exact checkpoint key layout, strict loading, clear misfits, the reference extractor's labels.
+
+Seeded random weights in the public checkpoint's layout (tests/data/schp_lip_keys.txt, read from
+exp-schp-201908261155-lip.pth: ``module.`` prefix, wrapped in ``{'state_dict': ...}``) stand in for the file.
+"""
+
+import math
+from collections import OrderedDict
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torchvision import transforms
+
+from posewarp.errors import PosewarpError
+from posewarp.formats import parsing
+from posewarp.preprocess import parser as P
+from posewarp.preprocess.schp_net import SCHPNet
+
+KEY_FILE = Path(__file__).parent / "data" / "schp_lip_keys.txt"
+
+
+def reference_keys(num_classes: int = 20) -> "OrderedDict[str, tuple[int, ...]]":
+    """The checkpoint's keys and shapes (``module.`` prefix kept); the two class heads resized for ATR/Pascal."""
+    keys = OrderedDict()
+    for line in KEY_FILE.read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, shape = line.split()
+            shape = tuple(int(s) for s in shape.split("x"))
+            if key.startswith(("module.decoder.conv4.", "module.fushion.3.")):
+                shape = (num_classes, *shape[1:])
+            keys[key] = shape
+    return keys
+
+
+def random_schp_state(seed: int = 0, num_classes: int = 20) -> "OrderedDict[str, torch.Tensor]":
+    """Seeded weights scaled so that a forward pass stays finite and gives several labels."""
+    g = torch.Generator().manual_seed(seed)
+    state = OrderedDict()
+    for key, shape in reference_keys(num_classes).items():
+        if len(shape) == 4:
+            t = torch.randn(shape, generator=g) * math.sqrt(2.0 / math.prod(shape[1:]))
+        elif key.endswith("running_var"):
+            t = torch.rand(shape, generator=g) * 1.5 + 0.5
+        elif key.endswith("bn3.weight") and ".layer" in key:
+            t = torch.rand(shape, generator=g) * 0.2 + 0.1  # keeps 33 residual additions from blowing up
+        elif key.endswith(".weight"):
+            t = torch.rand(shape, generator=g) + 0.5
+        else:
+            t = torch.randn(shape, generator=g) * 0.1
+        state[key] = t
+    return state
+
+
+def write_schp_checkpoint(path: Path, seed: int = 0, num_classes: int = 20) -> Path:
+    torch.save({"state_dict": random_schp_state(seed, num_classes)}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return write_schp_checkpoint(tmp_path_factory.mktemp("schp") / "exp-schp-lip.pth", seed=0)
+
+
+@pytest.fixture(scope="module")
+def network(checkpoint):
+    return P.load_network(checkpoint, P.DATASETS["lip"])
+
+
+def test_module_keys_equal_the_checkpoint_s_exactly():
+    ours = SCHPNet(num_classes=20).state_dict()
+    ref = reference_keys()
+    assert ["module." + k for k in ours] == list(ref)  # same keys, same order, no num_batches_tracked
+    assert {"module." + k: tuple(v.shape) for k, v in ours.items()} == dict(ref)
+    assert sum(math.prod(s) for s in ref.values()) == 66_838_456
+
+
+def test_random_checkpoint_loads_strictly(checkpoint, network):
+    saved = torch.load(checkpoint, weights_only=True)["state_dict"]
+    loaded = network.state_dict()
+    assert len(loaded) == len(saved) == 603
+    for key, value in saved.items():
+        assert torch.equal(loaded[key.removeprefix("module.")], value), key
+    assert not network.training
+
+
+@pytest.mark.parametrize("dataset", ["atr", "pascal"])
+def test_atr_and_pascal_checkpoints_load_with_their_dataset(dataset):
+    spec = P.DATASETS[dataset]
+    state = {k.removeprefix("module."): v for k, v in random_schp_state(1, spec.num_classes).items()}
+    net = P.build_network(state, spec)
+    assert net.fushion[3].out_channels == spec.num_classes and net.decoder.conv4.out_channels == spec.num_classes
+    assert torch.equal(net.fushion[3].weight, state["fushion.3.weight"])
+    with pytest.raises(PosewarpError, match=f"predicts {spec.num_classes} classes.*--dataset {dataset}"):
+        P.build_network(state, P.DATASETS["lip"])
+
+
+def test_misfits_say_what_does_not_fit(tmp_path):
+    state = {
+        "module.conv1.weight": torch.zeros(64, 3, 3, 3),
+        "module.bn1.weight": torch.zeros(65),
+        "module.extra.weight": torch.zeros(1),
+    }
+    path = tmp_path / "partial.pth"
+    torch.save({"state_dict": state}, path)
+    with pytest.raises(PosewarpError, match=r"601 missing .*1 unexpected \(e.g. extra.weight\).*1 wrong shape"):
+        P.load_network(path, P.DATASETS["lip"])
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(PosewarpError, match="not a loadable PyTorch checkpoint"):
+        P.load_network(tmp_path / "junk.pth", P.DATASETS["lip"])
+    torch.save({"state_dict": [1, 2]}, tmp_path / "list.pth")
+    with pytest.raises(PosewarpError, match="not an SCHP checkpoint"):
+        P.load_network(tmp_path / "list.pth", P.DATASETS["lip"])
+    with pytest.raises(PosewarpError, match="weights file not found"):
+        P.load_network(tmp_path / "absent.pth", P.DATASETS["lip"])
+
+
+def test_batchnorm_is_inplace_abn_in_eval():
+    """BN with running stats, then leaky ReLU 0.01 (heads) or nothing (backbone)."""
+    net = SCHPNet(num_classes=20).eval()
+    abn, plain = net.fushion[1], net.layer1[0].bn1
+    g = torch.Generator().manual_seed(0)
+    for m in (abn, plain):
+        m.running_mean.copy_(torch.randn(m.num_features, generator=g))
+        m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+    x = torch.randn(2, 256, 3, 3, generator=g)
+    norm = (x - abn.running_mean[:, None, None]) / torch.sqrt(abn.running_var[:, None, None] + 1e-5)
+    norm = norm * abn.weight[:, None, None] + abn.bias[:, None, None]
+    torch.testing.assert_close(abn(x), torch.where(norm > 0, norm, 0.01 * norm))
+    assert (plain(torch.randn(1, 64, 2, 2) - 10) < 0).any()  # no activation in the backbone's BN
+
+
+# ------------------------------------------------------------------ SCHP's simple_extractor, written out plainly
+
+
+def reference_extractor(net, bgr, size=473):
+    """simple_extractor.py's steps as described in preprocessing.md C.3 (box -> centre/scale, 3-point affine,
+    ToTensor + Normalize, fusion output, nn.Upsample, per-channel inverse warp, argmax)."""
+    h, w = bgr.shape[:2]
+    bw, bh = w - 1, h - 1
+    center = np.array([bw * 0.5, bh * 0.5], np.float32)
+    scale = np.array([max(bw, bh)] * 2, np.float32)
+
+    def affine(inv):
+        src, dst = np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32)
+        src[0] = center
+        src[1] = center + np.array([0, scale[0] * -0.5], np.float32)
+        dst[0] = [(size - 1) * 0.5, (size - 1) * 0.5]
+        dst[1] = dst[0] + np.array([0, (size - 1) * -0.5], np.float32)
+        for pts in (src, dst):
+            d = pts[0] - pts[1]
+            pts[2] = pts[1] + np.array([-d[1], d[0]], np.float32)
+        return cv2.getAffineTransform(dst, src) if inv else cv2.getAffineTransform(src, dst)
+
+    inp = cv2.warpAffine(bgr, affine(False), (size, size), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))  # fmt: skip
+    tf = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize(mean=[0.406, 0.456, 0.485], std=[0.225, 0.224, 0.229])]
+    )
+    with torch.no_grad():
+        output = net(tf(inp).unsqueeze(0))
+        up = torch.nn.Upsample(size=(size, size), mode="bilinear", align_corners=True)(output[0][-1][0].unsqueeze(0))
+    logits = up.squeeze().permute(1, 2, 0).numpy()
+    trans = affine(True)
+    warped = [
+        cv2.warpAffine(logits[:, :, i], trans, (w, h), flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=(0))  # fmt: skip
+        for i in range(logits.shape[2])
+    ]
+    logits = np.stack(warped, axis=2)
+    return np.argmax(logits, axis=2).astype(np.uint8), logits
+
+
+def test_labels_equal_the_reference_extractor(network):
+    """Same steps, same numbers; run at a 161-pixel input (473 for LIP in use) to keep the test fast."""
+    rgb = cv2.resize(np.random.default_rng(5).integers(0, 256, (9, 6, 3)).astype(np.uint8), (45, 71))
+    ref_labels, ref_logits = reference_extractor(network, np.ascontiguousarray(rgb[:, :, ::-1]), size=161)
+    parser = P.HumanParser(network=network, device="cpu", amp=False, input_size=161)
+    logits = parser.logits(rgb)
+    np.testing.assert_allclose(logits, ref_logits, rtol=0, atol=1e-4)
+    np.testing.assert_array_equal(np.argmax(logits, axis=2), ref_labels)
+    assert len(np.unique(ref_labels)) > 1  # the random weights do separate classes
+
+
+def test_flip_tta_of_a_symmetric_input_is_symmetric_after_the_swap(network):
+    parser = P.HumanParser(network=network, device="cpu", flip=True, input_size=64)
+    half = torch.randn(1, 3, 64, 32, generator=torch.Generator().manual_seed(2))
+    x = torch.cat([half, half.flip(-1)], dim=-1)
+    out = parser.letterboxed_logits(x)
+    perm = torch.as_tensor(P.DATASETS["lip"].flip_permutation)
+    torch.testing.assert_close(out, out[:, perm].flip(-1), rtol=0, atol=1e-5)
+    plain = P.HumanParser(network=network, device="cpu", input_size=64).letterboxed_logits(x)
+    assert not torch.allclose(plain, plain[:, perm].flip(-1), atol=1e-3)  # without TTA it is not symmetric
+    # At the image level: a mirror-symmetric picture gives a label map that is its own left/right flip.
+    left = np.random.default_rng(3).integers(0, 256, (40, 12, 3)).astype(np.uint8)
+    rgb = np.concatenate([left, left[:, ::-1]], axis=1)
+    labels = parser(rgb)
+    np.testing.assert_array_equal(labels, parsing.flip(labels))
