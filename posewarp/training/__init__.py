@@ -1,0 +1,10 @@
+"""Training: config presets, run dirs, checkpoints, DDP/AMP plumbing and the one loop shared by both stages.
+
+Importing this package imports torch; the CLI imports it lazily inside ``posewarp train``.
+"""
+
+from posewarp.training.checkpoint import load_snapshot
+from posewarp.training.config import PRESETS, TrainConfig, preset, resolve
+from posewarp.training.runner import TrainResult, train
+
+__all__ = ["PRESETS", "TrainConfig", "TrainResult", "load_snapshot", "preset", "resolve", "train"]

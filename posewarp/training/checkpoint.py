@@ -1,0 +1,126 @@
+"""Snapshots (for inference) and training states (for resume), as plain dicts loaded with ``weights_only=True``.
+
+A **snapshot** (``snapshot-XXXXXX.pt``, ``snapshot-latest.pt``, ``matcher-latest.pt``) holds
+``kind`` ("stage1" | "stage2" | "matcher"), ``format_version``, ``step``, the resolved ``config`` dict and
+``weights`` = {network name: state_dict} of what inference needs; ``load_snapshot`` rebuilds the network
+from the stored config (nanoGPT style), so a snapshot is self-contained.
+
+A **training state** (``training-state.pt``) also holds both optimizers, the GradScaler, the phase and the
+step. Random numbers are a pure function of (seed, phase, step, rank) (``loop.seed_step``) and the data
+order of (seed, epoch), so the step is all the RNG and data position a resumed run needs: N + N steps
+equal 2N steps bit for bit on a CPU. Everything is written to a temp file and ``os.replace``d (rank 0 only).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from posewarp.errors import PosewarpError
+from posewarp.formats import atomic
+from posewarp.training import run_dir
+from posewarp.training.config import FORMAT_VERSION, TrainConfig
+
+KINDS = ("stage1", "stage2", "matcher")
+
+
+def save(path: str | os.PathLike, payload: dict[str, Any]) -> None:
+    with atomic.atomic_path(path, suffix=".pt") as tmp:
+        torch.save(payload, tmp)
+
+
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise PosewarpError("checkpoint not found", path)
+    try:
+        doc = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling/zip problem is the file's fault
+        raise PosewarpError(f"cannot read checkpoint ({type(exc).__name__}: {exc})", path) from None
+    if not isinstance(doc, dict) or "format_version" not in doc:
+        raise PosewarpError("not a posewarp checkpoint", path)
+    if doc["format_version"] > FORMAT_VERSION:
+        raise PosewarpError(
+            f"checkpoint format {doc['format_version']} is newer than this posewarp ({FORMAT_VERSION}); upgrade posewarp",
+            path,
+        )
+    return doc
+
+
+def state_dict(module: nn.Module) -> dict[str, torch.Tensor]:
+    """Weights of a module with any DDP / torch.compile wrapper removed, on the CPU."""
+    module = getattr(module, "module", module)
+    module = getattr(module, "_orig_mod", module)
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
+def snapshot_payload(kind: str, config: TrainConfig, step: int, weights: dict[str, nn.Module]) -> dict[str, Any]:
+    if kind not in KINDS:
+        raise ValueError(f"unknown snapshot kind {kind!r}")
+    return {
+        "kind": kind,
+        "format_version": FORMAT_VERSION,
+        "step": int(step),
+        "config": config.to_dict(),
+        "weights": {name: state_dict(m) for name, m in weights.items()},
+    }
+
+
+def resolve_snapshot(path_or_run: str | os.PathLike) -> Path:
+    """A snapshot file, or a run dir (its ``snapshot-latest.pt``, else ``matcher-latest.pt``)."""
+    path = Path(path_or_run)
+    if path.is_dir():
+        for name in (run_dir.SNAPSHOT_LATEST, run_dir.MATCHER_LATEST):
+            if (path / name).is_file():
+                return path / name
+        raise PosewarpError("run directory has no snapshot-latest.pt or matcher-latest.pt yet", path)
+    if not path.exists():
+        raise PosewarpError("snapshot not found", path)
+    return path
+
+
+def build(kind: str, config: TrainConfig, network: str) -> nn.Module:
+    """The untrained network ``network`` of a snapshot kind, built from the config."""
+    if kind == "stage1" and network == "generator":
+        from posewarp.training.stage1 import build_generator
+
+        return build_generator(config)
+    if kind in ("stage2", "matcher") and network == "matcher":
+        from posewarp.training.stage2 import build_matcher
+
+        return build_matcher(config)
+    if kind == "stage2" and network == "generator":
+        from posewarp.training.stage2 import build_generator
+
+        return build_generator(config)
+    raise PosewarpError(f"a {kind} snapshot has no network {network!r}")
+
+
+def load_snapshot(
+    path_or_run: str | os.PathLike, network: str | None = None, map_location: str | torch.device = "cpu"
+) -> tuple[str, TrainConfig, nn.Module]:
+    """``(kind, config, module)`` with the trained weights loaded and the module in eval mode.
+
+    ``network`` defaults to the snapshot's main network: the generator for stage1/stage2, the matcher for
+    a matcher snapshot; ``network="matcher"`` gets the geometric matcher out of a stage2 snapshot.
+    """
+    path = resolve_snapshot(path_or_run)
+    doc = load(path, map_location=map_location)
+    kind = doc.get("kind")
+    if kind not in KINDS:
+        raise PosewarpError(f"not a posewarp snapshot (kind {kind!r})", path)
+    config = TrainConfig.from_dict(doc["config"])
+    network = network or ("matcher" if kind == "matcher" else "generator")
+    if network not in doc["weights"]:
+        raise PosewarpError(f"snapshot has no {network!r} weights (it has {', '.join(doc['weights'])})", path)
+    module = build(kind, config, network)
+    try:
+        module.load_state_dict(doc["weights"][network])
+    except RuntimeError as exc:
+        raise PosewarpError(f"snapshot weights do not fit the network in its config: {exc}", path) from None
+    module.eval()
+    return kind, config, module

@@ -1,0 +1,292 @@
+"""Training configuration: frozen dataclasses, named presets, and the preset < config file < CLI precedence.
+
+Sizes follow the authors' code (reference/paper.md 1.2): pix2pixHD-style generators (ngf 64, 3 downsamples,
+9 residual blocks), PatchGAN discriminators (ndf 64, 3 layers), Adam 2e-4 with betas (0.5, 0.999), constant
+then linear decay, LSGAN + discriminator feature matching (lambda 10) + VGG19 perceptual (lambda 10) + L1
+(lambda 10) for Stage II, pixel-wise softmax cross-entropy for Stage I.
+
+A config is plain data: ``asdict`` gives the JSON saved as ``config.json`` and inside every checkpoint, and
+``TrainConfig.from_dict`` rebuilds it (nanoGPT style), so a snapshot can rebuild its own network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from posewarp.errors import PosewarpError
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str | None = None  # the HDF5 pack (posewarp pack); stored so that --resume needs nothing else
+    batch_size: int = 8  # global batch, split evenly over the DDP ranks
+    workers: int = 0
+    flip: bool = False  # the authors used no flip augmentation
+    pose_radius: float = 4.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    ngf: int = 64
+    n_downsample: int = 3
+    n_blocks: int = 9
+    ndf: int = 64
+    d_layers: int = 3
+    # Stage II only
+    gate: bool = True  # soft gate in the warping block (--no-gate ablation)
+    warp: bool = True  # warping block at all (--no-warp ablation = plain ResNet generator, the paper's woWB)
+    extra_block: bool = False
+    matcher_features: str = "vgg16"  # "small" (trained from scratch) or "vgg16" (the paper's GEO trunk)
+    vgg: str = "pretrained"  # perceptual loss trunk: "pretrained" VGG19 from disk, or "random" (tests, tiny)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    ce: float = 1.0  # Stage I pixel-wise softmax cross-entropy
+    adv: float = 1.0  # LSGAN
+    feat: float = 10.0  # discriminator feature matching (the paper's pyramidal hierarchy loss)
+    vgg: float = 10.0  # Stage II perceptual
+    l1: float = 10.0  # Stage II pixel L1
+    matcher_grid: float = 1.0  # self-supervised grid loss on random transforms
+    matcher_align: float = 1.0  # warped source parsing vs target parsing
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    decay_start: float = 0.5  # fraction of max_steps after which the lr falls linearly to 0
+
+
+@dataclass(frozen=True)
+class MatcherConfig:
+    steps: int = 2000  # matcher phase length inside stage 2 (0: skip, e.g. with --matcher PATH)
+    lr: float = 1e-3
+    path: str | None = None  # reuse a trained matcher (matcher-latest.pt or a run dir)
+    finetune: bool = False  # keep training the matcher with the generator
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    stage: int = 1
+    preset: str = "paper"
+    desc: str = ""
+    seed: int = 0
+    max_steps: int = 100_000
+    amp: str = "auto"  # auto | bf16 | fp16 | off (always off on CPU)
+    compile: bool = False
+    log_every: int = 50
+    sample_every: int = 1000
+    val_every: int = 1000
+    val_batches: int = 20  # 0: the whole test split
+    snapshot_every: int = 5000
+    stage1: str | None = None  # Stage II: take target parsing from this Stage I run instead of the ground truth
+    vgg_path: str | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    matcher: MatcherConfig = field(default_factory=MatcherConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> TrainConfig:
+        return _apply(cls(), doc, "")
+
+    def replace(self, overrides: dict[str, Any]) -> TrainConfig:
+        """Apply ``{"optim.lr": 1e-3, "max_steps": 10}`` style overrides (dotted keys or nested dicts)."""
+        return _apply(self, _nest(overrides), "")
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        parts = key.split(".")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return out
+
+
+def _apply(obj, doc: dict[str, Any], prefix: str):
+    if not isinstance(doc, dict):
+        raise PosewarpError(f"config section {prefix.rstrip('.') or '<root>'} must be an object")
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    changes = {}
+    for key, value in doc.items():
+        if key not in fields:
+            raise PosewarpError(f"unknown config option {prefix}{key!r} (known: {', '.join(fields)})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = _apply(current, value, f"{prefix}{key}.")
+        else:
+            changes[key] = _check_type(current, value, fields[key], f"{prefix}{key}")
+    return dataclasses.replace(obj, **changes)
+
+
+def _check_type(current, value, f: dataclasses.Field, name: str):
+    kind = str(f.type)
+    if value is None:
+        if "None" in kind:
+            return None
+        raise PosewarpError(f"config option {name} cannot be null")
+    if "bool" in kind:
+        if not isinstance(value, bool):
+            raise PosewarpError(f"config option {name} must be true or false, got {value!r}")
+    elif "int" in kind and "float" not in kind:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PosewarpError(f"config option {name} must be an integer, got {value!r}")
+    elif "float" in kind:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise PosewarpError(f"config option {name} must be a number, got {value!r}")
+        value = float(value)
+    elif "str" in kind and not isinstance(value, str):
+        raise PosewarpError(f"config option {name} must be a string, got {value!r}")
+    return value
+
+
+def _preset_tiny() -> TrainConfig:
+    """Trains on a CPU in minutes at 128x64 (a sanity check and the synthetic benchmarks, not a real model)."""
+    return TrainConfig(
+        preset="tiny",
+        max_steps=600,
+        log_every=20,
+        sample_every=200,
+        val_every=200,
+        val_batches=8,
+        snapshot_every=200,
+        data=DataConfig(batch_size=8),
+        model=ModelConfig(ngf=16, n_downsample=2, n_blocks=2, ndf=16, d_layers=2, matcher_features="small", vgg="random"),
+        optim=OptimConfig(lr=1e-3, decay_start=0.5),
+        matcher=MatcherConfig(steps=300, lr=1e-3),
+    )
+
+
+def _preset_market() -> TrainConfig:
+    """Market-1501 at 128x64 on one GPU: the paper's losses, a lighter generator (2 downsamples to 32x16)."""
+    return TrainConfig(
+        preset="market-128x64",
+        max_steps=100_000,
+        data=DataConfig(batch_size=32, workers=4),
+        model=ModelConfig(ngf=64, n_downsample=2, n_blocks=6, ndf=64, d_layers=3),
+        matcher=MatcherConfig(steps=20_000),
+    )
+
+
+def _preset_deepfashion() -> TrainConfig:
+    """DeepFashion at 256x176: the authors' generator sizes at a single-GPU batch."""
+    return TrainConfig(
+        preset="deepfashion-256x176",
+        max_steps=200_000,
+        data=DataConfig(batch_size=8, workers=4),
+        model=ModelConfig(ngf=64, n_downsample=3, n_blocks=9, ndf=64, d_layers=3),
+        matcher=MatcherConfig(steps=20_000),
+    )
+
+
+def _preset_paper(stage: int) -> TrainConfig:
+    """The authors' run (reference/paper.md 1.2): Stage I batch 50, Stage II batch 12 (both over 2 GPUs);
+    Stage II 100 + 100 "epochs" of 5000 iterations (constant, then linear decay)."""
+    return TrainConfig(
+        preset="paper",
+        max_steps=1_000_000,
+        data=DataConfig(batch_size=50 if stage == 1 else 12, workers=4),
+        model=ModelConfig(ngf=64, n_downsample=3, n_blocks=9, ndf=64, d_layers=3),
+        optim=OptimConfig(lr=2e-4, beta1=0.5, beta2=0.999, decay_start=0.5),
+        matcher=MatcherConfig(steps=20_000),
+    )
+
+
+PRESETS = ("tiny", "market-128x64", "deepfashion-256x176", "paper")
+
+
+def preset(name: str, stage: int) -> TrainConfig:
+    if stage not in (1, 2):
+        raise PosewarpError(f"--stage must be 1 or 2, got {stage}")
+    builders = {
+        "tiny": _preset_tiny,
+        "market-128x64": _preset_market,
+        "deepfashion-256x176": _preset_deepfashion,
+        "paper": lambda: _preset_paper(stage),
+    }
+    if name not in builders:
+        raise PosewarpError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
+    return dataclasses.replace(builders[name](), stage=stage)
+
+
+def load_json(path: str | os.PathLike) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PosewarpError("config file not found", path) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PosewarpError(f"cannot read config file: {exc}", path) from None
+    if not isinstance(doc, dict):
+        raise PosewarpError("config file must hold a JSON object", path)
+    return doc
+
+
+def default_preset(image_size: tuple[int, int]) -> str:
+    """The preset for a pack's image size when neither the CLI nor a config file names one."""
+    return {(128, 64): "market-128x64", (256, 176): "deepfashion-256x176"}.get(tuple(image_size), "paper")
+
+
+def resolve(
+    stage: int,
+    preset_name: str | None = None,
+    config_file: str | os.PathLike | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> TrainConfig:
+    """preset < config file < CLI overrides. A config file may name its own preset (CLI --preset still wins)."""
+    file_doc = load_json(config_file) if config_file is not None else {}
+    name = file_doc.get("preset", preset_name) if preset_name is None else preset_name
+    cfg = preset(name or "paper", stage)
+    if file_doc:
+        file_doc = {k: v for k, v in file_doc.items() if k not in ("preset", "stage")}
+        try:
+            cfg = cfg.replace(file_doc)
+        except PosewarpError as exc:
+            raise PosewarpError(exc.message, config_file) from None
+    cfg = cfg.replace({k: v for k, v in (overrides or {}).items() if v is not None})
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: TrainConfig) -> None:
+    problems = []
+    if cfg.max_steps < 1:
+        problems.append("max_steps must be >= 1")
+    if cfg.data.batch_size < 1:
+        problems.append("data.batch_size must be >= 1")
+    if cfg.amp not in ("auto", "bf16", "fp16", "off"):
+        problems.append("amp must be auto, bf16, fp16 or off")
+    if cfg.model.matcher_features not in ("small", "vgg16"):
+        problems.append("model.matcher_features must be small or vgg16")
+    if cfg.model.vgg not in ("pretrained", "random"):
+        problems.append("model.vgg must be pretrained or random")
+    if not 0.0 <= cfg.optim.decay_start <= 1.0:
+        problems.append("optim.decay_start must be in [0, 1]")
+    for name in ("log_every", "sample_every", "val_every", "snapshot_every"):
+        if getattr(cfg, name) < 1:
+            problems.append(f"{name} must be >= 1")
+    if problems:
+        raise PosewarpError("bad training config: " + "; ".join(problems))
+
+
+def learning_rate(optim: OptimConfig, base_lr: float, step: int, max_steps: int) -> float:
+    """Constant, then linear decay to zero over the last ``1 - decay_start`` of the run (the authors' schedule)."""
+    start = int(round(optim.decay_start * max_steps))
+    if step < start or max_steps <= start:
+        return base_lr
+    return base_lr * max(0.0, (max_steps - step) / (max_steps - start))

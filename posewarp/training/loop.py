@@ -1,0 +1,365 @@
+"""The one training loop shared by Stage I, the geometric-matcher phase and Stage II.
+
+A stage is a small object (``Stage`` below): its networks and optimizers, ``train_step(batch, ctx)``,
+``validate_batch``/``summarize`` and ``sample_grid``. The loop owns everything else: the data order
+(``EpochBatches``), per-step seeding, the learning-rate schedule (constant then linear decay), AMP scaler
+updates, logging (``stats.jsonl`` + Rich progress with losses and it/s), validation every ``val_every``
+steps, sample grids, snapshots and the training state, the NaN guard and Ctrl-C.
+
+Exactness: the data order is a pure function of (seed, epoch) and every random number of step ``s`` of a
+phase comes from ``seed_step(seed, phase, s, rank)``, so a run resumed from a training state at step N
+continues bit for bit like the run that never stopped (CPU; CUDA kernels may be nondeterministic).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from posewarp.console import err, progress
+from posewarp.errors import PosewarpError
+from posewarp.formats.images import write_image
+from posewarp.training import checkpoint, run_dir
+from posewarp.training.config import FORMAT_VERSION, TrainConfig, learning_rate
+from posewarp.training.distributed import Dist
+
+PHASES = ("matcher", "generator")
+
+
+class NonFiniteLossError(PosewarpError):
+    """A loss became NaN or infinite: the run stops; the last good training state stays on disk."""
+
+
+class Stage:
+    """What the loop needs from a stage. Subclasses fill ``nets`` (checkpointed), ``opts`` and ``lrs``."""
+
+    kind: str = ""  # snapshot kind: "stage1" | "stage2" | "matcher"
+    phase: str = "generator"
+
+    def __init__(self) -> None:
+        self.nets: dict[str, nn.Module] = {}
+        self.opts: dict[str, torch.optim.Optimizer] = {}
+        self.lrs: dict[str, float] = {}  # base learning rate of each optimizer
+
+    def set_training(self, training: bool) -> None:
+        for net in self.nets.values():
+            net.train(training)
+
+    def train_step(self, batch: dict[str, Any], ctx: Dist) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def validate_batch(self, batch: dict[str, Any], ctx: Dist) -> dict[str, torch.Tensor]:
+        """Sums to accumulate over the validation set (summed over ranks too)."""
+        raise NotImplementedError
+
+    def summarize(self, sums: dict[str, torch.Tensor]) -> dict[str, float]:
+        raise NotImplementedError
+
+    def sample_grid(self, batch: dict[str, Any], ctx: Dist) -> np.ndarray:
+        raise NotImplementedError
+
+    def snapshot_networks(self) -> dict[str, nn.Module]:
+        """What inference needs from this stage (saved in snapshots)."""
+        return {"generator": self.nets["generator"]}
+
+
+def seed_step(seed: int, phase: str, step: int, rank: int) -> None:
+    """Seed torch (CPU and CUDA), numpy and random for one step of one phase on one rank."""
+    state = np.random.SeedSequence([seed, PHASES.index(phase), step, rank]).generate_state(2)
+    value = int(state[0]) << 32 | int(state[1])
+    torch.manual_seed(value)
+    np.random.seed(int(state[0]))
+    random.seed(value)
+
+
+class EpochBatches(Sampler[list[int]]):
+    """Global batches drawn from a per-epoch permutation seeded by (seed, epoch); rank r takes its slice.
+
+    Like ``DistributedSampler`` plus batching, but the global batch content does not depend on the
+    number of ranks, an incomplete last batch is dropped, and an epoch can start at batch ``skip``
+    (exact resume mid-epoch).
+    """
+
+    def __init__(self, n: int, batch: int, *, rank: int = 0, world: int = 1, seed: int = 0):
+        if batch % world:
+            raise PosewarpError(f"batch size {batch} is not divisible by the {world} processes")
+        if n < batch:
+            raise PosewarpError(f"the training split has {n} pairs, fewer than one batch of {batch}")
+        self.n, self.batch, self.rank, self.world, self.seed = n, batch, rank, world, seed
+        self.local = batch // world
+        self.epoch, self.skip = 0, 0
+
+    def __len__(self) -> int:
+        return self.n // self.batch - self.skip
+
+    @property
+    def per_epoch(self) -> int:
+        return self.n // self.batch
+
+    def set_position(self, epoch: int, skip: int) -> None:
+        self.epoch, self.skip = epoch, skip
+
+    def __iter__(self) -> Iterator[list[int]]:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        perm = torch.randperm(self.n, generator=g)
+        for b in range(self.skip, self.per_epoch):
+            chunk = perm[b * self.batch : (b + 1) * self.batch]
+            yield chunk[self.rank * self.local : (self.rank + 1) * self.local].tolist()
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+class _StopFlag:
+    """First Ctrl-C asks the loop to stop after the current step and save; a second one aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old = None
+
+    def __enter__(self):
+        try:
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread
+            self._old = None
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        err.print("[yellow]Ctrl-C: saving a training state after this step (Ctrl-C again to abort)[/yellow]")
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+@dataclass
+class PhaseResult:
+    step: int
+    interrupted: bool = False
+    last_stats: dict[str, float] = field(default_factory=dict)
+    last_val: dict[str, float] = field(default_factory=dict)
+    sec_per_step: float = float("nan")
+
+
+def state_payload(stage: Stage, config: TrainConfig, ctx: Dist, step: int, train_pairs: int) -> dict[str, Any]:
+    return {
+        "kind": "training-state",
+        "format_version": FORMAT_VERSION,
+        "stage": config.stage,
+        "phase": stage.phase,
+        "step": int(step),
+        "world": ctx.world,
+        "train_pairs": int(train_pairs),
+        "config": config.to_dict(),
+        "networks": {name: checkpoint.state_dict(m) for name, m in stage.nets.items()},
+        "optimizers": {name: opt.state_dict() for name, opt in stage.opts.items()},
+        "scaler": ctx.scaler.state_dict() if ctx.scaler is not None else {},
+    }
+
+
+def load_state(stage: Stage, doc: dict[str, Any], ctx: Dist) -> int:
+    """Restore networks, optimizers and scaler of ``stage`` from a training state; returns its step."""
+    for name, net in stage.nets.items():
+        net.load_state_dict(doc["networks"][name])
+    for name, opt in stage.opts.items():
+        opt.load_state_dict(doc["optimizers"][name])
+    if ctx.scaler is not None and doc.get("scaler"):
+        ctx.scaler.load_state_dict(doc["scaler"])
+    return int(doc["step"])
+
+
+def _fmt(stats: dict[str, float], keys: int = 5) -> str:
+    items = [(k, v) for k, v in stats.items() if k not in ("step", "phase", "lr", "epoch")][:keys]
+    return " ".join(f"{k}={v:.3g}" for k, v in items)
+
+
+def validate(stage: Stage, dataset: Dataset, config: TrainConfig, ctx: Dist) -> dict[str, float]:
+    """The stage's metrics on the first ``val_batches`` batches of the test split.
+
+    Rank 0 evaluates (with the unwrapped networks, no collectives) and broadcasts the numbers: no
+    DistributedSampler padding, so nothing is counted twice.
+    """
+    result: dict[str, float] | None = None
+    if ctx.main:
+        n = len(dataset)
+        if config.val_batches:
+            n = min(n, config.val_batches * config.data.batch_size)
+        loader = DataLoader(torch.utils.data.Subset(dataset, range(n)), batch_size=config.data.batch_size,
+                            shuffle=False, num_workers=config.data.workers)
+        sums: dict[str, torch.Tensor] = {}
+        stage.set_training(False)
+        try:
+            with torch.no_grad():
+                for batch in loader:
+                    with ctx.autocast():
+                        out = stage.validate_batch(to_device(batch, ctx.device), ctx)
+                    for k, v in out.items():
+                        v = v.detach().double()
+                        sums[k] = sums[k] + v if k in sums else v
+        finally:
+            stage.set_training(True)
+        result = stage.summarize(sums) if sums else {}
+    return ctx.broadcast_object(result)
+
+
+def run_phase(
+    stage: Stage,
+    config: TrainConfig,
+    ctx: Dist,
+    run: Path | None,
+    train_set: Dataset,
+    test_set: Dataset,
+    *,
+    start_step: int,
+    max_steps: int,
+    show_progress: bool = True,
+) -> PhaseResult:
+    """Train ``stage`` from ``start_step`` to ``max_steps``; rank 0 writes into ``run``."""
+    phase = stage.phase
+    sampler = EpochBatches(len(train_set), config.data.batch_size, rank=ctx.rank, world=ctx.world, seed=config.seed)
+    per_epoch = sampler.per_epoch
+    sample_batch = None
+    if ctx.main and len(test_set):
+        idx = list(range(min(4, len(test_set))))
+        sample_batch = next(iter(DataLoader(torch.utils.data.Subset(test_set, idx), batch_size=len(idx))))
+    result = PhaseResult(step=start_step)
+    if start_step >= max_steps:
+        return result
+    stage.set_training(True)
+    sums: dict[str, torch.Tensor] = {}
+    count = 0
+    t_log = time.perf_counter()
+    t_start, steps_timed = t_log, 0
+    step = start_step
+    show = show_progress and ctx.main
+    bar = progress() if show else None
+    task = bar.add_task(phase if config.stage == 2 else "stage 1", total=max_steps, completed=step, info="") if bar else None
+    if bar:
+        bar.start()
+    try:
+        with _StopFlag() as stop:
+            while step < max_steps:
+                epoch, skip = divmod(step, per_epoch)
+                sampler.set_position(epoch, skip)
+                if hasattr(train_set, "seed") and getattr(train_set, "flip", False):
+                    train_set.seed = config.seed * 1_000_003 + epoch  # fresh flips every epoch
+                loader = DataLoader(train_set, batch_sampler=sampler, num_workers=config.data.workers,
+                                    pin_memory=ctx.device.type == "cuda",
+                                    generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
+                batches = iter(loader)
+                while step < max_steps:
+                    seed_step(config.seed, phase, step, ctx.rank)
+                    try:
+                        batch = next(batches)
+                    except StopIteration:
+                        break
+                    batch = to_device(batch, ctx.device)
+                    for name, opt in stage.opts.items():
+                        lr = learning_rate(config.optim, stage.lrs[name], step, max_steps)
+                        for group in opt.param_groups:
+                            group["lr"] = lr
+                    stats = {k: v.detach().float().cpu() if torch.is_tensor(v) else torch.tensor(float(v))
+                             for k, v in stage.train_step(batch, ctx).items()}
+                    if ctx.scaler is not None:
+                        ctx.scaler.update()
+                    step += 1
+                    steps_timed += 1
+                    bad = [k for k, v in stats.items() if not torch.isfinite(v).all()]
+                    flags = torch.tensor([float(bool(bad)), float(stop.requested)], device=ctx.device)
+                    ctx.all_reduce(flags, op=torch.distributed.ReduceOp.MAX if ctx.distributed else None)
+                    if flags[0] > 0:
+                        raise _non_finite(bad, stats, phase, step, run)
+                    for k, v in stats.items():
+                        sums[k] = sums[k] + v if k in sums else v
+                    count += 1
+                    last = step == max_steps
+                    if step % config.log_every == 0 or last or flags[1] > 0:
+                        keys = sorted(sums)
+                        vec = (torch.stack([sums[k] for k in keys]) / count).to(ctx.device)
+                        ctx.all_reduce(vec)
+                        vec = vec.cpu() / ctx.world
+                        now = time.perf_counter()
+                        sec = (now - t_log) / count
+                        lr = next(iter(stage.opts.values())).param_groups[0]["lr"] if stage.opts else 0.0
+                        record = {"phase": phase, "step": step, "epoch": epoch, "lr": lr}
+                        record.update({k: float(x) for k, x in zip(keys, vec.tolist())})
+                        record["sec_per_step"] = sec
+                        result.last_stats = record
+                        t_log, sums, count = now, {}, 0
+                        if step % config.val_every == 0 or last:
+                            val = validate(stage, test_set, config, ctx)
+                            record.update({f"val/{k}": v for k, v in val.items()})
+                            result.last_val = val
+                            if ctx.main:
+                                err.print(f"[bold]{phase} step {step}[/bold] validation: "
+                                          + " ".join(f"{k}={v:.4g}" for k, v in val.items()))
+                        if ctx.main and run is not None:
+                            run_dir.append_stats(run, record)
+                        if bar:
+                            bar.update(task, completed=step, info=f"{_fmt(record)} {1 / max(sec, 1e-9):.2f} it/s")
+                    if ctx.main and run is not None and sample_batch is not None and (
+                        step % config.sample_every == 0 or last
+                    ):
+                        stage.set_training(False)
+                        with torch.no_grad(), ctx.autocast():
+                            picture = stage.sample_grid(to_device(sample_batch, ctx.device), ctx)
+                        stage.set_training(True)
+                        write_image(run_dir.sample_path(run, step, phase), picture)
+                    if step % config.snapshot_every == 0 or last or flags[1] > 0:
+                        save(stage, config, ctx, run, step, len(train_set), snapshot=not flags[1] > 0 or last)
+                    if flags[1] > 0:
+                        result.interrupted = True
+                        result.step = step
+                        return result
+    finally:
+        if bar:
+            bar.stop()
+    result.step = step
+    result.sec_per_step = (time.perf_counter() - t_start) / max(1, steps_timed)
+    return result
+
+
+def save(stage: Stage, config: TrainConfig, ctx: Dist, run: Path | None, step: int, train_pairs: int,
+         snapshot: bool = True) -> None:
+    """Snapshot (for inference) and training state (for resume), rank 0 only, each replaced atomically."""
+    if ctx.main and run is not None:
+        if snapshot:
+            snap = checkpoint.snapshot_payload(stage.kind, config, step, stage.snapshot_networks())
+            if stage.phase == "matcher":
+                checkpoint.save(run / run_dir.MATCHER_LATEST, snap)
+            else:
+                checkpoint.save(run_dir.snapshot_path(run, step), snap)
+                checkpoint.save(run / run_dir.SNAPSHOT_LATEST, snap)
+        checkpoint.save(run / run_dir.STATE, state_payload(stage, config, ctx, step, train_pairs))
+    ctx.barrier()
+
+
+def _non_finite(bad: list[str], stats: dict[str, torch.Tensor], phase: str, step: int, run: Path | None):
+    values = ", ".join(f"{k}={float(stats[k].detach().float().mean()):g}" for k in bad) if bad else "on another rank"
+    where = ""
+    if run is not None and (run / run_dir.STATE).exists():
+        try:
+            saved = checkpoint.load(run / run_dir.STATE)
+            where = (f"; the last good training state ({saved['phase']} step {saved['step']}) is {run / run_dir.STATE}:"
+                     f" continue with --resume {run} (a lower --lr helps)")
+        except PosewarpError:
+            where = ""
+    else:
+        where = "; no training state was saved yet (lower --lr or check the data)"
+    return NonFiniteLossError(f"{phase} loss is not finite at step {step} ({values}){where}")
+

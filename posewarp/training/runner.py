@@ -1,0 +1,185 @@
+"""``train(config, ...)``: one call that runs Stage I, or Stage II (matcher phase, then generator phase).
+
+It sets up the device and DDP (``distributed.setup``), opens the pack, creates (or resumes) the numbered
+run dir, writes ``config.json``, and hands each phase to the shared loop (``loop.run_phase``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from posewarp.console import err
+from posewarp.errors import PosewarpError
+from posewarp.training import checkpoint, distributed, loop, run_dir
+from posewarp.training.config import TrainConfig
+
+
+@dataclass
+class TrainResult:
+    run_dir: str | None
+    stage: int
+    phase: str
+    step: int
+    interrupted: bool = False
+    stats: dict = field(default_factory=dict)
+    validation: dict = field(default_factory=dict)
+    sec_per_step: float = float("nan")
+    device: str = "cpu"
+    world: int = 1
+
+
+def phases(config: TrainConfig) -> list[str]:
+    """Stage 1: generator. Stage 2: matcher (unless --no-warp or --matcher PATH or 0 steps), then generator."""
+    if config.stage == 2 and config.model.warp and config.matcher.path is None and config.matcher.steps > 0:
+        return ["matcher", "generator"]
+    return ["generator"]
+
+
+def _open_data(config: TrainConfig):
+    from posewarp.data import PairDataset, splits
+
+    path = config.data.path
+    if path is None:
+        raise PosewarpError("no training data: pass --data DATA.h5 (made by `posewarp pack`)")
+    if not Path(path).is_file():
+        raise PosewarpError("training data not found", path)
+    names = splits(path)
+    if "train" not in names:
+        raise PosewarpError(f"the pack has no 'train' split (it has {', '.join(names) or 'none'})", path)
+    d = config.data
+    train_set = PairDataset(path, "train", flip=d.flip, pose_radius=d.pose_radius, seed=config.seed)
+    test_split = "test" if "test" in names else "train"
+    if test_split == "train":
+        err.print(f"[yellow]{path}: no 'test' split; validating on the training split[/yellow]")
+    test_set = PairDataset(path, test_split, flip=False, pose_radius=d.pose_radius, seed=config.seed)
+    h, w = train_set.image_size
+    multiple = 2 ** config.model.n_downsample
+    if h % multiple or w % multiple:
+        raise PosewarpError(f"image size {h}x{w} is not a multiple of {multiple} (2 ** model.n_downsample)", path)
+    return train_set, test_set
+
+
+def _matcher_for_generator(config: TrainConfig, run: Path | None, ctx):
+    if not config.model.warp:
+        return None
+    from posewarp.training.stage2 import build_matcher
+
+    source = config.matcher.path
+    if source is None and run is not None and (run / run_dir.MATCHER_LATEST).is_file():
+        source = run / run_dir.MATCHER_LATEST
+    if source is None:
+        if ctx.main:
+            err.print("[yellow]no trained matcher (matcher.steps = 0 and no --matcher): the warp starts at the identity[/yellow]")
+        return build_matcher(config, pretrained=True)
+    _, _, module = checkpoint.load_snapshot(source, network="matcher")
+    return module
+
+
+def _stage1_for_generator(config: TrainConfig):
+    if config.stage1 is None:
+        return None
+    kind, _, module = checkpoint.load_snapshot(config.stage1)
+    if kind != "stage1":
+        raise PosewarpError(f"--stage1 needs a Stage I run or snapshot, this is a {kind} snapshot", config.stage1)
+    return module
+
+
+def _build(phase: str, config: TrainConfig, ctx, run: Path | None):
+    if config.stage == 1:
+        from posewarp.training.stage1 import Stage1
+
+        return Stage1(config, ctx)
+    from posewarp.training.stage2 import MatcherStage, Stage2, log_vgg_choice
+
+    if phase == "matcher":
+        return MatcherStage(config, ctx)
+    log_vgg_choice(config, ctx.main)
+    return Stage2(config, ctx, matcher=_matcher_for_generator(config, run, ctx), stage1=_stage1_for_generator(config))
+
+
+def train(
+    config: TrainConfig,
+    *,
+    out: str | os.PathLike = "runs",
+    device: str | None = None,
+    resume: str | os.PathLike | None = None,
+    show_progress: bool = True,
+) -> TrainResult:
+    """Train the stage of ``config``; ``resume`` continues a run dir from its ``training-state.pt``."""
+    ctx = distributed.setup(device, config.amp)
+    try:
+        return _train(config, ctx, out, resume, show_progress)
+    finally:
+        ctx.close()
+
+
+def _train(config: TrainConfig, ctx, out, resume, show_progress: bool) -> TrainResult:
+    import torch
+
+    train_set, test_set = _open_data(config)
+    state = None
+    if resume is not None:
+        run = Path(resume)
+        state_path = run / run_dir.STATE
+        if not state_path.is_file():
+            raise PosewarpError("no training-state.pt to resume from", run)
+        state = checkpoint.load(state_path)
+        if state.get("stage") != config.stage:
+            raise PosewarpError(f"this is a stage {state.get('stage')} run; it cannot resume as stage {config.stage}", run)
+        if state.get("train_pairs") != len(train_set):
+            raise PosewarpError(f"the run trained on {state.get('train_pairs')} pairs, this pack has {len(train_set)}:"
+                                " not the same data", config.data.path)
+        if ctx.main:
+            run_dir.truncate_stats(run, state["phase"], int(state["step"]))
+            run_dir.write_config(run, config.to_dict())
+            err.print(f"resuming [bold]{run}[/bold] at {state['phase']} step {state['step']}")
+    else:
+        run = None
+        if ctx.main:
+            desc = config.desc or run_dir.describe(config.data.path, config.preset, config.data.batch_size,
+                                                   _ablation_tags(config))
+            run = run_dir.create(out, config.stage, desc)
+            run_dir.write_config(run, config.to_dict())
+            err.print(f"run dir [bold]{run}[/bold]")
+        run = Path(ctx.broadcast_object(str(run)))
+    if ctx.main:
+        amp = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16 + GradScaler"}[ctx.amp_dtype]
+        err.print(f"device {ctx.device} x {ctx.world} process(es), AMP {amp}, {len(train_set)} training pairs, "
+                  f"{len(test_set)} test pairs, {train_set.image_size[0]}x{train_set.image_size[1]}")
+    torch.backends.cudnn.benchmark = ctx.device.type == "cuda"
+
+    todo = phases(config)
+    start_phase = state["phase"] if state is not None else todo[0]
+    if start_phase not in todo:
+        raise PosewarpError(f"the training state is in phase {start_phase!r}, which this config does not run", run)
+    result = TrainResult(run_dir=str(run), stage=config.stage, phase=start_phase, step=0,
+                         device=str(ctx.device), world=ctx.world)
+    for phase in todo[todo.index(start_phase):]:
+        stage = _build(phase, config, ctx, run)
+        start = loop.load_state(stage, state, ctx) if state is not None and state["phase"] == phase else 0
+        max_steps = config.matcher.steps if phase == "matcher" else config.max_steps
+        res = loop.run_phase(stage, config, ctx, run, train_set, test_set, start_step=start, max_steps=max_steps,
+                             show_progress=show_progress)
+        result.phase, result.step, result.interrupted = phase, res.step, res.interrupted
+        result.stats, result.validation, result.sec_per_step = res.last_stats, res.last_val, res.sec_per_step
+        if res.interrupted:
+            if ctx.main:
+                err.print(f"[yellow]stopped at {phase} step {res.step}; continue with "
+                          f"`posewarp train --stage {config.stage} --resume {run}`[/yellow]")
+            return result
+        ctx.barrier()
+    return result
+
+
+def _ablation_tags(config: TrainConfig) -> list[str]:
+    tags = []
+    if config.stage == 2:
+        if not config.model.warp:
+            tags.append("nowarp")
+        elif not config.model.gate:
+            tags.append("nogate")
+        if config.stage1:
+            tags.append("stage1parsing")
+    return tags

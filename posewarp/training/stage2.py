@@ -1,0 +1,274 @@
+"""Stage II training: the geometric matcher phase, then the Warping-GAN (paper section 3.2-3.3; reference/paper.md 1.2).
+
+**Matcher phase** ("the Warping-GAN first trains a light-weight geometric matcher"): the CNNGeometric grid
+loss on random affine+TPS transforms of source parsing maps (self-supervised), plus an alignment loss
+between the warped source parsing and the target parsing of real pairs. Its result is saved as
+``matcher-latest.pt``; afterwards it is frozen unless ``matcher.finetune``.
+
+**Generator phase**: source image + source parsing, target parsing + target pose, and the matcher's
+affine+TPS grid between source and target parsing -> target image; LSGAN + pyramidal hierarchy (feature
+matching) + VGG19 perceptual + L1. The target parsing is the ground truth, or Stage I's prediction
+(``config.stage1`` = a Stage I run), as the authors trained. The discriminator sees the generator's
+inputs and an image: 3 + 20 + 20 + 18 + 3 = 64 channels. Ablations: ``model.gate=False`` (``--no-gate``),
+``model.warp=False`` (``--no-warp``: no matcher, no warping).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from posewarp import losses
+from posewarp.console import err
+from posewarp.formats import draw
+from posewarp.formats import parsing as P
+from posewarp.formats.images import to_uint8
+from posewarp.nn import GeometricMatcher, PatchDiscriminator, VGGFeatures, WarpingGenerator, grids
+from posewarp.training import validation
+from posewarp.training.config import TrainConfig
+from posewarp.training.distributed import Dist
+from posewarp.training.loop import Stage
+from posewarp.training.stage1 import _f32, adam
+
+COND_CHANNELS = 3 + P.NUM_LABELS + P.NUM_LABELS + 18
+
+
+def build_generator(config: TrainConfig) -> nn.Module:
+    m = config.model
+    return WarpingGenerator(ngf=m.ngf, n_downsample=m.n_downsample, n_blocks=m.n_blocks, gate=m.gate, warp=m.warp,
+                            extra_block=m.extra_block)
+
+
+def build_discriminator(config: TrainConfig) -> nn.Module:
+    return PatchDiscriminator(in_channels=COND_CHANNELS + 3, ndf=config.model.ndf, n_layers=config.model.d_layers)
+
+
+def build_matcher(config: TrainConfig, pretrained: bool = False) -> nn.Module:
+    """The matcher of the config; ``pretrained=True`` loads the ImageNet VGG16 trunk (unless ``vgg: random``)."""
+    features = config.model.matcher_features
+    if features == "vgg16" and pretrained and config.model.vgg != "random":
+        from posewarp.preprocess.weights import require
+
+        return GeometricMatcher(features="vgg16", vgg_weights=require("vgg16"))
+    return GeometricMatcher(features=features, random_init=True)
+
+
+def build_vgg(config: TrainConfig) -> nn.Module | None:
+    """The perceptual loss trunk: pretrained VGG19 from disk, or random weights when the preset says so."""
+    if not config.loss.vgg:
+        return None
+    if config.model.vgg == "random":
+        return VGGFeatures(random_init=True)
+    from posewarp.preprocess.weights import require
+
+    return VGGFeatures(weights=require("vgg19", config.vgg_path))
+
+
+class MatcherStage(Stage):
+    """The matcher phase of stage 2 (its own steps, optimizer and ``matcher-latest.pt``)."""
+
+    kind = "matcher"
+    phase = "matcher"
+
+    def __init__(self, config: TrainConfig, ctx: Dist):
+        super().__init__()
+        self.config = config
+        M = build_matcher(config, pretrained=True).to(ctx.device)
+        self.nets = {"matcher": M}
+        self.M = ctx.wrap(M)
+        trainable = [p for p in M.parameters() if p.requires_grad]
+        self.opts = {"matcher": adam(trainable, config, lr=config.matcher.lr)}
+        self.lrs = {"matcher": config.matcher.lr}
+
+    def snapshot_networks(self):
+        return {"matcher": self.nets["matcher"]}
+
+    def train_step(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
+        w = self.config.loss
+        src, tgt = batch["src_parsing"].float(), batch["tgt_parsing"].float()
+        n, size = src.shape[0], tuple(src.shape[2:])
+        # Self-supervised pair: the source parsing under a random affine+TPS transform, whose grid is known.
+        theta_a = grids.random_affine(n, device=src.device)
+        theta_t = grids.random_tps(n, device=src.device)
+        grid_true = grids.affine_tps_grid(theta_a, theta_t, size)
+        synthetic = grids.warp(src, grid_true, padding_mode="border")
+        total_syn, syn = losses.matcher_loss(out=self.M(src, synthetic), src_parsing=src, tgt_parsing=synthetic,
+                                             grid_true=grid_true, lambda_grid=w.matcher_grid,
+                                             lambda_affine=w.matcher_grid, lambda_align=0.0)
+        total_real, real = losses.matcher_loss(out=self.M(src, tgt), src_parsing=src, tgt_parsing=tgt,
+                                               lambda_align=w.matcher_align)
+        total = total_syn + total_real
+        self.opts["matcher"].zero_grad(set_to_none=True)
+        ctx.backward(total)
+        ctx.step(self.opts["matcher"])
+        return {"m_grid": syn["m_grid"], "m_grid_affine": syn["m_grid_affine"], "m_align": real["m_align"],
+                "m_total": float(total.detach())}
+
+    def warped_labels(self, batch) -> torch.Tensor:
+        src = batch["src_parsing"].float()
+        out = self.nets["matcher"](src, batch["tgt_parsing"].float())
+        return grids.warp(src, out["grid"](tuple(src.shape[2:])), mode="nearest", padding_mode="border").argmax(1)
+
+    def validate_batch(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
+        return {
+            "confusion": validation.confusion(self.warped_labels(batch), batch["tgt_labels"], P.NUM_LABELS),
+            "copy_confusion": validation.confusion(batch["src_labels"], batch["tgt_labels"], P.NUM_LABELS),
+        }
+
+    def summarize(self, sums) -> dict[str, float]:
+        ours, copy = validation.parsing_scores(sums["confusion"]), validation.parsing_scores(sums["copy_confusion"])
+        return {"warped_miou": ours["miou"], "copy_miou": copy["miou"]}
+
+    def sample_grid(self, batch, ctx: Dist) -> np.ndarray:
+        """Rows of: source parsing | target parsing | warped source parsing."""
+        warped = self.warped_labels(batch).cpu().numpy()
+        rows = [[draw.parsing_picture(batch["src_labels"][i].cpu().numpy()),
+                 draw.parsing_picture(batch["tgt_labels"][i].cpu().numpy()), draw.parsing_picture(warped[i])]
+                for i in range(len(warped))]
+        return draw.grid(rows, titles=["source", "target", "warped"])
+
+
+class Stage2(Stage):
+    kind = "stage2"
+    phase = "generator"
+
+    def __init__(self, config: TrainConfig, ctx: Dist, *, matcher: nn.Module | None = None,
+                 stage1: nn.Module | None = None):
+        super().__init__()
+        self.config = config
+        m = config.model
+        G = build_generator(config).to(ctx.device)
+        D = build_discriminator(config).to(ctx.device)
+        self.nets = {"generator": G, "discriminator": D}
+        self.frozen: dict[str, nn.Module] = {}
+        g_params = list(G.parameters())
+        self.M = None
+        if m.warp:
+            if matcher is None:
+                raise ValueError("the warping generator needs a geometric matcher")
+            matcher = matcher.to(ctx.device)
+            self.nets["matcher"] = matcher
+            if config.matcher.finetune:
+                g_params += [p for p in matcher.parameters() if p.requires_grad]
+                self.M = ctx.wrap(matcher)
+            else:
+                matcher.requires_grad_(False)
+                self.frozen["matcher"] = matcher
+                self.M = matcher
+        if stage1 is not None:
+            stage1 = stage1.to(ctx.device).requires_grad_(False)
+            self.frozen["stage1"] = stage1
+        self.stage1 = stage1
+        self.vgg = build_vgg(config)
+        if self.vgg is not None:
+            self.vgg = self.vgg.to(ctx.device).eval()
+        self.G, self.D = ctx.wrap(G), ctx.wrap(D)
+        self.opts = {"generator": adam(g_params, config), "discriminator": adam(D.parameters(), config)}
+        self.lrs = {"generator": config.optim.lr, "discriminator": config.optim.lr}
+
+    def set_training(self, training: bool) -> None:
+        super().set_training(training)
+        for net in self.frozen.values():
+            net.eval()
+
+    def snapshot_networks(self):
+        nets = {"generator": self.nets["generator"]}
+        if "matcher" in self.nets:
+            nets["matcher"] = self.nets["matcher"]
+        return nets
+
+    # -- the generator's inputs ------------------------------------------------------------------
+
+    def target_parsing(self, batch) -> torch.Tensor:
+        if self.stage1 is None:
+            return batch["tgt_parsing"].float()
+        with torch.no_grad():
+            labels = self.stage1(batch["src_parsing"].float(), batch["tgt_pose"].float()).argmax(dim=1)
+        return P.one_hot(labels).float()
+
+    def grid(self, batch, tgt_parsing: torch.Tensor, train: bool) -> torch.Tensor | None:
+        if self.M is None:
+            return None
+        src = batch["src_parsing"].float()
+        size = tuple(src.shape[2:])
+        if train and self.config.matcher.finetune:
+            return self.M(src, tgt_parsing)["grid"](size)
+        with torch.no_grad():
+            return self.nets["matcher"](src, tgt_parsing)["grid"](size)
+
+    def generate(self, batch, generator: nn.Module, train: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        tgt_parsing = self.target_parsing(batch)
+        grid = self.grid(batch, tgt_parsing, train)
+        out = generator(batch["src_image"], batch["src_parsing"].float(), tgt_parsing, batch["tgt_pose"], grid)
+        return out["image"], tgt_parsing, grid
+
+    # -- the stage interface ---------------------------------------------------------------------
+
+    def train_step(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
+        w = self.config.loss
+        D_raw = self.nets["discriminator"]
+        real = batch["tgt_image"]
+        with ctx.autocast():
+            fake, tgt_parsing, _ = self.generate(batch, self.G, train=True)
+        fake = fake.float()
+        cond = torch.cat((batch["src_image"], batch["src_parsing"].float(), tgt_parsing, batch["tgt_pose"]), dim=1)
+
+        D_raw.requires_grad_(False)
+        with ctx.autocast():
+            d_fake = D_raw(torch.cat((cond, fake), dim=1))
+            with torch.no_grad():
+                d_real = D_raw(torch.cat((cond, real), dim=1))
+            g_total, g_stats = losses.stage2_generator_loss(
+                fake=fake, real=real, d_fake_feats=_f32(d_fake), d_real_feats=_f32(d_real), vgg=self.vgg,
+                lambda_adv=w.adv, lambda_feat=w.feat, lambda_vgg=w.vgg if self.vgg is not None else 0.0,
+                lambda_l1=w.l1)
+        D_raw.requires_grad_(True)
+        self.opts["generator"].zero_grad(set_to_none=True)
+        ctx.backward(g_total)
+        ctx.step(self.opts["generator"])
+
+        d_stats = {}
+        if w.adv or w.feat:
+            with ctx.autocast():
+                d_real = self.D(torch.cat((cond, real), dim=1))
+                d_fake = self.D(torch.cat((cond, fake.detach()), dim=1))
+            d_total, d_stats = losses.stage2_discriminator_loss(d_fake_feats=_f32(d_fake), d_real_feats=_f32(d_real))
+            self.opts["discriminator"].zero_grad(set_to_none=True)
+            ctx.backward(d_total)
+            ctx.step(self.opts["discriminator"])
+        return {**g_stats, **d_stats}
+
+    def validate_batch(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
+        fake, _, _ = self.generate(batch, self.nets["generator"])
+        ours = validation.image_sums(fake, batch["tgt_image"])
+        copy = validation.image_sums(batch["src_image"], batch["tgt_image"])
+        return {**ours, **{f"copy_{k}": v for k, v in copy.items()}}
+
+    def summarize(self, sums) -> dict[str, float]:
+        return {**validation.image_scores(sums), **validation.image_scores(sums, "copy_")}
+
+    def sample_grid(self, batch, ctx: Dist) -> np.ndarray:
+        """Rows of: source | target pose | target parsing | warped source | output | real."""
+        fake, tgt_parsing, grid = self.generate(batch, self.nets["generator"])
+        src = batch["src_image"].float()
+        warped = grids.warp(src, grid.float(), padding_mode="border") if grid is not None else src
+        size = tuple(src.shape[2:])
+        labels = tgt_parsing.argmax(1).cpu().numpy()
+        rows = []
+        for i in range(src.shape[0]):
+            rows.append([
+                to_uint8(src[i]),
+                draw.pose_picture(batch["tgt_keypoints"][i].cpu().numpy(), size),
+                draw.parsing_picture(labels[i]),
+                to_uint8(warped[i]),
+                to_uint8(fake[i]),
+                to_uint8(batch["tgt_image"][i]),
+            ])
+        return draw.grid(rows, titles=["source", "target pose", "parsing", "warped", "output", "real"])
+
+
+def log_vgg_choice(config: TrainConfig, main: bool) -> None:
+    if main and config.loss.vgg and config.model.vgg == "random":
+        err.print(f"[yellow]preset {config.preset!r} says vgg: random: the perceptual loss uses a randomly "
+                  "initialised VGG19 (fine for the synthetic world and tests, not for real photos)[/yellow]")
