@@ -86,5 +86,5 @@ def keypoints(
         print(json.dumps(report.as_dict(), indent=2))
     else:
         err.print(report.table(f"keypoints -> {out}"))
-    if report.done == 0 and report.failed:
+    if report.failed and report.done + report.skipped == 0:
         raise PosewarpError(f"no image could be processed ({len(report.failed)} failed)", image_dir)

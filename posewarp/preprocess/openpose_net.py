@@ -187,7 +187,10 @@ def flat_state_dict(net: BodyPoseNet) -> dict[str, torch.Tensor]:
 def load_body_pose_weights(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> BodyPoseNet:
     """Build :class:`BodyPoseNet` and load a checkpoint strictly (flat, module or tensorboy keys)."""
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        try:  # memory-map zip checkpoints: no 200 MB copy before the weights are assigned
+            state = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
+        except RuntimeError:  # legacy (pre-zip) files cannot be memory-mapped
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise PosewarpError("weights file not found", path) from None
     except Exception as exc:  # pickle errors, zip errors, refused globals: all mean "not loadable"
