@@ -1,0 +1,112 @@
+"""``posewarp eval``: SSIM, mask-SSIM, IS, FID, LPIPS and PCKh of generated images under a named protocol."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from posewarp.cli.app import INFERENCE, app
+
+METRIC_NAMES = ("ssim", "mask-ssim", "is", "fid", "lpips", "pckh")
+PROTOCOL_NAMES = ("patn", "gfla")
+
+
+def _metrics(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    names = tuple(m.strip().lower() for m in text.split(",") if m.strip())
+    bad = [m for m in names if m not in METRIC_NAMES]
+    if bad or not names:
+        raise typer.BadParameter(f"unknown {', '.join(bad) or 'empty list'}; choose from {','.join(METRIC_NAMES)}",
+                                 param_hint="--metrics")  # fmt: skip
+    return names
+
+
+def _details(name: str, doc: dict) -> str:
+    if name == "is":
+        return f"± {doc['std']:.4f}, {doc['splits']} splits, {doc['input']}"
+    if name == "fid":
+        real = doc["real"]
+        return f"real: {real['source']} ({real.get('count') or '?'} images{', cached' if real.get('cached') else ''})"
+    if name == "pckh":
+        return f"{doc['correct']}/{doc['total']} joints, alpha {doc['alpha']}, {doc['skipped_pairs']} pairs skipped"
+    return str(doc.get("variant", ""))
+
+
+@app.command(
+    name="eval",
+    rich_help_panel=INFERENCE,
+    epilog="[bold]Examples[/bold]\n\n  posewarp eval --pred results/ --gt data/test-images --metrics ssim,is,fid,lpips\n\n"
+    "  posewarp eval --pred results/ --gt data/test --pairs data/pairs-test.csv --metrics ssim,mask-ssim "
+    "--keypoints data/annotation-test.csv\n\n"
+    "  posewarp eval --pred results/ --gt data/test --protocol gfla --metrics fid,lpips,ssim "
+    "--fid-real data/train-images --json",
+)
+def eval_(
+    pred: Path = typer.Option(..., "--pred", help="Folder of generated images."),
+    gt: Path = typer.Option(..., "--gt", help="Folder of ground-truth (target) images."),
+    pairs: Path | None = typer.Option(
+        None, "--pairs", help="CSV mapping names: 'from,to' (PATN pairs; generated = from___to[_vis]) or 'pred,gt'."
+    ),
+    metrics: str | None = typer.Option(
+        None, "--metrics", help=f"Comma-separated, from {','.join(METRIC_NAMES)} (default ssim,is,fid,lpips)."
+    ),
+    protocol: str | None = typer.Option(None, "--protocol", help="patn (default) or gfla: how each metric is computed."),
+    keypoints: Path | None = typer.Option(
+        None, "--keypoints", "--gt-keypoints", "--annotations",
+        help="Ground-truth keypoints (OpenPose JSON folder or PATN CSV): needed by mask-ssim, PCKh targets.",
+    ),  # fmt: skip
+    fid_real: Path | None = typer.Option(
+        None, "--fid-real", help="Real images for FID: a folder (statistics cached) or a .npz with mu/sigma "
+        "(default: the paired ground truths; GFLA used the training set)."
+    ),  # fmt: skip
+    inception_weights: Path | None = typer.Option(None, "--inception-weights", help="pt_inception-2015-12-05 file."),
+    alexnet_weights: Path | None = typer.Option(None, "--alexnet-weights", help="torchvision AlexNet file (LPIPS)."),
+    lpips_weights: Path | None = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 alex.pth linear layers."),
+    openpose_weights: Path | None = typer.Option(None, "--openpose-weights", help="body_pose_model.pth (PCKh)."),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N] (default auto)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Image pairs per step (default 32)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+) -> None:
+    """Score generated images against ground truth with the field's metrics (PATN or GFLA protocol)."""
+    names = _metrics(metrics)
+    if protocol is not None and protocol not in PROTOCOL_NAMES:
+        raise typer.BadParameter(f"use one of {', '.join(PROTOCOL_NAMES)}", param_hint="--protocol")
+    if device is not None and not (device in ("auto", "cpu") or device.startswith("cuda")):
+        raise typer.BadParameter("use auto, cpu or cuda[:N]", param_hint="--device")
+
+    from posewarp.console import err
+    from posewarp.metrics.evaluate import DEFAULT_METRICS, evaluate
+
+    overrides = {"inception-fid": inception_weights, "alexnet": alexnet_weights, "lpips-alex": lpips_weights,
+                 "openpose": openpose_weights}  # fmt: skip
+    doc = evaluate(
+        pred,
+        gt,
+        metrics=names or DEFAULT_METRICS,
+        protocol=protocol or "patn",
+        pairs=pairs,
+        keypoints=keypoints,
+        device=device or "auto",
+        fid_real=fid_real,
+        weights={k: v for k, v in overrides.items() if v is not None},
+        batch_size=batch_size or 32,
+        show_progress=not as_json,
+    )
+    if as_json:
+        print(json.dumps(doc, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"posewarp eval: {doc['pairs']} pairs, protocol {doc['protocol']}", title_justify="left")
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    table.add_column("how")
+    for name, result in doc["metrics"].items():
+        value = result["value"]
+        table.add_row(name, "n/a" if value is None else f"{value:.4f}", _details(name, result))
+    err.print(table)
+    for note in doc["notes"]:
+        err.print(f"[yellow]note:[/yellow] {note}")

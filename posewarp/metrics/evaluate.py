@@ -1,0 +1,266 @@
+"""``posewarp eval`` as one library call: score a folder of generated images against ground truth
+with the field's metrics under a named protocol (paper.md 4.1, reference/ecosystem.md section 1).
+
+Every image pair is read once; per batch the requested metrics take what they need: SSIM and
+mask-SSIM per pair (numpy), Inception outputs of the generated images (class probabilities for IS,
+pool features for FID), LPIPS distances, and keypoints of the generated images for PCKh. Pretrained
+files come from the weights registry (``posewarp weights download NAME``); nothing downloads here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from posewarp.console import track
+from posewarp.errors import PosewarpError
+from posewarp.formats.heatmaps import pose_mask
+from posewarp.formats.images import list_images, read_image, to_tensor
+from posewarp.formats.keypoints import select_person
+from posewarp.metrics import fid as FID
+from posewarp.metrics import protocols
+from posewarp.metrics.inception import FIDInceptionV3, load_fid_inception, prepare
+from posewarp.metrics.inception_score import inception_score, softmax
+from posewarp.metrics.pairing import Pair, match_pairs, target_keypoints
+from posewarp.metrics.pckh import pckh_counts
+from posewarp.metrics.ssim import pad_width, ssim
+
+METRICS = ("ssim", "mask-ssim", "is", "fid", "lpips", "pckh")
+DEFAULT_METRICS = ("ssim", "is", "fid", "lpips")
+PATN_SIZE = (256, 176)
+FID_MIN_IMAGES = 2048  # below the feature dimension the covariance is singular and FID is biased
+
+
+def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:
+    names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics)]
+    names = [m for m in names if m]
+    unknown = [m for m in names if m not in METRICS]
+    if unknown or not names:
+        raise PosewarpError(f"unknown metric(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(METRICS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise PosewarpError(f"unknown device {device!r}; use auto, cpu or cuda[:N]") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise PosewarpError("--device cuda asked for, but no CUDA GPU is available")
+    return dev
+
+
+def _batches(items: Sequence, size: int) -> list[Sequence]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _pads(image: np.ndarray, proto: protocols.Protocol) -> bool:
+    return proto.pad_256x176 and image.shape[:2] == PATN_SIZE
+
+
+def _pad(image: np.ndarray, proto: protocols.Protocol) -> np.ndarray:
+    return pad_width(image, proto.pad_bound) if _pads(image, proto) else image
+
+
+@torch.inference_mode()
+def _inception(model: FIDInceptionV3, images: list[np.ndarray], how: protocols.InceptionInput, device,
+               bias_free: bool) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    x = torch.cat([prepare(torch.tensor(im, device=device).permute(2, 0, 1)[None], resize=how.resize,
+                           normalize=how.normalize) for im in images])  # fmt: skip
+    pool, logits = model(x, bias_free_logits=bias_free)
+    return pool.double().cpu().numpy(), logits.double().cpu().numpy()
+
+
+def real_statistics(folder, model: FIDInceptionV3, proto: protocols.Protocol, *, device="cpu", batch_size=32,
+                    files: list[Path] | None = None, cache_dir=None, show_progress=True) -> tuple[np.ndarray, np.ndarray, dict]:  # fmt: skip
+    """FID statistics of the images in ``folder`` (or ``files`` inside it), cached on disk."""
+    folder = Path(folder)
+    files = list_images(folder) if files is None else files
+    if len(files) < 2:
+        raise PosewarpError("FID needs at least 2 real images", folder)
+    settings = {"input": proto.fid_input.name, "model": "inception-fid"}
+    path = FID.cache_path(FID.cache_key(folder, files, settings), cache_dir)
+    info = {"source": str(folder), "count": len(files), "cache": str(path)}
+    if path.is_file():
+        mu, sigma = FID.load_statistics(path)
+        return mu, sigma, {**info, "cached": True}
+    feats = []
+    for chunk in track(_batches(files, batch_size), "FID real images", show=show_progress):
+        feats.append(_inception(model, [read_image(f) for f in chunk], proto.fid_input, device, False)[0])
+    mu, sigma = FID.statistics(np.concatenate(feats))
+    FID.save_statistics(path, mu, sigma, **info, settings=settings)
+    return mu, sigma, {**info, "cached": False}
+
+
+def evaluate(
+    pred_dir: str | os.PathLike,
+    gt_dir: str | os.PathLike,
+    *,
+    metrics: str | Iterable[str] = DEFAULT_METRICS,
+    protocol: str | protocols.Protocol = "patn",
+    pairs: str | os.PathLike | None = None,
+    keypoints: str | os.PathLike | None = None,
+    device: str = "auto",
+    fid_real: str | os.PathLike | None = None,
+    fid_cache_dir: str | os.PathLike | None = None,
+    weights: dict[str, str | os.PathLike] | None = None,
+    batch_size: int = 32,
+    inception: torch.nn.Module | None = None,
+    keypoint_estimator=None,
+    show_progress: bool = True,
+) -> dict:
+    """Score ``pred_dir`` against ``gt_dir``; returns the JSON document of ``posewarp eval --json``.
+
+    ``keypoints``: the ground truths' keypoints (OpenPose JSON folder or PATN CSV) for mask-SSIM and
+    as PCKh targets (without it PCKh runs the estimator on the ground truth too). ``fid_real``: a
+    folder of real images or a ``.npz`` with ``mu``/``sigma`` (default: the paired ground truths).
+    ``weights`` overrides registry files by name (``inception-fid``, ``alexnet``, ``lpips-alex``,
+    ``openpose``). ``inception``: a module used instead of the registry's Inception, called as
+    ``model(x, bias_free_logits=...) -> (pool, logits)`` (tests use stand-ins). ``keypoint_estimator``:
+    any object with ``batch(list of RGB) -> list of (P, 18, 3)`` used instead of OpenPose.
+    """
+    from posewarp.preprocess import weights as W
+
+    proto = protocols.get(protocol)
+    wanted = parse_metrics(metrics)
+    weights = dict(weights or {})
+    items: list[Pair] = match_pairs(pred_dir, gt_dir, pairs)
+    n = len(items)
+    if "mask-ssim" in wanted and keypoints is None:
+        raise PosewarpError("mask-ssim needs the ground truths' keypoints: pass --keypoints DIR|CSV")
+    if "is" in wanted and n < proto.is_splits:
+        raise PosewarpError(f"IS needs at least {proto.is_splits} images for {proto.is_splits} splits, got {n}")
+    if "fid" in wanted and n < 2:
+        raise PosewarpError("FID needs at least 2 generated images")
+    dev = resolve_device(device)
+    targets = target_keypoints(keypoints, items) if keypoints is not None else None
+
+    lpips_model = estimator = None
+    if inception is not None:
+        inception = inception.to(dev).eval()
+    elif "is" in wanted or "fid" in wanted:
+        inception = load_fid_inception(W.require("inception-fid", weights.get("inception-fid"))).to(dev)
+    if "lpips" in wanted:
+        from posewarp.metrics.lpips import load_lpips
+
+        lpips_model = load_lpips(W.require("alexnet", weights.get("alexnet")),
+                                 W.require("lpips-alex", weights.get("lpips-alex"))).to(dev)  # fmt: skip
+    if "pckh" in wanted:
+        estimator = keypoint_estimator
+        if estimator is None:
+            from posewarp.preprocess.keypoints import KeypointEstimator
+
+            estimator = KeypointEstimator(weights.get("openpose"), device=dev)
+
+    real = None
+    if "fid" in wanted and fid_real is not None:
+        if Path(fid_real).suffix.lower() == ".npz":
+            mu, sigma = FID.load_statistics(fid_real)
+            real = (mu, sigma, {"source": str(fid_real), "count": None, "cached": True})
+        else:
+            real = real_statistics(fid_real, inception, proto, device=dev, batch_size=batch_size,
+                                   cache_dir=fid_cache_dir, show_progress=show_progress)  # fmt: skip
+    gt_feature_pass = "fid" in wanted and real is None
+    if gt_feature_pass:  # default real set: the paired ground truths, cached like any folder
+        gt_files = [p.gt for p in items]
+        settings = {"input": proto.fid_input.name, "model": "inception-fid"}
+        cached = FID.cache_path(FID.cache_key(gt_dir, gt_files, settings), fid_cache_dir)
+        if cached.is_file():
+            mu, sigma = FID.load_statistics(cached)
+            real = (mu, sigma, {"source": str(gt_dir), "count": n, "cache": str(cached), "cached": True})
+            gt_feature_pass = False
+
+    scores: dict[str, list[float]] = {key: [] for key, _ in proto.ssim}
+    mask_scores, lpips_scores, probs, pred_feats, gt_feats, pred_kps, gt_kps = [], [], [], [], [], [], []
+    n_padded = 0
+    for b, chunk in enumerate(track(_batches(items, batch_size), "evaluating", show=show_progress)):
+        preds, gts = [read_image(p.pred) for p in chunk], [read_image(p.gt) for p in chunk]
+        for pair, pred, gt in zip(chunk, preds, gts):
+            if pred.shape != gt.shape:
+                raise PosewarpError(f"generated image is {pred.shape[1]}x{pred.shape[0]} but its ground truth "
+                                    f"{pair.gt.name} is {gt.shape[1]}x{gt.shape[0]}", pair.pred)  # fmt: skip
+            n_padded += _pads(pred, proto)
+        if "ssim" in wanted:
+            for pred, gt in zip(preds, gts):
+                for key, variant in proto.ssim:
+                    scores[key].append(ssim(_pad(pred, proto), _pad(gt, proto), variant))
+        if "mask-ssim" in wanted:
+            for i, (pred, gt) in enumerate(zip(preds, gts)):
+                mask = pose_mask(targets[b * batch_size + i], gt.shape[:2])[..., None]
+                mask_scores.append(ssim(pred * mask, gt * mask, proto.ssim[0][1]))
+        shared = proto.is_input == proto.fid_input and not any(_pads(p, proto) for p in preds)
+        if "is" in wanted:  # one network pass serves IS and FID when their inputs agree
+            pool, logits = _inception(inception, [_pad(p, proto) for p in preds], proto.is_input, dev,
+                                      proto.is_bias_free_logits)  # fmt: skip
+            probs.append(softmax(logits))
+            if "fid" in wanted and shared:
+                pred_feats.append(pool)
+        if "fid" in wanted:
+            if not ("is" in wanted and shared):
+                pred_feats.append(_inception(inception, preds, proto.fid_input, dev, False)[0])
+            if gt_feature_pass:
+                gt_feats.append(_inception(inception, gts, proto.fid_input, dev, False)[0])
+        if "lpips" in wanted:
+            groups = [list(range(len(preds)))] if len({p.shape for p in preds}) == 1 else [[i] for i in range(len(preds))]
+            with torch.inference_mode():
+                for idx in groups:
+                    x = to_tensor(np.stack([preds[i] for i in idx])).to(dev)
+                    y = to_tensor(np.stack([gts[i] for i in idx])).to(dev)
+                    lpips_scores += lpips_model(x, y).double().cpu().tolist()
+        if "pckh" in wanted:
+            pred_kps += [select_person(p) for p in estimator.batch(preds)]
+            if targets is None:
+                gt_kps += [select_person(p) for p in estimator.batch(gts)]
+
+    results: dict[str, dict] = {}
+    notes: list[str] = []
+    if "ssim" in wanted:
+        for key, variant in proto.ssim:
+            results[key] = {"value": float(np.mean(scores[key])), "variant": variant.name, "count": n,
+                            "padded_to_256x256": n_padded}  # fmt: skip
+    if "mask-ssim" in wanted:
+        results["mask-ssim"] = {"value": float(np.mean(mask_scores)), "variant": proto.ssim[0][1].name,
+                                "mask": "pg2-pose-mask", "count": n}  # fmt: skip
+    if "is" in wanted:
+        mean, std = inception_score(np.concatenate(probs), proto.is_splits)
+        results["is"] = {"value": mean, "std": std, "splits": proto.is_splits, "input": proto.is_input.name,
+                         "bias_free_logits": proto.is_bias_free_logits, "padded_to_256x256": n_padded, "count": n}  # fmt: skip
+    if "fid" in wanted:
+        if real is None:
+            mu, sigma = FID.statistics(np.concatenate(gt_feats))
+            info = {"source": str(gt_dir), "count": n, "cache": str(cached), "cached": False}
+            FID.save_statistics(cached, mu, sigma, **info)
+            real = (mu, sigma, info)
+        mu_g, sigma_g = FID.statistics(np.concatenate(pred_feats))
+        try:
+            value = FID.frechet_distance(mu_g, sigma_g, real[0], real[1])
+        except ValueError as exc:
+            raise PosewarpError(f"FID failed: {exc}") from None
+        results["fid"] = {"value": value, "input": proto.fid_input.name, "real": real[2], "count": n}
+        if n < FID_MIN_IMAGES:
+            notes.append(f"FID from {n} generated images (< {FID_MIN_IMAGES}) is biased upwards; "
+                         "compare it only with FIDs from the same number of images")  # fmt: skip
+    if "lpips" in wanted:
+        results["lpips"] = {"value": float(np.mean(lpips_scores)), "variant": proto.lpips, "count": n}
+    if "pckh" in wanted:
+        target = targets if targets is not None else np.stack(gt_kps)
+        correct, total, skipped = pckh_counts(np.stack(pred_kps), target, proto.pckh_alpha)
+        results["pckh"] = {"value": correct / total if total else None, "correct": correct, "total": total,
+                           "skipped_pairs": skipped, "alpha": proto.pckh_alpha,
+                           "targets": "keypoints file" if targets is not None else "estimator on ground truth"}  # fmt: skip
+    return {
+        "protocol": proto.name,
+        "settings": proto.describe(),
+        "pred_dir": str(pred_dir),
+        "gt_dir": str(gt_dir),
+        "pairs": n,
+        "device": str(dev),
+        "metrics": results,
+        "notes": notes,
+    }

@@ -1,0 +1,141 @@
+"""Which generated image is scored against which ground truth, and the target keypoints of each.
+
+Accepted layouts (the README's ``posewarp eval`` section repeats this):
+
+* same names: ``pred/x.png`` is compared with ``gt/x.jpg`` (relative path without the extension);
+* ``--pairs FILE`` with header ``from,to`` (a PATN pairs file): the generated image for a pair is
+  named ``{from}___{to}`` or PATN's ``{from}___{to}_vis`` (any image extension, the names inside
+  may keep or drop their own extension), the ground truth is ``to``;
+* ``--pairs FILE`` with header ``pred,gt``: explicit file names relative to the two folders.
+
+Target keypoints come from a folder of OpenPose JSON files (``{stem}_keypoints.json`` or
+``{stem}.json`` beside the ground-truth name) or a PATN annotation CSV keyed by file name.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from posewarp.errors import PosewarpError
+from posewarp.formats.images import IMAGE_EXTENSIONS, list_images
+from posewarp.formats.keypoints import read_openpose_json, read_patn_csv, select_person
+
+SHOW = 3  # names quoted in an error message
+
+
+@dataclass(frozen=True)
+class Pair:
+    pred: Path
+    gt: Path
+    name: str  # ground-truth path relative to its folder (posix)
+
+
+def _strip(name: str) -> str:
+    p = Path(name)
+    return p.with_suffix("").as_posix() if p.suffix.lower() in IMAGE_EXTENSIONS else p.as_posix()
+
+
+def _index(folder: Path, what: str) -> dict[str, Path]:
+    files = list_images(folder)
+    if not files:
+        raise PosewarpError(f"no images in the {what} folder", folder)
+    index: dict[str, Path] = {}
+    for f in files:
+        key = _strip(f.relative_to(folder).as_posix())
+        if key in index:
+            raise PosewarpError(f"two {what} images share the name {key!r} ({index[key].name}, {f.name})", folder)
+        index[key] = f
+    return index
+
+
+def _few(names: list[str]) -> str:
+    more = f" and {len(names) - SHOW} more" if len(names) > SHOW else ""
+    return ", ".join(repr(n) for n in names[:SHOW]) + more
+
+
+def _read_pairs(path: Path) -> tuple[str, list[tuple[str, str]]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    except FileNotFoundError:
+        raise PosewarpError("file not found", path) from None
+    except UnicodeDecodeError:
+        raise PosewarpError("not a text file", path) from None
+    header = [c.strip() for c in rows[0][:2]] if rows else []
+    if header not in (["from", "to"], ["pred", "gt"]):
+        raise PosewarpError("expected a CSV with the header 'from,to' (PATN pairs) or 'pred,gt'", path)
+    for n, row in enumerate(rows[1:], start=2):
+        if len(row) < 2:
+            raise PosewarpError(f"line {n} has fewer than two columns", path)
+    return header[0], [(r[0].strip(), r[1].strip()) for r in rows[1:]]
+
+
+def match_pairs(pred_dir, gt_dir, pairs: str | os.PathLike | None = None) -> list[Pair]:
+    """The (generated, ground truth) pairs to score, in a stable order; bad input raises ``PosewarpError``."""
+    pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
+    preds, gts = _index(pred_dir, "generated"), _index(gt_dir, "ground-truth")
+    if pairs is None:
+        missing = [k for k in preds if k not in gts]
+        if missing:
+            raise PosewarpError(
+                f"{len(missing)} of {len(preds)} generated images have no ground truth of the same name in {gt_dir}: "
+                f"{_few(missing)}; pass --pairs FILE to map names",
+                pred_dir,
+            )
+        return [Pair(preds[k], gts[k], gts[k].relative_to(gt_dir).as_posix()) for k in preds]
+    kind, rows = _read_pairs(Path(pairs))
+    out, no_pred, no_gt = [], [], []
+    for a, b in rows:
+        if kind == "pred":
+            candidates = [_strip(a)]
+        else:
+            candidates = [f"{x}___{y}{tail}" for tail in ("", "_vis") for x, y in ((a, b), (_strip(a), _strip(b)))]
+        pred = next((preds[c] for c in candidates if c in preds), None)
+        gt = gts.get(_strip(b))
+        if pred is None:
+            no_pred.append(candidates[0])
+        elif gt is None:
+            no_gt.append(b)
+        else:
+            out.append(Pair(pred, gt, gt.relative_to(gt_dir).as_posix()))
+    if no_gt:
+        raise PosewarpError(f"{len(no_gt)} ground-truth images named in the pairs file are not in {gt_dir}: "
+                            f"{_few(no_gt)}", pairs)  # fmt: skip
+    if no_pred:
+        raise PosewarpError(f"{len(no_pred)} pairs have no generated image in {pred_dir}: {_few(no_pred)}", pairs)
+    if not out:
+        raise PosewarpError("the pairs file lists no pairs", pairs)
+    return out
+
+
+def target_keypoints(source: str | os.PathLike, pairs: list[Pair]) -> np.ndarray:
+    """``(N, 18, 3)`` keypoints of each pair's ground truth from an OpenPose JSON folder or PATN CSV."""
+    source = Path(source)
+    out, missing = [], []
+    if source.is_dir():
+        for pair in pairs:
+            stem = _strip(pair.name)
+            found = [source / f"{stem}{tail}" for tail in ("_keypoints.json", ".json")]
+            path = next((p for p in found if p.is_file()), None)
+            if path is None:
+                missing.append(f"{stem}_keypoints.json")
+                continue
+            out.append(select_person(read_openpose_json(path)))
+    else:
+        table = read_patn_csv(source)
+        by_stem = {_strip(k): v for k, v in table.items()}
+        for pair in pairs:
+            base = Path(pair.name).name
+            kp = table.get(pair.name, table.get(base, by_stem.get(_strip(base))))
+            if kp is None:
+                missing.append(base)
+                continue
+            out.append(kp)
+    if missing:
+        raise PosewarpError(f"no keypoints for {len(missing)} ground-truth images: {_few(missing)}", source)
+    return np.stack(out).astype(np.float32)
