@@ -172,7 +172,8 @@ def build_network(
             f"{dataset.num_classes}{hint}",
             path,
         )
-    net = SCHPNet(num_classes=dataset.num_classes)
+    with torch.device("meta"):  # no random init of 67M numbers that the checkpoint overwrites anyway
+        net = SCHPNet(num_classes=dataset.num_classes)
     expected = net.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected and not k.endswith("num_batches_tracked")]
@@ -187,6 +188,10 @@ def build_network(
             if keys:
                 parts.append(f"{len(keys)} {what} (e.g. {', '.join(keys[:3])})")
         raise PosewarpError(f"does not fit the SCHP network: {'; '.join(parts)}", path)
+    net = net.to_empty(device="cpu")
+    for buffer_name, buffer in net.named_buffers():
+        if buffer_name.endswith("num_batches_tracked"):  # not in the checkpoint (non-persistent)
+            buffer.zero_()
     net.load_state_dict(state, strict=True)
     return net.eval()
 
@@ -289,3 +294,99 @@ class HumanParser:
 
 def _amp_dtype() -> torch.dtype:
     return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float16
+
+
+# ---------------------------------------------------------------- folder to folder (`posewarp parse`)
+
+
+def label_names(dataset: str = "lip", label_set: str | None = None) -> tuple[str, ...]:
+    """Names of the label ids: LIP's own, or ``label_set="cihp"`` (id 10 torso-skin instead of jumpsuits)."""
+    spec = get_dataset(dataset)
+    if label_set is None:
+        return spec.labels
+    if spec.name != "lip":
+        raise PosewarpError(f"label sets (lip, cihp) name the 20 LIP labels; dataset {spec.name!r} has its own")
+    if label_set not in parsing.LABEL_SETS:
+        raise PosewarpError(f"unknown label set {label_set!r}; known: {', '.join(parsing.LABEL_SETS)}")
+    return parsing.LABEL_SETS[label_set]
+
+
+def _outside(folder: Path | None, image_dir: Path, what: str) -> None:
+    if folder is None:
+        return
+    folder, image_dir = folder.resolve(), image_dir.resolve()
+    if folder == image_dir or image_dir in folder.parents:
+        raise PosewarpError(f"{what} must lie outside the image folder (its PNGs would be read as images)", folder)
+
+
+def write_logits(path: Path, logits: np.ndarray) -> None:
+    """``(H, W, C)`` float32 logits as ``.npy`` (SCHP's ``--logits`` layout), written atomically."""
+    from posewarp.formats import atomic
+
+    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, logits.astype(np.float32, copy=False))
+
+
+def parse_folder(
+    image_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    weights: str | os.PathLike | None = None,
+    dataset: str = "lip",
+    device: str = "auto",
+    flip: bool = False,
+    scales: Sequence[float] = (1.0,),
+    amp: bool = True,
+    input_size: int | None = None,
+    batch_size: int = 4,
+    logits: bool = False,
+    overlay_dir: str | os.PathLike | None = None,
+    label_set: str | None = None,
+    shard: tuple[int, int] | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    network: nn.Module | None = None,
+):
+    """``posewarp parse``: a palette label PNG ``OUTDIR/<relative path>.png`` (pixel values = label ids, the
+    image's size) for every image of a folder; ``logits`` adds ``<stem>.npy`` (H, W, C float32) beside it,
+    ``overlay_dir`` colour overlays. Images already parsed are skipped unless ``overwrite``; unreadable images
+    are reported and skipped. Returns the :class:`~posewarp.preprocess.batch.BatchReport`; its counts give the
+    share of image pixels per label (percent, named by ``label_set``) for the labels seen.
+    """
+    from posewarp.formats import draw, images
+    from posewarp.preprocess import batch as B
+
+    names = label_names(dataset, label_set)
+    image_dir, out_dir = Path(image_dir), Path(out_dir)
+    overlay_dir = None if overlay_dir is None else Path(overlay_dir)
+    _outside(out_dir, image_dir, "--out")
+    _outside(overlay_dir, image_dir, "--overlay")
+    todo, skipped = B.plan_batch(image_dir, out_dir, ".png", shard=shard, overwrite=overwrite)
+    if not todo and not skipped:
+        raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
+    report = B.BatchReport(skipped=skipped)
+    parser = None
+    if todo:
+        parser = HumanParser(
+            weights, dataset, device=device, flip=flip, scales=scales, amp=amp, input_size=input_size, network=network
+        )
+    pixels = np.zeros(len(names), np.int64)
+
+    def process(items: list) -> None:
+        rgbs = [images.read_image(item.image) for item in items]  # raises before anything is written
+        for item, rgb, scores in zip(items, rgbs, parser.batch_logits(rgbs)):
+            labels = np.argmax(scores, axis=2).astype(np.uint8)
+            if logits:
+                write_logits(B.output_path(out_dir, item.name, ".npy"), scores)
+            if overlay_dir is not None:
+                images.write_image(B.output_path(overlay_dir, item.name, ".png"), draw.overlay(rgb, labels))
+            parsing.write_label_png(item.output, labels)  # last: its presence marks the image as done
+            pixels[:] += np.bincount(labels.ravel(), minlength=len(names))
+
+    B.run_batch(todo, process, batch_size=batch_size, description="parse", report=report, show_progress=show_progress)
+    if pixels.sum():
+        share = 100.0 * pixels / pixels.sum()
+        for i in np.argsort(-share, kind="stable"):
+            if pixels[i]:
+                report.counts[f"{names[i]} (% of pixels)"] = round(float(share[i]), 2)
+    return report
