@@ -2,5 +2,6 @@
 
 # One line per command module; keep in help-panel order.
 from posewarp.cli import keypoints  # noqa: F401
+from posewarp.cli import parse  # noqa: F401
 from posewarp.cli import weights  # noqa: F401
 from posewarp.cli import eval  # noqa: F401
