@@ -45,17 +45,20 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = PEAK_THRESHOLD) -> list[
     """Peaks of each keypoint map in ``(H, W, >=18)`` -> per part an ``(n, 3)`` array of x, y, score."""
     heatmaps = np.asarray(heatmaps)
     h, w = heatmaps.shape[:2]
+    maps = np.ascontiguousarray(np.moveaxis(heatmaps[:, :, :NUM_KEYPOINTS], 2, 0))  # (18, H, W)
+    # smoothed <= max of raw within the kernel radius, so only pixels near raw > threshold can pass.
+    near = maps > threshold * (1.0 - 1e-9)
+    rows_any, cols_any = near.any(axis=2), near.any(axis=1)
     peaks = []
     for part in range(NUM_KEYPOINTS):
-        raw = heatmaps[:, :, part]
-        # smoothed <= max of raw within the kernel radius, so only pixels near raw > threshold can pass.
-        ys, xs = np.nonzero(raw > threshold * (1.0 - 1e-9))
+        ys, xs = np.flatnonzero(rows_any[part]), np.flatnonzero(cols_any[part])
         if len(ys) == 0:
             peaks.append(np.zeros((0, 3)))
             continue
+        raw = maps[part]
         # B: where a peak may be; C = B grown by the kernel radius + 1 so that B and its 4-neighbours are exact.
-        by0, by1 = max(ys.min() - _RADIUS, 0), min(ys.max() + _RADIUS + 1, h)
-        bx0, bx1 = max(xs.min() - _RADIUS, 0), min(xs.max() + _RADIUS + 1, w)
+        by0, by1 = max(ys[0] - _RADIUS, 0), min(ys[-1] + _RADIUS + 1, h)
+        bx0, bx1 = max(xs[0] - _RADIUS, 0), min(xs[-1] + _RADIUS + 1, w)
         cy0, cy1 = max(by0 - _RADIUS - 1, 0), min(by1 + _RADIUS + 1, h)
         cx0, cx1 = max(bx0 - _RADIUS - 1, 0), min(bx1 + _RADIUS + 1, w)
         smooth = gaussian_filter(raw[cy0:cy1, cx0:cx1], sigma=SIGMA)
@@ -66,13 +69,11 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = PEAK_THRESHOLD) -> list[
             ey0 - cy0 : ey1 - cy0, ex0 - cx0 : ex1 - cx0
         ]
         centre = ring[1:-1, 1:-1]
-        is_peak = (
-            (centre >= ring[:-2, 1:-1])
-            & (centre >= ring[2:, 1:-1])
-            & (centre >= ring[1:-1, :-2])
-            & (centre >= ring[1:-1, 2:])
-            & (centre > threshold)
-        )
+        is_peak = centre > threshold
+        is_peak &= centre >= ring[:-2, 1:-1]
+        is_peak &= centre >= ring[2:, 1:-1]
+        is_peak &= centre >= ring[1:-1, :-2]
+        is_peak &= centre >= ring[1:-1, 2:]
         py, px = np.nonzero(is_peak)
         py, px = py + by0, px + bx0
         peaks.append(np.stack([px, py, raw[py, px]], axis=1).astype(np.float64))
@@ -87,34 +88,11 @@ def _linspace(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def score_limb(
-    cand_a: np.ndarray, cand_b: np.ndarray, paf_x: np.ndarray, paf_y: np.ndarray, image_height: int
-) -> np.ndarray:
-    """Connection candidates ``(m, 4)`` rows of i, j, prior-weighted score, total score, best first."""
-    na, nb = len(cand_a), len(cand_b)
-    ax, ay = np.broadcast_to(cand_a[:, None, 0], (na, nb)), np.broadcast_to(cand_a[:, None, 1], (na, nb))
-    bx, by = np.broadcast_to(cand_b[None, :, 0], (na, nb)), np.broadcast_to(cand_b[None, :, 1], (na, nb))
-    vx, vy = bx - ax, by - ay
-    norm = np.maximum(0.001, np.sqrt(vx * vx + vy * vy))
-    ux, uy = vx / norm, vy / norm
-    xs = np.rint(_linspace(ax, bx)).astype(np.intp)  # rint = round half to even, like Python's round
-    ys = np.rint(_linspace(ay, by)).astype(np.intp)
-    along = paf_x[ys, xs] * ux[..., None] + paf_y[ys, xs] * uy[..., None]  # (na, nb, 10)
-    total = np.zeros((na, nb))
-    for s in range(NUM_SAMPLES):  # sequential sum, as Python's sum()
-        total = total + along[..., s]
-    prior = total / NUM_SAMPLES + np.minimum(0.5 * image_height / norm - 1, 0)
-    ok = (np.count_nonzero(along > PAF_THRESHOLD, axis=-1) > 0.8 * NUM_SAMPLES) & (prior > 0)
-    i, j = np.nonzero(ok)  # i-major, the port's loop order
-    rows = np.stack([i, j, prior[i, j], prior[i, j] + cand_a[i, 2] + cand_b[j, 2]], axis=1).astype(np.float64)
-    return rows[np.argsort(-rows[:, 2], kind="stable")] if len(rows) else rows.reshape(0, 4)
-
-
 def match_limb(candidates: np.ndarray, ids_a: np.ndarray, ids_b: np.ndarray) -> np.ndarray:
-    """Greedy one-to-one matching: ``(c, 5)`` rows of id A, id B, score, i, j."""
+    """Greedy one-to-one matching of rows (i, j, score, ...) sorted best first: ``(c, 5)`` id A, id B, score, i, j."""
     used_a, used_b, out = set(), set(), []
     limit = min(len(ids_a), len(ids_b))
-    for i, j, score, _ in candidates:
+    for i, j, score in candidates[:, :3]:
         i, j = int(i), int(j)
         if i not in used_a and j not in used_b:
             used_a.add(i)
@@ -125,16 +103,56 @@ def match_limb(candidates: np.ndarray, ids_a: np.ndarray, ids_b: np.ndarray) -> 
     return np.array(out, dtype=np.float64).reshape(-1, 5)
 
 
-def connect(peaks: list[np.ndarray], pafs: np.ndarray, image_height: int) -> list[np.ndarray | None]:
-    """Per limb the accepted connections (``(c, 5)``), or ``None`` where a part has no peak."""
+def score_pairs(
+    peaks: list[np.ndarray], pafs: np.ndarray, image_height: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every (limb, i, j) candidate pair of every limb at once -> limb, i, j, prior score, accepted."""
+    limb, ii, jj = [], [], []
+    for k, (a, b) in enumerate(LIMBS):
+        na, nb = len(peaks[a]), len(peaks[b])
+        if na and nb:  # i-major, the port's loop order
+            limb.append(np.full(na * nb, k))
+            ii.append(np.repeat(np.arange(na), nb))
+            jj.append(np.tile(np.arange(nb), na))
+    if not limb:
+        empty = np.zeros(0, np.intp)
+        return empty, empty, empty, np.zeros(0), np.zeros(0, bool)
+    limb, ii, jj = np.concatenate(limb), np.concatenate(ii), np.concatenate(jj)
+    starts = np.array([a for a, _ in LIMBS])[limb]
+    ends = np.array([b for _, b in LIMBS])[limb]
+    flat = np.concatenate(peaks, axis=0)
     offsets = np.cumsum([0] + [len(p) for p in peaks])
+    pa, pb = flat[offsets[starts] + ii], flat[offsets[ends] + jj]
+    vx, vy = pb[:, 0] - pa[:, 0], pb[:, 1] - pa[:, 1]
+    norm = np.maximum(0.001, np.sqrt(vx * vx + vy * vy))
+    ux, uy = vx / norm, vy / norm
+    xs = np.rint(_linspace(pa[:, 0], pb[:, 0])).astype(np.intp)  # rint = round half to even, like round()
+    ys = np.rint(_linspace(pa[:, 1], pb[:, 1])).astype(np.intp)
+    ch = np.array(PAF_CHANNELS)[limb][:, None]
+    along = pafs[ys, xs, ch] * ux[:, None] + pafs[ys, xs, ch + 1] * uy[:, None]  # (pairs, 10)
+    total = np.zeros(len(limb))
+    for s in range(NUM_SAMPLES):  # sequential sum, as Python's sum()
+        total = total + along[:, s]
+    prior = total / NUM_SAMPLES + np.minimum(0.5 * image_height / norm - 1, 0)
+    ok = (np.count_nonzero(along > PAF_THRESHOLD, axis=-1) > 0.8 * NUM_SAMPLES) & (prior > 0)
+    return limb, ii, jj, prior, ok
+
+
+def connect(peaks: list[np.ndarray], pafs: np.ndarray, image_height: int) -> list[np.ndarray | None]:
+    """Per limb the accepted connections (``(c, 5)``: id A, id B, score, i, j), ``None`` where a part has no peak."""
+    offsets = np.cumsum([0] + [len(p) for p in peaks])
+    limb, ii, jj, prior, ok = score_pairs(peaks, pafs, image_height)
+    limb, ii, jj, prior = limb[ok], ii[ok], jj[ok], prior[ok]
+    order = np.lexsort((-prior, limb))  # per limb by score descending; ties keep the i-major order
+    limb, ii, jj, prior = limb[order], ii[order], jj[order], prior[order]
+    bounds = np.searchsorted(limb, np.arange(len(LIMBS) + 1))
     connections: list[np.ndarray | None] = []
     for k, (a, b) in enumerate(LIMBS):
         if len(peaks[a]) == 0 or len(peaks[b]) == 0:
             connections.append(None)
             continue
-        ch = PAF_CHANNELS[k]
-        rows = score_limb(peaks[a], peaks[b], pafs[:, :, ch], pafs[:, :, ch + 1], image_height)
+        sl = slice(bounds[k], bounds[k + 1])
+        rows = np.stack([ii[sl], jj[sl], prior[sl]], axis=1).astype(np.float64)
         ids_a = offsets[a] + np.arange(len(peaks[a]), dtype=np.float64)
         ids_b = offsets[b] + np.arange(len(peaks[b]), dtype=np.float64)
         connections.append(match_limb(rows, ids_a, ids_b))
