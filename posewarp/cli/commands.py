@@ -5,3 +5,4 @@ from posewarp.cli import keypoints  # noqa: F401
 from posewarp.cli import parse  # noqa: F401
 from posewarp.cli import weights  # noqa: F401
 from posewarp.cli import eval  # noqa: F401
+from posewarp.cli import synth  # noqa: F401

@@ -1,0 +1,169 @@
+"""Write a synthetic dataset in exactly the layout the real pipeline produces and reads.
+
+    OUT/images/id0003_pose02.png      RGB
+    OUT/keypoints/id0003_pose02.json  OpenPose JSON v1.3, one person
+    OUT/parsing/id0003_pose02.png     palette PNG of the 20 parsing labels
+    OUT/annotations.csv               PATN keypoints of every image (name:keypoints_y:keypoints_x)
+    OUT/pairs-train.csv, pairs-test.csv   header from,to; image file names of one identity
+    OUT/meta.json                     seed, size, counts, split, version
+
+The split is by identity (no person is in both); pairs are all ordered pairs of different poses of
+one identity, or a seeded sample of ``pairs_per_identity`` of them. The same arguments give
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from posewarp import __version__
+from posewarp.console import track
+from posewarp.errors import PosewarpError
+from posewarp.formats import atomic, images, keypoints, parsing
+from posewarp.synth.appearance import sample_identity
+from posewarp.synth.render import identity_rng, pose_rng, render
+from posewarp.synth.skeleton import sample_pose
+
+SYNTH_VERSION = 1
+SUBFOLDERS = ("images", "keypoints", "parsing")
+TOP_FILES = ("annotations.csv", "pairs-train.csv", "pairs-test.csv", "meta.json")
+
+
+def image_name(identity: int, pose: int, identities: int = 10_000, poses: int = 100) -> str:
+    """``id0003_pose02.png`` (wider numbers when the world is larger)."""
+    wi, wp = max(4, len(str(identities - 1))), max(2, len(str(poses - 1)))
+    return f"id{identity:0{wi}d}_pose{pose:0{wp}d}.png"
+
+
+def split_identities(identities: int, test_fraction: float, seed: int) -> list[int]:
+    """Sorted test identities: ``round(N * f)`` of them, at least one when ``f > 0`` and ``N >= 2``,
+    and at least one identity left for training unless ``f >= 1``."""
+    if identities <= 0 or test_fraction <= 0:
+        return []
+    if test_fraction >= 1:
+        return list(range(identities))
+    n = round(identities * test_fraction)
+    n = min(max(n, 1), identities - 1) if identities >= 2 else 0
+    order = np.random.default_rng([int(seed), 3]).permutation(identities)
+    return sorted(int(i) for i in order[:n])
+
+
+def make_pairs(names: list[str], cap: int | None, rng: np.random.Generator) -> list[tuple[str, str]]:
+    """All ordered pairs of different names, or ``cap`` of them drawn without replacement."""
+    pairs = list(itertools.permutations(names, 2))
+    if cap is not None and cap < len(pairs):
+        keep = np.sort(rng.choice(len(pairs), size=cap, replace=False))
+        pairs = [pairs[i] for i in keep]
+    return pairs
+
+
+def check_args(identities, poses_per_identity, size, test_fraction, pairs_per_identity=None) -> tuple[int, int]:
+    """Validate the world's arguments; returns ``(H, W)`` or raises a one-line PosewarpError."""
+    if isinstance(identities, bool) or not isinstance(identities, (int, np.integer)) or identities < 1:
+        raise PosewarpError(f"identities must be a positive integer, got {identities!r}")
+    k = poses_per_identity
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise PosewarpError(f"poses per identity must be a positive integer, got {poses_per_identity!r}")
+    try:
+        h, w = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise PosewarpError(f"size must be (H, W), got {size!r}") from None
+    if h < 1 or w < 1:
+        raise PosewarpError(f"size must be positive (HxW), got {h}x{w}")
+    if not 0.0 <= float(test_fraction) <= 1.0:
+        raise PosewarpError(f"test fraction must lie in [0, 1], got {test_fraction}")
+    if pairs_per_identity is not None and pairs_per_identity < 1:
+        raise PosewarpError(f"pairs per identity must be positive, got {pairs_per_identity}")
+    return h, w
+
+
+def _prepare(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise PosewarpError("exists and is not a folder", out)
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise PosewarpError("folder is not empty; choose a new folder or pass --overwrite", out)
+        # remove only what an earlier run of synth wrote, so a smaller world leaves no stale files behind
+        for sub in SUBFOLDERS:
+            for p in (out / sub).glob("id*_pose*.*") if (out / sub).is_dir() else ():
+                p.unlink()
+        for name in TOP_FILES:
+            if (out / name).is_file():
+                (out / name).unlink()
+    for sub in SUBFOLDERS:
+        (out / sub).mkdir(parents=True, exist_ok=True)
+
+
+def generate(
+    out_dir: str | os.PathLike,
+    *,
+    identities: int,
+    poses_per_identity: int,
+    size: tuple[int, int] = (256, 176),
+    seed: int = 0,
+    test_fraction: float = 0.1,
+    pairs_per_identity: int | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> dict:
+    """Render ``identities`` x ``poses_per_identity`` people into ``out_dir``; returns the meta dict."""
+    h, w = check_args(identities, poses_per_identity, size, test_fraction, pairs_per_identity)
+    out = Path(out_dir)
+    _prepare(out, overwrite)
+    test_ids = set(split_identities(identities, test_fraction, seed))
+    names = {
+        i: [image_name(i, k, identities, poses_per_identity) for k in range(poses_per_identity)]
+        for i in range(identities)
+    }
+    annotations: dict[str, np.ndarray] = {}
+    jobs = [(i, k) for i in range(identities) for k in range(poses_per_identity)]
+    visible = 0
+    ident, ident_index = None, -1
+    for i, k in track(jobs, "synth", total=len(jobs), show=show_progress):
+        if i != ident_index:  # the same picture as render(i, k, seed=seed), without redrawing the identity
+            ident, ident_index = sample_identity(identity_rng(seed, i)), i
+        rgb, labels, kp = render(ident, sample_pose(pose_rng(seed, i, k)), size=(h, w))
+        name = names[i][k]
+        stem = Path(name).stem
+        images.write_image(out / "images" / name, rgb)
+        parsing.write_label_png(out / "parsing" / f"{stem}.png", labels)
+        keypoints.write_openpose_json(out / "keypoints" / f"{stem}.json", kp)
+        annotations[name] = kp
+        visible += int((kp[:, 2] > 0).sum())
+    keypoints.write_patn_csv(out / "annotations.csv", annotations)
+
+    pair_rng = np.random.default_rng([int(seed), 4])
+    train_pairs: list[tuple[str, str]] = []
+    test_pairs: list[tuple[str, str]] = []
+    for i in range(identities):
+        pairs = make_pairs(names[i], pairs_per_identity, pair_rng)
+        (test_pairs if i in test_ids else train_pairs).extend(pairs)
+    keypoints.write_pairs_csv(out / "pairs-train.csv", train_pairs)
+    keypoints.write_pairs_csv(out / "pairs-test.csv", test_pairs)
+
+    id_name = lambda i: Path(names[i][0]).stem.split("_")[0]  # noqa: E731
+    meta = {
+        "generator": "posewarp synth",
+        "version": SYNTH_VERSION,
+        "posewarp": __version__,
+        "seed": int(seed),
+        "size": [h, w],
+        "identities": int(identities),
+        "poses_per_identity": int(poses_per_identity),
+        "images": len(jobs),
+        "test_fraction": float(test_fraction),
+        "pairs_per_identity": pairs_per_identity,
+        "train_identities": identities - len(test_ids),
+        "test_identities": len(test_ids),
+        "train_pairs": len(train_pairs),
+        "test_pairs": len(test_pairs),
+        "visible_keypoints": visible,
+        "test_identity_names": [id_name(i) for i in sorted(test_ids)],
+    }
+    atomic.write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
+    return meta
