@@ -2,6 +2,7 @@
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -228,3 +229,36 @@ def test_command_end_to_end(flat_file, tmp_path, capsys, monkeypatch):
     assert code == 1 and "no image could be processed" in err
     code, _, err = run(["keypoints", src, "--out", out, "--shard", "2/2"], capsys)
     assert code == 2
+
+
+def reference_maps(net, bgr):
+    """pytorch-openpose Body.__call__ up to the maps, transcribed for one scale (0.5) from reference A.5."""
+    scale = 0.5 * 368 / bgr.shape[0]
+    img = cv2.resize(bgr, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    h, w = img.shape[:2]
+    down, right = (0 if h % 8 == 0 else 8 - h % 8), (0 if w % 8 == 0 else 8 - w % 8)
+    img = np.concatenate((img, np.tile(img[-1:, :, :] * 0 + 128, (down, 1, 1))), axis=0)
+    img = np.concatenate((img, np.tile(img[:, -1:, :] * 0 + 128, (1, right, 1))), axis=1)
+    x = np.transpose(np.float32(img[:, :, :, np.newaxis]), (3, 2, 0, 1)) / 256 - 0.5
+    with torch.no_grad():
+        paf, heat = net(torch.from_numpy(np.ascontiguousarray(x)))
+    out = []
+    for m in (heat, paf):
+        m = np.transpose(np.squeeze(m.numpy()), (1, 2, 0))
+        m = cv2.resize(m, (0, 0), fx=8, fy=8, interpolation=cv2.INTER_CUBIC)
+        m = m[: img.shape[0] - down, : img.shape[1] - right, :]
+        m = cv2.resize(m, (bgr.shape[1], bgr.shape[0]), interpolation=cv2.INTER_CUBIC)
+        avg = np.zeros(m.shape)
+        avg += avg + m / 1  # the port's accumulation, exact for one scale
+        out.append(avg)
+    return out
+
+
+def test_maps_equal_the_reference_pipeline_bit_for_bit():
+    rng = np.random.default_rng(4)
+    net = ToyNet()
+    for shape in [(37, 23, 3), (64, 48, 3)]:
+        rgb = rng.integers(0, 255, shape, dtype=np.uint8)
+        heat, paf = KP.KeypointEstimator(net=net, device="cpu").maps([rgb])[0]
+        ref_heat, ref_paf = reference_maps(net, rgb[:, :, ::-1].copy())
+        assert np.array_equal(heat, ref_heat) and np.array_equal(paf, ref_paf)

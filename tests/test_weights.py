@@ -82,6 +82,15 @@ def test_openpose_entry_matches_the_public_file():
     assert spec.urls[0] == "https://huggingface.co/lllyasviel/Annotators/resolve/main/body_pose_model.pth"
 
 
+def test_every_registry_entry_is_well_formed():
+    for name, spec in W.REGISTRY.items():
+        assert spec.name == name and spec.filename and "/" not in spec.filename
+        assert spec.urls and all(u.startswith(("https://", "http://", "file://")) for u in spec.urls)
+        assert spec.sha256 is None or (len(spec.sha256) == 64 and int(spec.sha256, 16) >= 0)
+        assert spec.size is None or spec.size > 0
+    assert len({s.filename for s in W.REGISTRY.values()}) == len(W.REGISTRY)
+
+
 def test_home_and_require(home, monkeypatch, tmp_path):
     assert W.weights_home() == home
     assert W.expected_path("openpose") == home / "body_pose_model.pth"
