@@ -80,6 +80,9 @@ def test_module_and_tensorboy_layouts_load(seeded):
     assert all(remapped[k] is module_keys[k] for k in module_keys)
     wrapped = {"state_dict": {f"module.{k}": v for k, v in flat.items()}}
     assert len(N.remap_state_dict(wrapped)) == 184
+    del tensorboy["model3_2.4.bias"]
+    with pytest.raises(PosewarpError, match=r"missing model3_2\.4\.bias"):
+        N.remap_state_dict(tensorboy)
 
 
 def test_broken_files_give_a_clear_error(seeded, tmp_path):
@@ -92,7 +95,7 @@ def test_broken_files_give_a_clear_error(seeded, tmp_path):
         N.remap_state_dict(broken, "x.pth")
     message = str(info.value)
     assert message.startswith("x.pth: not a matching OpenPose COCO body model")
-    assert "missing model0.conv2_1.bias" in message
+    assert "missing conv2_1.bias" in message  # named in the file's own (flat) layout
     assert "conv1_1.weight (64, 4, 3, 3) (expected (64, 3, 3, 3))" in message
     assert "unexpected extra.weight" in message
     few = {k: v for k, v in list(flat.items())[:10]}

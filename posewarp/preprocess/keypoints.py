@@ -18,7 +18,9 @@ the plain mean ``sum(maps) / n`` -- the correction the CMU default ``--scales 0.
 Beyond the port: images whose padded inputs have the same size go through the network together
 (``batch_size``; different sizes are never padded further, since more padding would change the
 network's answers near the border), CUDA runs under autocast (bf16 where supported, else fp16) when
-``amp`` is on; CPU always computes in float32.
+``amp`` is on; CPU always computes in float32. Batched convolutions may round differently in the last
+bit; ``batch_size=1`` on CPU (and ``amp=False`` on CUDA) is the configuration that reproduces the port
+number for number.
 """
 
 from __future__ import annotations

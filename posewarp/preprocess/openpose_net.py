@@ -155,6 +155,14 @@ def remap_state_dict(state: dict, path: str | os.PathLike | None = None) -> dict
         else:
             out[target] = value
     missing = [k for k in expected if k not in seen]
+    if missing and state:  # name missing keys in the file's own layout (flat, module or numeric)
+        numeric = {k: v for k, v in aliases.items() if k.split(".")[1].isdigit()}
+        flat = {k: v for k, v in aliases.items() if k.count(".") == 1}
+        for layout in (numeric, flat):
+            if sum(k in layout for k in state) > len(state) // 2:
+                inverse = {module: k for k, module in layout.items()}
+                missing = [inverse[k] for k in missing]
+                break
     problems = []
     if missing:
         problems.append(f"missing {_few(missing)}")
