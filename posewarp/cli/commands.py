@@ -4,5 +4,9 @@
 from posewarp.cli import keypoints  # noqa: F401
 from posewarp.cli import parse  # noqa: F401
 from posewarp.cli import weights  # noqa: F401
+from posewarp.cli import pack  # noqa: F401
+from posewarp.cli import info  # noqa: F401
 from posewarp.cli import eval  # noqa: F401
+from posewarp.cli import train  # noqa: F401
 from posewarp.cli import synth  # noqa: F401
+from posewarp.cli import transfer  # noqa: F401

@@ -5,6 +5,6 @@ Importing this package imports torch; the CLI imports it lazily inside ``posewar
 
 from posewarp.training.checkpoint import load_snapshot
 from posewarp.training.config import PRESETS, TrainConfig, preset, resolve
-from posewarp.training.runner import TrainResult, train
+from posewarp.training.runner import TrainResult, configure, train
 
-__all__ = ["PRESETS", "TrainConfig", "TrainResult", "load_snapshot", "preset", "resolve", "train"]
+__all__ = ["PRESETS", "TrainConfig", "TrainResult", "configure", "load_snapshot", "preset", "resolve", "train"]

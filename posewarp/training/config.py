@@ -44,6 +44,8 @@ class ModelConfig:
     warp: bool = True  # warping block at all (--no-warp ablation = plain ResNet generator, the paper's woWB)
     extra_block: bool = False
     matcher_features: str = "vgg16"  # "small" (trained from scratch) or "vgg16" (the paper's GEO trunk)
+    matcher_width: int = 32  # "small" features: first layer width
+    matcher_feature_size: int | None = None  # correlation resolution (square); None: 15 (vgg16) or 16 (small)
     vgg: str = "pretrained"  # perceptual loss trunk: "pretrained" VGG19 from disk, or "random" (tests, tiny)
 
 
@@ -126,7 +128,7 @@ def _apply(obj, doc: dict[str, Any], prefix: str):
     changes = {}
     for key, value in doc.items():
         if key not in fields:
-            raise PosewarpError(f"unknown config option {prefix}{key!r} (known: {', '.join(fields)})")
+            raise PosewarpError(f"unknown config option '{prefix}{key}' (known: {', '.join(fields)})")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             changes[key] = _apply(current, value, f"{prefix}{key}.")
@@ -256,6 +258,24 @@ def resolve(
         file_doc = {k: v for k, v in file_doc.items() if k not in ("preset", "stage")}
         try:
             cfg = cfg.replace(file_doc)
+        except PosewarpError as exc:
+            raise PosewarpError(exc.message, config_file) from None
+    cfg = cfg.replace({k: v for k, v in (overrides or {}).items() if v is not None})
+    validate(cfg)
+    return cfg
+
+
+def resolve_resume(
+    saved: dict[str, Any],
+    config_file: str | os.PathLike | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> TrainConfig:
+    """A resumed run: its own ``config.json`` < config file < CLI overrides (e.g. a longer --max-steps)."""
+    cfg = TrainConfig.from_dict(saved)
+    if config_file is not None:
+        doc = {k: v for k, v in load_json(config_file).items() if k not in ("preset", "stage")}
+        try:
+            cfg = cfg.replace(doc)
         except PosewarpError as exc:
             raise PosewarpError(exc.message, config_file) from None
     cfg = cfg.replace({k: v for k, v in (overrides or {}).items() if v is not None})

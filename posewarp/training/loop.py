@@ -74,8 +74,9 @@ class Stage:
 
 
 def seed_step(seed: int, phase: str, step: int, rank: int) -> None:
-    """Seed torch (CPU and CUDA), numpy and random for one step of one phase on one rank."""
-    state = np.random.SeedSequence([seed, PHASES.index(phase), step, rank]).generate_state(2)
+    """Seed torch (CPU and CUDA), numpy and random for one step of one phase on one rank
+    (``step=-1``: building the networks, the same on every rank)."""
+    state = np.random.SeedSequence([seed, PHASES.index(phase), step + 1, rank]).generate_state(2)
     value = int(state[0]) << 32 | int(state[1])
     torch.manual_seed(value)
     np.random.seed(int(state[0]))

@@ -30,6 +30,35 @@ class TrainResult:
     world: int = 1
 
 
+def configure(
+    stage: int,
+    *,
+    preset: str | None = None,
+    config_file: str | os.PathLike | None = None,
+    overrides: dict | None = None,
+    resume: str | os.PathLike | None = None,
+) -> TrainConfig:
+    """The resolved config of ``posewarp train``: preset < config file < CLI, or (``resume``) the run's own
+    config.json < config file < CLI. Without a preset anywhere it follows the pack's image size."""
+    from posewarp.training import config as C
+
+    if resume is not None:
+        if preset is not None:
+            raise PosewarpError("--preset cannot change a resumed run (its config.json is used)", resume)
+        saved = run_dir.read_config(resume)
+        if saved.get("stage") != stage:
+            raise PosewarpError(f"this is a stage {saved.get('stage')} run; it cannot resume as stage {stage}", resume)
+        return C.resolve_resume(saved, config_file, overrides)
+    if preset is None and (config_file is None or "preset" not in C.load_json(config_file)):
+        data = (overrides or {}).get("data.path")
+        preset = "paper"
+        if data is not None and Path(data).is_file():
+            from posewarp.data import PairDataset
+
+            preset = C.default_preset(PairDataset(data, "train").image_size)
+    return C.resolve(stage, preset, config_file, overrides)
+
+
 def phases(config: TrainConfig) -> list[str]:
     """Stage 1: generator. Stage 2: matcher (unless --no-warp or --matcher PATH or 0 steps), then generator."""
     if config.stage == 2 and config.model.warp and config.matcher.path is None and config.matcher.steps > 0:
@@ -157,6 +186,7 @@ def _train(config: TrainConfig, ctx, out, resume, show_progress: bool) -> TrainR
     result = TrainResult(run_dir=str(run), stage=config.stage, phase=start_phase, step=0,
                          device=str(ctx.device), world=ctx.world)
     for phase in todo[todo.index(start_phase):]:
+        loop.seed_step(config.seed, phase, -1, 0)  # weights: a function of the seed, equal on every rank
         stage = _build(phase, config, ctx, run)
         start = loop.load_state(stage, state, ctx) if state is not None and state["phase"] == phase else 0
         max_steps = config.matcher.steps if phase == "matcher" else config.max_steps

@@ -46,12 +46,13 @@ def build_discriminator(config: TrainConfig) -> nn.Module:
 
 def build_matcher(config: TrainConfig, pretrained: bool = False) -> nn.Module:
     """The matcher of the config; ``pretrained=True`` loads the ImageNet VGG16 trunk (unless ``vgg: random``)."""
-    features = config.model.matcher_features
-    if features == "vgg16" and pretrained and config.model.vgg != "random":
+    m = config.model
+    size = (m.matcher_feature_size,) * 2 if m.matcher_feature_size else None
+    if m.matcher_features == "vgg16" and pretrained and m.vgg != "random":
         from posewarp.preprocess.weights import require
 
-        return GeometricMatcher(features="vgg16", vgg_weights=require("vgg16"))
-    return GeometricMatcher(features=features, random_init=True)
+        return GeometricMatcher(features="vgg16", vgg_weights=require("vgg16"), feature_size=size)
+    return GeometricMatcher(features=m.matcher_features, random_init=True, feature_size=size, width=m.matcher_width)
 
 
 def build_vgg(config: TrainConfig) -> nn.Module | None:

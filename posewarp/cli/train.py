@@ -1,0 +1,115 @@
+"""``posewarp train``: Stage I (pose-guided parser) or Stage II (geometric matcher, then Warping-GAN) training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from posewarp.cli.app import TRAINING, app
+
+PRESET_NAMES = ("tiny", "market-128x64", "deepfashion-256x176", "paper")
+
+
+@app.command(
+    name="train",
+    rich_help_panel=TRAINING,
+    epilog="[bold]Examples[/bold]\n\n"
+    "  posewarp train --stage 1 --data data/train.h5 --preset deepfashion-256x176\n\n"
+    "  posewarp train --stage 2 --data data/train.h5 --preset deepfashion-256x176 --stage1 runs/00000-stage1-train\n\n"
+    "  posewarp train --stage 1 --data world.h5 --preset tiny --max-steps 500 --device cpu\n\n"
+    "  posewarp train --stage 2 --resume runs/00001-stage2-train --max-steps 200000\n\n"
+    "  torchrun --standalone --nproc_per_node=4 -m posewarp train --stage 2 --data data/train.h5 --preset paper\n\n"
+    "  posewarp train --stage 2 --data data/train.h5 --preset tiny --no-gate --dry-run",
+)
+def train(
+    stage: int = typer.Option(..., "--stage", min=1, max=2, help="1: pose-guided parser; 2: matcher + Warping-GAN."),
+    data: Path | None = typer.Option(None, "--data", help="Packed HDF5 pairs (posewarp pack) with train/test splits."),
+    preset: str | None = typer.Option(
+        None, "--preset", help=f"{', '.join(PRESET_NAMES)} (default: from the pack's image size, else paper)."
+    ),
+    config: Path | None = typer.Option(None, "--config", help="JSON file of config options (between preset and CLI)."),
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Training steps (of the generator phase)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Global batch, split over processes."),
+    lr: float | None = typer.Option(None, "--lr", min=0.0, help="Adam learning rate (paper 2e-4)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of weights, data order and every random draw."),
+    workers: int | None = typer.Option(None, "--workers", min=0, help="DataLoader worker processes per rank."),
+    out: Path = typer.Option(Path("runs"), "--out", help="Folder of numbered run dirs."),
+    desc: str | None = typer.Option(None, "--desc", help="Run dir name suffix (default: data-preset-batch)."),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N] (default auto)."),
+    amp: str | None = typer.Option(None, "--amp", help="auto (bf16 if supported, else fp16), bf16, fp16 or off."),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue a run dir from its training-state.pt."),
+    stage1: Path | None = typer.Option(
+        None, "--stage1", help="Stage II: target parsing from this Stage I run (default: the ground truth)."
+    ),
+    matcher: Path | None = typer.Option(None, "--matcher", help="Stage II: reuse a trained matcher (skips its phase)."),
+    matcher_steps: int | None = typer.Option(None, "--matcher-steps", min=0, help="Stage II: matcher phase length."),
+    finetune_matcher: bool = typer.Option(False, "--finetune-matcher", help="Stage II: keep training the matcher."),
+    no_gate: bool = typer.Option(False, "--no-gate", help="Stage II ablation: no soft gate (g = 1)."),
+    no_warp: bool = typer.Option(False, "--no-warp", help="Stage II ablation: no warping block, no matcher."),
+    vgg: Path | None = typer.Option(None, "--vgg", help="VGG19 weights file for the perceptual loss."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and stop."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+) -> None:
+    """Train Stage I or Stage II on a packed dataset (numbered run dir, resumable, DDP under torchrun)."""
+    if preset is not None and preset not in PRESET_NAMES:
+        raise typer.BadParameter(f"use one of {', '.join(PRESET_NAMES)}", param_hint="--preset")
+    if device is not None and not (device in ("auto", "cpu") or device.startswith("cuda")):
+        raise typer.BadParameter("use auto, cpu or cuda[:N]", param_hint="--device")
+    if amp is not None and amp not in ("auto", "bf16", "fp16", "off"):
+        raise typer.BadParameter("use auto, bf16, fp16 or off", param_hint="--amp")
+    if stage == 1 and any((stage1, matcher, matcher_steps is not None, finetune_matcher, no_gate, no_warp, vgg)):
+        raise typer.BadParameter("--stage1, --matcher, --matcher-steps, --finetune-matcher, --no-gate, --no-warp and "
+                                 "--vgg are Stage II options", param_hint="--stage")
+    if data is None and resume is None:
+        raise typer.BadParameter("give the training data (or --resume RUN_DIR)", param_hint="--data")
+
+    overrides = {
+        "data.path": str(data) if data is not None else None,
+        "data.batch_size": batch_size,
+        "data.workers": workers,
+        "max_steps": max_steps,
+        "optim.lr": lr,
+        "seed": seed,
+        "desc": desc,
+        "amp": amp,
+        "stage1": str(stage1) if stage1 is not None else None,
+        "matcher.path": str(matcher) if matcher is not None else None,
+        "matcher.steps": matcher_steps,
+        "matcher.finetune": True if finetune_matcher else None,
+        "model.gate": False if no_gate else None,
+        "model.warp": False if no_warp else None,
+        "vgg_path": str(vgg) if vgg is not None else None,
+    }
+
+    from posewarp.console import err
+    from posewarp.training import configure, train as run_training
+
+    cfg = configure(stage, preset=preset, config_file=config, overrides=overrides, resume=resume)
+    doc = cfg.to_dict()
+    if dry_run:
+        if as_json:
+            typer.echo(json.dumps(doc, indent=2))
+        else:
+            err.print_json(json.dumps(doc))
+        return
+    import os
+
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    if main_rank and not as_json:
+        err.print_json(json.dumps(doc))
+    result = run_training(cfg, out=out, device=device, resume=resume, show_progress=not as_json)
+    if main_rank:
+        if as_json:
+            typer.echo(json.dumps({
+                "run_dir": result.run_dir, "stage": result.stage, "phase": result.phase, "step": result.step,
+                "interrupted": result.interrupted, "sec_per_step": result.sec_per_step, "device": result.device,
+                "processes": result.world, "stats": result.stats, "validation": result.validation,
+            }, indent=2))
+        else:
+            val = " ".join(f"{k}={v:.4g}" for k, v in result.validation.items())
+            err.print(f"[bold]done[/bold]: {result.run_dir} at {result.phase} step {result.step}"
+                      f"{' (interrupted)' if result.interrupted else ''}; {val}")
+    if result.interrupted:
+        raise typer.Exit(130)
