@@ -226,3 +226,25 @@ def test_bad_inputs_fail_clearly(folders, capsys, tmp_path, monkeypatch):
     write_image(pred / "a.png", np.zeros((32, 32, 3), np.uint8))
     with pytest.raises(PosewarpError, match="generated image is 32x32 but its ground truth a.png is 56x64"):
         evaluate(pred, gt, metrics="ssim", show_progress=False)
+
+
+def test_patn_pads_256x176_for_ssim_and_is_but_not_fid(tmp_path):
+    rng = np.random.default_rng(2)
+    for name in ("p", "q"):
+        real = rng.integers(0, 256, (256, 176, 3), dtype=np.uint8)
+        write_image(tmp_path / "gt" / f"{name}.png", real)
+        write_image(tmp_path / "pred" / f"{name}.png", 255 - real)
+    proto = replace(PATN, is_splits=2)
+    doc = evaluate(tmp_path / "pred", tmp_path / "gt", metrics="ssim,is,fid", protocol=proto, inception=StandIn(),
+                   fid_cache_dir=tmp_path / "cache", show_progress=False)  # fmt: skip
+    fakes = [read_image(tmp_path / "pred" / f"{n}.png") for n in ("p", "q")]
+    reals = [read_image(tmp_path / "gt" / f"{n}.png") for n in ("p", "q")]
+    from posewarp.metrics.ssim import pad_width
+
+    want = np.mean([ssim(pad_width(f), pad_width(r)) for f, r in zip(fakes, reals)])
+    assert doc["metrics"]["ssim"]["value"] == pytest.approx(want, abs=1e-12)
+    assert doc["metrics"]["ssim"]["padded_to_256x256"] == 2 and doc["metrics"]["is"]["padded_to_256x256"] == 2
+    x = torch.cat([prepare(torch.tensor(pad_width(f)).permute(2, 0, 1)[None], resize="tf1-bilinear", normalize="tf")
+                   for f in fakes])  # fmt: skip
+    mean, _ = inception_score(softmax(StandIn()(x, bias_free_logits=True)[1].double().numpy()), 2)
+    assert doc["metrics"]["is"]["value"] == pytest.approx(mean, rel=1e-6)

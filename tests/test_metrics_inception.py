@@ -98,19 +98,21 @@ def test_prepare_ranges():
     assert torch.allclose(fid[0, :, 0, 0], torch.tensor([-1.0, 2 * 128 / 255 - 1, 1.0]), atol=1e-6)
 
 
-def _random_inception_file(path):
+@pytest.fixture(scope="module")
+def inception_file(tmp_path_factory):
+    """Seeded random weights in pytorch-fid's layout (an old file: no ``num_batches_tracked``)."""
     torch.manual_seed(0)
-    model = FIDInceptionV3()
-    state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    state = {k: v for k, v in FIDInceptionV3().state_dict().items() if not k.endswith("num_batches_tracked")}
     for k in state:
         if k.endswith("running_var"):
             state[k] = torch.rand_like(state[k]) + 0.5
+    path = tmp_path_factory.mktemp("inception") / "pt_inception.pth"
     torch.save(state, path)
-    return state
+    return path, state
 
 
-def test_fid_inception_layout_load_and_outputs(tmp_path):
-    state = _random_inception_file(tmp_path / "pt_inception.pth")
+def test_fid_inception_layout_load_and_outputs(inception_file):
+    path, state = inception_file
     assert "Mixed_7c.branch_pool.conv.weight" in state and state["fc.weight"].shape == (1008, 2048)
     # the key layout pytorch-fid loads into: torchvision's Inception3 with 1008 classes and no aux head
     from torchvision.models.inception import Inception3
@@ -118,18 +120,18 @@ def test_fid_inception_layout_load_and_outputs(tmp_path):
     reference = Inception3(num_classes=1008, aux_logits=False, init_weights=False).state_dict()
     reference = {k: tuple(v.shape) for k, v in reference.items() if not k.endswith("num_batches_tracked")}
     assert {k: tuple(v.shape) for k, v in state.items()} == reference
-    model = load_fid_inception(tmp_path / "pt_inception.pth")
+    model = load_fid_inception(path)
     assert torch.equal(model.state_dict()["Mixed_5b.branch1x1.conv.weight"], state["Mixed_5b.branch1x1.conv.weight"])
-    x = prepare(torch.randint(0, 256, (2, 3, 64, 44)), resize="torch-bilinear", normalize="fid")
+    x = prepare(torch.randint(0, 256, (1, 3, 64, 44)), resize="torch-bilinear", normalize="fid")
     with torch.no_grad():
         pool, logits = model(x)
         _, free = model(x, bias_free_logits=True)
-    assert pool.shape == (2, 2048) and logits.shape == (2, 1008)
-    assert torch.allclose(logits - free, state["fc.bias"].expand(2, -1), atol=1e-4)
+    assert pool.shape == (1, 2048) and logits.shape == (1, 1008)
+    assert torch.allclose(logits - free, state["fc.bias"][None], atol=1e-4)
 
 
-def test_fid_inception_rejects_other_layouts(tmp_path):
-    state = _random_inception_file(tmp_path / "a.pth")
+def test_fid_inception_rejects_other_layouts(tmp_path, inception_file):
+    state = dict(inception_file[1])
     state["fc.weight"] = torch.zeros(1000, 2048)
     torch.save(state, tmp_path / "b.pth")
     with pytest.raises(PosewarpError, match="wrong shapes"):
