@@ -48,10 +48,11 @@ class Body:
 
     # --- primitives ---------------------------------------------------------------------------
 
-    def limb(self, a3, b3, ra, rb, label, colour, z: float, cut: float | None = None, u0=0.0) -> None:
+    def limb(self, a3, b3, ra, rb, label, colour, z: float, cut: float | None = None, u0=0.0, flat_start=False) -> None:
         """A tapered capsule between 3-D points at depth ``z``; ``colour`` is skin (RGB) or a Material.
 
-        ``cut`` ends it flat at that fraction of its length (sleeve and trouser hems)."""
+        ``cut`` ends it flat at that fraction of its length (sleeve and trouser hems); ``flat_start``
+        squares off its start (a thigh under the waistband shows no round top)."""
         a, b = self.xy(a3), self.xy(b3)
         ra_px, rb_px = ra * self.s, rb * self.s
         length = float(np.hypot(*(b - a)))
@@ -66,6 +67,8 @@ class Body:
             d, along, across, r = capsule(xs, ys, a, b, ra_px, rb_px)
             if cut is not None:
                 d = np.maximum(d, along - end)
+            if flat_start:
+                d = np.maximum(d, -along)
             q = clip(across / np.maximum(r, 1e-3), -1.0, 1.0)
             shade = (0.74 + 0.26 * np.sqrt(1.0 - q * q))[..., None]
             if isinstance(colour, Material):

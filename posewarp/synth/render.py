@@ -118,13 +118,13 @@ def _add_torso_and_limbs(body: Body) -> None:
     for s in "rl":
         hip, knee, ankle = j[f"hip_{s}"], j[f"knee_{s}"], j[f"ankle_{s}"]
         z = float(hip[2] + knee[2] + ankle[2]) / 3
-        body.limb(hip, knee, 0.058, 0.042, LEG[s], skin, z=z)
+        body.limb(hip, knee, 0.058, 0.042, LEG[s], skin, z=z, flat_start=True)
         body.limb(knee, ankle, 0.042, 0.03, LEG[s], skin, z=z)
         if ident.garment != "dress" and ident.lower == "pants":
-            body.limb(hip, knee, 0.066, 0.05, PANTS, ident.bottom, z=z + 0.002)
+            body.limb(hip, knee, 0.066, 0.05, PANTS, ident.bottom, z=z + 0.002, flat_start=True)
             body.limb(knee, ankle, 0.05, 0.04, PANTS, ident.bottom, z=z + 0.002, cut=0.88, u0=THIGH)
         elif ident.garment != "dress" and ident.lower == "shorts":
-            body.limb(hip, knee, 0.066, 0.05, PANTS, ident.bottom, z=z + 0.002, cut=0.55)
+            body.limb(hip, knee, 0.066, 0.05, PANTS, ident.bottom, z=z + 0.002, cut=0.55, flat_start=True)
         heel, toe = j[f"heel_{s}"], j[f"toe_{s}"]
         body.limb(heel, toe, 0.03, 0.026, SHOE[s], ident.shoes, z=float(heel[2] + toe[2]) / 2 - ankle[2] + z + 0.01)
 

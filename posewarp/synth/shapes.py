@@ -28,6 +28,8 @@ class Canvas:
         self.rgb = np.ascontiguousarray(background, dtype=np.float32)
         self.h, self.w = self.rgb.shape[:2]
         self.labels = np.zeros((self.h, self.w), np.uint8)
+        self._xs = np.arange(self.w, dtype=np.float32)[None, :]
+        self._ys = np.arange(self.h, dtype=np.float32)[:, None]
 
     def window(self, lo: np.ndarray, hi: np.ndarray):
         """Pixel grids ``(X, Y)`` and slices of the frame inside a box (None when it misses the frame)."""
@@ -35,9 +37,7 @@ class Canvas:
         x1, y1 = min(int(np.ceil(hi[0])) + 2, self.w), min(int(np.ceil(hi[1])) + 2, self.h)
         if x1 <= x0 or y1 <= y0:
             return None
-        ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-        xs = np.arange(x0, x1, dtype=np.float32)[None, :]
-        return (slice(y0, y1), slice(x0, x1)), xs, ys
+        return (slice(y0, y1), slice(x0, x1)), self._xs[:, x0:x1], self._ys[y0:y1]
 
     def paint(self, sl, d: np.ndarray, label, colour: np.ndarray) -> None:
         """Blend ``colour`` by coverage and set ``label`` (an id or a per-pixel array) where ``d <= 0``."""
@@ -120,6 +120,9 @@ def material_colour(m: Material, u: np.ndarray, v: np.ndarray, px: float, span: 
 
     ``px`` is the size of one pixel in body units (for anti-aliasing); ``span`` the part's length (gradient).
     """
+    base, accent = np.asarray(m.base, np.float32), np.asarray(m.accent, np.float32)
+    if m.pattern == "plain":
+        return base
     soft = px / m.period
     if m.pattern == "stripes":
         w = _square(u / m.period, soft)
@@ -135,8 +138,7 @@ def material_colour(m: Material, u: np.ndarray, v: np.ndarray, px: float, span: 
     elif m.pattern == "gradient":
         w = clip(u / max(span, 1e-6), 0.0, 1.0)
     else:
-        w = np.zeros(np.broadcast(u, v).shape, np.float32)
-    base, accent = np.asarray(m.base, np.float32), np.asarray(m.accent, np.float32)
+        raise ValueError(f"unknown pattern {m.pattern!r}")
     return base + (accent - base) * w[..., None].astype(np.float32)
 
 
