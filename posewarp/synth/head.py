@@ -22,14 +22,27 @@ HAT_LINE = 0.38  # head-frame "up" above which a hat covers the head
 GLASSES = np.array((24, 24, 32), np.float32)
 
 
+def _smoothstep(lo: float, hi: float, x):
+    t = clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+# Hairlines: the hair covers the head where "up" exceeds a height that falls from the forehead
+# (front, f > 0) to the nape (back, f < 0); (nape height, forehead height, back end, front end of the fall).
+HAIRLINES = {
+    "short": (-0.35, 0.4, -0.45, 0.15),
+    "long": (-1.0, 0.42, -0.3, 0.2),
+    "bun": (-0.2, 0.45, -0.45, 0.15),
+    "buzz": (-0.25, 0.55, -0.5, 0.1),
+}
+
+
 def hair_mask(style: str, l, u, f):
-    if style == "long":
-        return (u > 0.42) | ((f < -0.2) & (u > -1.0)) | ((np.abs(l) > 0.78) & (u > -0.5) & (f < 0.3))
-    if style == "buzz":
-        return (u > 0.55) | ((f < -0.4) & (u > -0.25))
-    if style == "bun":
-        return (u > 0.45) | ((f < -0.3) & (u > -0.2))
-    return (u > 0.4) | ((f < -0.25) & (u > -0.35))
+    nape, forehead, back, front = HAIRLINES[style]
+    mask = u > nape + (forehead - nape) * _smoothstep(back, front, f)
+    if style == "long":  # hair framing the face down to the jaw
+        mask |= (np.abs(l) > 0.78) & (u > -0.5) & (f < 0.3)
+    return mask
 
 
 def visible(body: Body) -> dict[str, bool]:
@@ -121,7 +134,7 @@ def add_head(body: Body) -> None:
             side = np.array([HEAD_A * 1.7, 0.0, 0.0])
             a3, b3 = rim - side, rim + side
         brim = np.asarray(ident.hat_colour, np.float32) * 0.85
-        body.limb(a3, b3, 0.011, 0.011, HAT, brim, z=z0 + 0.004)
+        body.limb(a3, b3, 0.011, 0.011, HAT, brim, z=z0 + 0.004 + (HEAD_A * fz if ident.hat == "cap" else 0.0))
 
     # ears, nose and eyes: small shapes that also guarantee their keypoint pixel carries the label
     seen, pts = visible(body), face_points(body)
