@@ -1,0 +1,45 @@
+"""Stage I: the pose-guided parser (paper section 3.1; reference/paper.md 1.1-1.2).
+
+A pix2pixHD-style ResNet encoder-decoder from the one-hot source parsing (20 channels) and the
+target pose heatmaps (18 channels) to the target parsing. The authors' code ends in tanh; here
+the output is raw **logits** for the pixel-wise softmax cross-entropy of LIP (a tanh would cap
+every logit to [-1, 1] and flatten the softmax), so ``logits.softmax(1)`` or ``argmax(1)``
+gives the parsing.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from posewarp.nn.blocks import Encoder, ResnetBlock, check_input, head, upsample
+
+
+class ParsingGenerator(nn.Module):
+    """Source parsing (N, 20, H, W) + target pose (N, 18, H, W) -> target parsing logits (N, 20, H, W).
+
+    Paper sizes: ``ngf=64, n_downsample=3, n_blocks=9`` (about 45.8 M parameters).
+    H and W must be multiples of ``2 ** n_downsample``.
+    """
+
+    def __init__(self, *, in_channels: int = 38, out_channels: int = 20, ngf: int = 64, n_downsample: int = 3,
+                 n_blocks: int = 9, parsing_channels: int = 20):
+        super().__init__()
+        self.in_channels, self.out_channels, self.parsing_channels = in_channels, out_channels, parsing_channels
+        self.multiple = 2 ** n_downsample
+        self.encoder = Encoder(in_channels=in_channels, ngf=ngf, n_downsample=n_downsample)
+        c = self.encoder.channels[-1]
+        self.blocks = nn.Sequential(*[ResnetBlock(channels=c) for _ in range(n_blocks)])
+        ups = []
+        for _ in range(n_downsample):
+            ups.append(upsample(c, c // 2))
+            c //= 2
+        self.decoder = nn.Sequential(*ups, head(c, out_channels))
+
+    def forward(self, src_parsing: torch.Tensor, tgt_pose: torch.Tensor) -> torch.Tensor:
+        check_input("src_parsing", src_parsing, self.parsing_channels, self.multiple)
+        check_input("tgt_pose", tgt_pose, self.in_channels - self.parsing_channels, self.multiple)
+        if src_parsing.shape[2:] != tgt_pose.shape[2:] or src_parsing.shape[0] != tgt_pose.shape[0]:
+            raise ValueError(f"src_parsing {tuple(src_parsing.shape)} and tgt_pose {tuple(tgt_pose.shape)} differ in size")
+        x = self.encoder(torch.cat((src_parsing, tgt_pose), dim=1))[-1]
+        return self.decoder(self.blocks(x))

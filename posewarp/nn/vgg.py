@@ -1,0 +1,120 @@
+"""VGG feature taps: the perceptual loss (VGG19, relu1_1..relu5_1) and the matcher trunk (VGG16 to pool4).
+
+The Stage II perceptual loss compares VGG19 activations at relu1_1, relu2_1, relu3_1, relu4_1
+and relu5_1 (reference/paper.md 1.2, weights 1/32 ... 1 in ``posewarp.losses.perceptual``); the
+geometric matcher's feature extractor is VGG16 cut at pool4 (paper section 3.2, CNNGeometric).
+The architectures come from torchvision (``torchvision.models.vgg19(weights=None)``); the
+ImageNet weights are the torchvision files (``vgg19-dcbb9e9d.pth``, ``vgg16-397923af.pth``)
+read from a path, never downloaded here: ``posewarp weights download vgg19`` fetches them.
+Inputs are images in [-1, 1]; the ImageNet normalisation is applied inside (constant buffers).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from posewarp.errors import PosewarpError, WeightsMissingError
+
+ARCHS = ("vgg16", "vgg19")
+
+
+def layer_names(features: nn.Sequential) -> list[str]:
+    """Names (conv1_1, relu1_1, ..., pool1, ...) of the modules of a torchvision VGG ``features``."""
+    names, block, idx = [], 1, 0
+    for m in features:
+        if isinstance(m, nn.Conv2d):
+            idx += 1
+            names.append(f"conv{block}_{idx}")
+        elif isinstance(m, nn.ReLU):
+            names.append(f"relu{block}_{idx}")
+        elif isinstance(m, nn.MaxPool2d):
+            names.append(f"pool{block}")
+            block, idx = block + 1, 0
+        else:  # pragma: no cover - torchvision VGG features hold nothing else
+            raise TypeError(f"unexpected module {m!r}")
+    return names
+
+
+def _trunk(arch: str) -> nn.Sequential:
+    import torchvision
+
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    return getattr(torchvision.models, arch)(weights=None).features
+
+
+def load_features(features: nn.Sequential, weights: str | os.PathLike, *, arch: str) -> None:
+    """Load the ``features.*`` tensors of a torchvision VGG file into a (prefix of) ``features``."""
+    path = Path(weights)
+    if not path.is_file():
+        raise WeightsMissingError(f"{arch.upper()} weights not found; run `posewarp weights download {arch}`", path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt or not a tensor file
+        raise PosewarpError(f"cannot read {arch.upper()} weights ({exc.__class__.__name__}); "
+                            f"run `posewarp weights download {arch}` again", path) from exc
+    if not isinstance(state, dict):
+        raise PosewarpError(f"not a torchvision {arch.upper()} state dict", path)
+    want = features.state_dict()
+    sub = {}
+    for key, ref in want.items():
+        full = f"features.{key}"
+        if full not in state:
+            raise PosewarpError(f"not a torchvision {arch.upper()} file: {full} is missing", path)
+        if tuple(state[full].shape) != tuple(ref.shape):
+            raise PosewarpError(f"{full} has shape {tuple(state[full].shape)}, expected {tuple(ref.shape)}", path)
+        sub[key] = state[full]
+    features.load_state_dict(sub, strict=True)
+
+
+class VGGFeatures(nn.Module):
+    """Frozen VGG taps: ``forward(x in [-1, 1]) -> list`` of the activations named in ``layers``.
+
+    ``weights``: path to the torchvision file. Without it, ``random_init=True`` keeps seeded
+    random weights (the ``tiny`` preset, tests); otherwise a WeightsMissingError names the
+    download command. Parameters never require grad.
+    """
+
+    def __init__(self, *, layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+                 weights: str | os.PathLike | None = None, random_init: bool = False, arch: str = "vgg19"):
+        super().__init__()
+        full = _trunk(arch)
+        names = layer_names(full)
+        layers = tuple(layers)
+        unknown = [name for name in layers if name not in names]
+        if not layers or unknown:
+            raise ValueError(f"unknown {arch} layers {unknown}; choose from {names}")
+        self.layers, self.arch = layers, arch
+        self.indices = [names.index(name) for name in layers]
+        self.features = full[: max(self.indices) + 1]
+        if weights is not None:
+            load_features(self.features, weights, arch=arch)
+        elif not random_init:
+            raise WeightsMissingError(
+                f"{arch.upper()} ImageNet weights are needed: run `posewarp weights download {arch}` "
+                f"(or use a preset with `vgg: random`)")
+        self.pretrained = weights is not None
+        for m in self.features:
+            if isinstance(m, nn.ReLU):
+                m.inplace = False  # the tapped activations must not be overwritten
+        self.requires_grad_(False)
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"VGG input must be (N, 3, H, W) in [-1, 1], got {tuple(x.shape)}")
+        x = ((x + 1) / 2 - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        out = []
+        wanted = {i: k for k, i in enumerate(self.indices)}
+        taps = [None] * len(self.indices)
+        for i, m in enumerate(self.features):
+            x = m(x)
+            if i in wanted:
+                taps[wanted[i]] = x
+        out.extend(taps)
+        return out
