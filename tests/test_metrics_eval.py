@@ -221,7 +221,7 @@ def test_bad_inputs_fail_clearly(folders, capsys, tmp_path, monkeypatch):
     with pytest.raises(PosewarpError, match="no keypoints for 3"):
         evaluate(pred, gt, metrics="mask-ssim", keypoints=root / "partial.csv", show_progress=False)
     monkeypatch.setenv("POSEWARP_HOME", str(tmp_path / "home"))
-    with pytest.raises(WeightsMissingError, match="posewarp weights download inception-fid"):
+    with pytest.raises(WeightsMissingError, match="posewarp weights download inception-fid.*--inception-weights"):
         evaluate(pred, gt, metrics="fid", show_progress=False)
     write_image(pred / "a.png", np.zeros((32, 32, 3), np.uint8))
     with pytest.raises(PosewarpError, match="generated image is 32x32 but its ground truth a.png is 56x64"):
@@ -248,3 +248,17 @@ def test_patn_pads_256x176_for_ssim_and_is_but_not_fid(tmp_path):
                    for f in fakes])  # fmt: skip
     mean, _ = inception_score(softmax(StandIn()(x, bias_free_logits=True)[1].double().numpy()), 2)
     assert doc["metrics"]["is"]["value"] == pytest.approx(mean, rel=1e-6)
+
+
+def test_default_fid_real_set_counts_each_ground_truth_once(folders):
+    pred, gt, root = folders
+    write_image(pred / "a___c.png", read_image(pred / "a.png"))
+    (root / "map.csv").write_text("pred,gt\na.png,a.png\nb.png,b.png\na___c.png,b.png\n")
+    doc = evaluate(pred, gt, metrics="fid", pairs=root / "map.csv", protocol="gfla", inception=StandIn(),
+                   fid_cache_dir=root / "cache", show_progress=False)  # fmt: skip
+    assert doc["pairs"] == 3 and doc["metrics"]["fid"]["real"]["count"] == 2
+    real, _ = _by_hand_features(gt, GFLA.fid_input)
+    fake, _ = _by_hand_features(pred, GFLA.fid_input)
+    want = FID.frechet_distance(*FID.statistics(fake[[0, 1, 0]].double().numpy()),
+                                *FID.statistics(real[[0, 1]].double().numpy()))  # fmt: skip
+    assert doc["metrics"]["fid"]["value"] == pytest.approx(want, rel=1e-5)

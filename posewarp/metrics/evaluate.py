@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from posewarp.console import track
-from posewarp.errors import PosewarpError
+from posewarp.errors import PosewarpError, WeightsMissingError
 from posewarp.formats.heatmaps import pose_mask
 from posewarp.formats.images import list_images, read_image, to_tensor
 from posewarp.formats.keypoints import select_person
@@ -56,6 +56,23 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+OPTIONS = {"inception-fid": "--inception-weights", "alexnet": "--alexnet-weights", "lpips-alex": "--lpips-weights",
+           "openpose": "--openpose-weights"}  # fmt: skip
+
+
+def _require(name: str, weights: dict) -> Path:
+    """The registry file (or override) for ``name``; a missing file names the download command."""
+    from posewarp.preprocess import weights as W
+
+    try:
+        return W.require(name, weights.get(name))
+    except WeightsMissingError:
+        raise WeightsMissingError(
+            f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` "
+            f"(expected at {W.expected_path(name)}; {OPTIONS[name]} PATH uses another file)"
+        ) from None
+
+
 def _batches(items: Sequence, size: int) -> list[Sequence]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -78,13 +95,15 @@ def _inception(model: FIDInceptionV3, images: list[np.ndarray], how: protocols.I
 
 
 def real_statistics(folder, model: FIDInceptionV3, proto: protocols.Protocol, *, device="cpu", batch_size=32,
-                    files: list[Path] | None = None, cache_dir=None, show_progress=True) -> tuple[np.ndarray, np.ndarray, dict]:  # fmt: skip
-    """FID statistics of the images in ``folder`` (or ``files`` inside it), cached on disk."""
+                    files: list[Path] | None = None, cache_dir=None, model_id: str = "inception-fid",
+                    show_progress=True) -> tuple[np.ndarray, np.ndarray, dict]:  # fmt: skip
+    """FID statistics of the images in ``folder`` (or ``files`` inside it), cached on disk under a key of
+    the folder, its files' names and sizes, the protocol's Inception input and ``model_id``."""
     folder = Path(folder)
     files = list_images(folder) if files is None else files
     if len(files) < 2:
         raise PosewarpError("FID needs at least 2 real images", folder)
-    settings = {"input": proto.fid_input.name, "model": "inception-fid"}
+    settings = {"input": proto.fid_input.name, "model": model_id}
     path = FID.cache_path(FID.cache_key(folder, files, settings), cache_dir)
     info = {"source": str(folder), "count": len(files), "cache": str(path)}
     if path.is_file():
@@ -125,8 +144,6 @@ def evaluate(
     ``model(x, bias_free_logits=...) -> (pool, logits)`` (tests use stand-ins). ``keypoint_estimator``:
     any object with ``batch(list of RGB) -> list of (P, 18, 3)`` used instead of OpenPose.
     """
-    from posewarp.preprocess import weights as W
-
     proto = protocols.get(protocol)
     wanted = parse_metrics(metrics)
     weights = dict(weights or {})
@@ -142,21 +159,24 @@ def evaluate(
     targets = target_keypoints(keypoints, items) if keypoints is not None else None
 
     lpips_model = estimator = None
+    model_id = None
     if inception is not None:
         inception = inception.to(dev).eval()
+        model_id = f"module:{type(inception).__qualname__}"
     elif "is" in wanted or "fid" in wanted:
-        inception = load_fid_inception(W.require("inception-fid", weights.get("inception-fid"))).to(dev)
+        path = _require("inception-fid", weights)
+        inception = load_fid_inception(path).to(dev)
+        model_id = f"{path.name}:{path.stat().st_size}"
     if "lpips" in wanted:
         from posewarp.metrics.lpips import load_lpips
 
-        lpips_model = load_lpips(W.require("alexnet", weights.get("alexnet")),
-                                 W.require("lpips-alex", weights.get("lpips-alex"))).to(dev)  # fmt: skip
+        lpips_model = load_lpips(_require("alexnet", weights), _require("lpips-alex", weights)).to(dev)
     if "pckh" in wanted:
         estimator = keypoint_estimator
         if estimator is None:
             from posewarp.preprocess.keypoints import KeypointEstimator
 
-            estimator = KeypointEstimator(weights.get("openpose"), device=dev)
+            estimator = KeypointEstimator(_require("openpose", weights), device=dev)
 
     real = None
     if "fid" in wanted and fid_real is not None:
@@ -165,20 +185,21 @@ def evaluate(
             real = (mu, sigma, {"source": str(fid_real), "count": None, "cached": True})
         else:
             real = real_statistics(fid_real, inception, proto, device=dev, batch_size=batch_size,
-                                   cache_dir=fid_cache_dir, show_progress=show_progress)  # fmt: skip
+                                   cache_dir=fid_cache_dir, model_id=model_id, show_progress=show_progress)  # fmt: skip
     gt_feature_pass = "fid" in wanted and real is None
     if gt_feature_pass:  # default real set: the paired ground truths, cached like any folder
-        gt_files = [p.gt for p in items]
-        settings = {"input": proto.fid_input.name, "model": "inception-fid"}
+        gt_files = list(dict.fromkeys(p.gt for p in items))  # a target used by several pairs counts once
+        settings = {"input": proto.fid_input.name, "model": model_id}
         cached = FID.cache_path(FID.cache_key(gt_dir, gt_files, settings), fid_cache_dir)
         if cached.is_file():
             mu, sigma = FID.load_statistics(cached)
-            real = (mu, sigma, {"source": str(gt_dir), "count": n, "cache": str(cached), "cached": True})
+            real = (mu, sigma, {"source": str(gt_dir), "count": len(gt_files), "cache": str(cached), "cached": True})
             gt_feature_pass = False
 
     scores: dict[str, list[float]] = {key: [] for key, _ in proto.ssim}
     mask_scores, lpips_scores, probs, pred_feats, gt_feats, pred_kps, gt_kps = [], [], [], [], [], [], []
     n_padded = 0
+    seen_gt: set[Path] = set()
     for b, chunk in enumerate(track(_batches(items, batch_size), "evaluating", show=show_progress)):
         preds, gts = [read_image(p.pred) for p in chunk], [read_image(p.gt) for p in chunk]
         for pair, pred, gt in zip(chunk, preds, gts):
@@ -205,7 +226,10 @@ def evaluate(
             if not ("is" in wanted and shared):
                 pred_feats.append(_inception(inception, preds, proto.fid_input, dev, False)[0])
             if gt_feature_pass:
-                gt_feats.append(_inception(inception, gts, proto.fid_input, dev, False)[0])
+                first = [p.gt not in seen_gt and not seen_gt.add(p.gt) for p in chunk]
+                if any(first):
+                    fresh = [g for g, f in zip(gts, first) if f]
+                    gt_feats.append(_inception(inception, fresh, proto.fid_input, dev, False)[0])
         if "lpips" in wanted:
             groups = [list(range(len(preds)))] if len({p.shape for p in preds}) == 1 else [[i] for i in range(len(preds))]
             with torch.inference_mode():
@@ -234,7 +258,7 @@ def evaluate(
     if "fid" in wanted:
         if real is None:
             mu, sigma = FID.statistics(np.concatenate(gt_feats))
-            info = {"source": str(gt_dir), "count": n, "cache": str(cached), "cached": False}
+            info = {"source": str(gt_dir), "count": len(gt_files), "cache": str(cached), "cached": False}
             FID.save_statistics(cached, mu, sigma, **info)
             real = (mu, sigma, info)
         mu_g, sigma_g = FID.statistics(np.concatenate(pred_feats))
@@ -254,6 +278,8 @@ def evaluate(
         results["pckh"] = {"value": correct / total if total else None, "correct": correct, "total": total,
                            "skipped_pairs": skipped, "alpha": proto.pckh_alpha,
                            "targets": "keypoints file" if targets is not None else "estimator on ground truth"}  # fmt: skip
+        if not total:
+            notes.append("PCKh: no target has two or more head keypoints (nose, neck, eyes, ears); nothing to score")
     return {
         "protocol": proto.name,
         "settings": proto.describe(),
