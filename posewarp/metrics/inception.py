@@ -5,7 +5,8 @@ The graph differs from torchvision's Inception v3 in three places, reproduced he
 pools inside the A, C and E blocks ignore padded zeros (TensorFlow's ``SAME`` average pool), the last
 E block (``Mixed_7c``) max-pools instead, and the classifier has 1008 outputs. Parameter names follow
 torchvision / pytorch-fid (``Conv2d_1a_3x3.conv.weight``, ``Mixed_5b.branch_pool.bn.running_var``,
-``fc.weight``), so the file loads without renaming.
+``fc.weight``), so the file loads without renaming (torch-fidelity's ``weights-inception-2015-12-05-6726825d.pth``
+uses the same names).
 
 ``prepare`` turns uint8 images into the network's input in one of the two ways the papers used:
 TF1's bilinear resize (no half-pixel centres) and ``(x - 128) / 128`` as inside the TF graph that
@@ -118,20 +119,24 @@ class FIDInceptionV3(nn.Module):
 
 def tf1_resize_bilinear(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """TensorFlow 1's ``resize_bilinear`` (align_corners=False, half_pixel_centers=False):
-    output pixel ``i`` samples input coordinate ``i * in / out``."""
+    output pixel ``i`` samples input coordinate ``i * in / out`` (scale and positions in float32,
+    interpolated as ``a + (b - a) * w`` like the TF kernel)."""
     n, c, h, w = x.shape
     oh, ow = size
 
     def axis(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        src = torch.arange(n_out, device=x.device, dtype=torch.float32) * (n_in / n_out)
-        i0 = src.floor().long().clamp(max=n_in - 1)
+        scale = torch.tensor(n_in / n_out, dtype=torch.float32, device=x.device)
+        src = torch.arange(n_out, device=x.device, dtype=torch.float32) * scale
+        i0 = src.long().clamp(max=n_in - 1)
         i1 = (i0 + 1).clamp(max=n_in - 1)
         return i0, i1, (src - i0.float()).to(x.dtype)
 
     y0, y1, wy = axis(h, oh)
     x0, x1, wx = axis(w, ow)
-    top = x[:, :, y0, :] * (1 - wy)[:, None] + x[:, :, y1, :] * wy[:, None]
-    return top[..., x0] * (1 - wx) + top[..., x1] * wx
+    top, bottom = x[:, :, y0, :], x[:, :, y1, :]
+    top = top[..., x0] + (top[..., x1] - top[..., x0]) * wx  # along x first, then y, as TF
+    bottom = bottom[..., x0] + (bottom[..., x1] - bottom[..., x0]) * wx
+    return top + (bottom - top) * wy[:, None]
 
 
 def prepare(images: torch.Tensor, *, resize: str, normalize: str, size: int = INPUT_SIZE) -> torch.Tensor:
