@@ -123,7 +123,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     imgs = [rng.integers(0, 255, (H, W, 3), dtype=np.uint8) for _ in range(args.batch)]
     inp, size = KP.prepare(imgs[0], 0.5)
-    print(f"image {H}x{W}, scale 0.5 -> network input {inp.shape[1]}x{inp.shape[2]}, torch threads {torch.get_num_threads()}, "
+    print(f"image {H}x{W}, scale 0.5 -> network input {inp.shape[1]}x{inp.shape[2]}, "
+          f"torch threads {torch.get_num_threads()}, "
           f"clock: {'process CPU time' if args.cpu_time else 'wall'}")
 
     est._forward(inp[None])  # warm-up

@@ -100,7 +100,8 @@ def oracle(heatmap, paf, height):
 
 # A standing person, offsets from the neck (x, y); limbs shorter than half of the 128 px image height.
 TEMPLATE = np.array([(0, -14), (0, 0), (-12, 0), (-16, 18), (-18, 34), (12, 0), (16, 18), (18, 34), (-8, 34),
-                     (-9, 54), (-10, 74), (8, 34), (9, 54), (10, 74), (-4, -18), (4, -18), (-8, -16), (8, -16)])  # fmt: skip
+                     (-9, 54), (-10, 74), (8, 34), (9, 54), (10, 74), (-4, -18), (4, -18),
+                     (-8, -16), (8, -16)])  # fmt: skip
 
 
 def plant(people, shape=(128, 160), sigma=2.0, band=2.0):

@@ -237,7 +237,8 @@ def test_command_end_to_end(flat_file, tmp_path, capsys, monkeypatch):
     bad_only = tmp_path / "bad-only"
     bad_only.mkdir()
     (bad_only / "x.png").write_text("nope")
-    code, _, err = run(["keypoints", bad_only, "--out", tmp_path / "o2", "--weights", flat_file, "--scales", "0.15"], capsys)
+    args = ["keypoints", bad_only, "--out", tmp_path / "o2", "--weights", flat_file, "--scales", "0.15"]
+    code, _, err = run(args, capsys)
     assert code == 1 and "no image could be processed" in err
     code, _, err = run(["keypoints", src, "--out", out, "--shard", "2/2"], capsys)
     assert code == 2

@@ -25,14 +25,17 @@ def _scales(text: str | None) -> tuple[float, ...] | None:
 @app.command(
     rich_help_panel=PREPROCESSING,
     epilog="[bold]Examples[/bold]\n\n  posewarp keypoints data/images --out data/keypoints\n\n"
-    "  posewarp keypoints data/images --out data/keypoints --annotations data/annotation.csv --overlay data/overlays\n\n"
+    "  posewarp keypoints data/images --out data/keypoints --annotations data/annotation.csv"
+    " --overlay data/overlays\n\n"
     "  posewarp keypoints data/images --out data/keypoints --scales 0.5,1,1.5,2 --device cuda --shard 0/4",
 )
 def keypoints(
     image_dir: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
     out: Path = typer.Option(..., "--out", help="Output folder: one OpenPose JSON per image, same subfolders."),
     weights: Path | None = typer.Option(
-        None, "--weights", help="body_pose_model.pth to use (default: the file `posewarp weights download openpose` gets)."
+        None,
+        "--weights",
+        help="body_pose_model.pth to use (default: the file `posewarp weights download openpose` gets).",
     ),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N] (default auto)."),
     scales: str | None = typer.Option(

@@ -190,7 +190,9 @@ def estimate_folder(
                 images.write_image(B.output_path(overlay_dir, item.name, ".png"), picture)
             report.count("people found", len(people))
 
-    B.run_batch(todo, process, batch_size=batch_size, description="keypoints", report=report, show_progress=show_progress)
+    B.run_batch(
+        todo, process, batch_size=batch_size, description="keypoints", report=report, show_progress=show_progress
+    )
     if annotations is not None:
         write_annotations(image_dir, out_dir, annotations, person)
     return report
