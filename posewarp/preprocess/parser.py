@@ -143,7 +143,10 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise PosewarpError("weights file not found", path)
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        try:  # memory-map zip checkpoints; SCHP's 2019 files are the legacy format, which cannot be mapped
+            ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors come in many types
         raise PosewarpError(f"not a loadable PyTorch checkpoint ({type(exc).__name__}: {exc})".split("\n")[0], path)
     state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
