@@ -57,6 +57,8 @@ class Body:
         ra_px, rb_px = ra * self.s, rb * self.s
         length = float(np.hypot(*(b - a)))
         end = length if cut is None else cut * length
+        patterned = isinstance(colour, Material) and colour.pattern != "plain"
+        flat = np.asarray(colour.base if isinstance(colour, Material) else colour, np.float32)
 
         def draw(cv: Canvas) -> None:
             lo, hi = capsule_box(a, b, ra_px, rb_px)
@@ -71,10 +73,10 @@ class Body:
                 d = np.maximum(d, -along)
             q = clip(across / np.maximum(r, 1e-3), -1.0, 1.0)
             shade = (0.74 + 0.26 * np.sqrt(1.0 - q * q))[..., None]
-            if isinstance(colour, Material):
+            if patterned:
                 rgb = material_colour(colour, u0 + along * self.px, np.arcsin(q) * r * self.px, self.px, 0.5)
             else:
-                rgb = np.asarray(colour, np.float32)
+                rgb = flat
             cv.paint(sl, d, label, rgb * shade)
 
         self.add(z, draw)

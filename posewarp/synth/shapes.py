@@ -60,15 +60,16 @@ class Canvas:
 
 def capsule(xs, ys, a, b, ra: float, rb: float):
     """Tapered capsule from ``a`` (radius ``ra``) to ``b`` (``rb``): distance, along (px), across (px)."""
-    ab = b - a
-    length = float(np.hypot(*ab)) or 1e-6
-    ux, uy = ab / length
-    px, py = xs - a[0], ys - a[1]
+    ax, ay = float(a[0]), float(a[1])
+    abx, aby = float(b[0]) - ax, float(b[1]) - ay
+    length = (abx * abx + aby * aby) ** 0.5 or 1e-6
+    ux, uy = abx / length, aby / length
+    px, py = xs - ax, ys - ay  # (1, w) and (h, 1): broadcast only when combined
     along = px * ux + py * uy
     across = px * uy - py * ux
-    t = clip(along / length, 0.0, 1.0)
+    t = clip(along * (1.0 / length), 0.0, 1.0)
     r = ra + (rb - ra) * t
-    d = np.hypot(px - t * ab[0], py - t * ab[1]) - r
+    d = np.hypot(px - t * abx, py - t * aby) - r
     return d, along, across, r
 
 
@@ -90,19 +91,18 @@ def ellipse(xs, ys, c, rx: float, ry: float, angle: float = 0.0):
 
 def polygon(xs, ys, pts: np.ndarray):
     """Signed distance to a simple polygon (any shape; even-odd rule for the inside)."""
-    d2 = np.full(np.broadcast(xs, ys).shape, np.inf, np.float32)
-    inside = np.zeros(d2.shape, bool)
-    n = len(pts)
-    for i in range(n):
-        (ax, ay), (bx, by) = pts[i], pts[(i + 1) % n]
-        ex, ey = bx - ax, by - ay
-        wx, wy = xs - ax, ys - ay
-        t = clip((wx * ex + wy * ey) / max(ex * ex + ey * ey, 1e-9), 0.0, 1.0)
-        d2 = np.minimum(d2, (wx - t * ex) ** 2 + (wy - t * ey) ** 2)
-        if ay != by:
-            crosses = ((ay > ys) != (by > ys)) & (xs < ax + (ys - ay) * ex / (ey if ey != 0 else 1e-9))
-            inside ^= crosses
-    d = np.sqrt(d2)
+    a = np.asarray(pts, np.float32)
+    e = np.roll(a, -1, axis=0) - a  # edge vectors
+    ax, ay = a[:, 0, None, None], a[:, 1, None, None]
+    ex, ey = e[:, 0, None, None], e[:, 1, None, None]
+    wx, wy = xs[None] - ax, ys[None] - ay  # (n, 1, w) and (n, h, 1)
+    t = clip((wx * ex + wy * ey) / np.maximum(ex * ex + ey * ey, 1e-9), 0.0, 1.0)
+    d = np.sqrt(((wx - t * ex) ** 2 + (wy - t * ey) ** 2).min(0))
+    # even-odd rule: count the edges a ray toward +x crosses
+    by = ay + ey
+    safe_ey = np.where(ey == 0, 1e-9, ey)
+    crosses = ((ay > ys[None]) != (by > ys[None])) & (xs[None] < ax + (ys[None] - ay) * ex / safe_ey)
+    inside = (crosses.sum(0) % 2).astype(bool)
     return np.where(inside, -d, d)
 
 

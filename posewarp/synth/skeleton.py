@@ -161,18 +161,31 @@ def _arm(rng, kind: str) -> Arm:
     raise ValueError(kind)
 
 
+KIND_WEIGHTS = np.cumsum([0.2, 0.22, 0.12, 0.1, 0.12, 0.12, 0.12])
+VIEW_WEIGHTS = np.cumsum([0.45, 0.2, 0.35])
+
+
+def _pick(rng: np.random.Generator, cumulative: np.ndarray) -> int:
+    """An index drawn with the given cumulative weights (cheaper than ``rng.choice(p=...)``)."""
+    return min(int(np.searchsorted(cumulative, rng.uniform() * cumulative[-1], side="right")), len(cumulative) - 1)
+
+
+def _sign(rng: np.random.Generator) -> float:
+    return 1.0 if rng.uniform() < 0.5 else -1.0
+
+
 def sample_pose(rng: np.random.Generator, kind: str | None = None, yaw: float | None = None) -> Pose:
     """A random pose: a kind (``POSE_KINDS``), a view (front / back / side) and framing jitter."""
     u = rng.uniform
-    kind = kind if kind is not None else str(rng.choice(POSE_KINDS, p=[0.2, 0.22, 0.12, 0.1, 0.12, 0.12, 0.12]))
-    if yaw is None:
-        view = rng.choice(3, p=[0.45, 0.2, 0.35])
-        yaw = [u(-25, 25), 180 + u(-25, 25), rng.choice([-1, 1]) * u(65, 105)][view]
+    kind = kind if kind is not None else POSE_KINDS[_pick(rng, KIND_WEIGHTS)]
+    if yaw is None:  # front, back or side (facing the image left or right)
+        view = _pick(rng, VIEW_WEIGHTS)
+        yaw = [u(-25, 25), 180 + u(-25, 25), _sign(rng) * u(65, 105)][view]
     legs = [Leg(u(2, 7), u(-6, 6), u(0, 10), u(0, 15)) for _ in range(2)]
     lean_f, lean_s = u(-4, 4), u(-3, 3)
     arms = [_arm(rng, "down"), _arm(rng, "down")]
     if kind == "walk":
-        phase = u(0.5, 1.0) * rng.choice([-1, 1])
+        phase = u(0.5, 1.0) * _sign(rng)
         swing = u(20, 32)
         legs = [
             Leg(u(2, 5), swing * phase, u(5, 15), u(0, 12)),
