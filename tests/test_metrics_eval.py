@@ -2,6 +2,7 @@
 FID (values computed by hand from the same images), PCKh with planted keypoints, and bad inputs."""
 
 import json
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -262,3 +263,18 @@ def test_default_fid_real_set_counts_each_ground_truth_once(folders):
     want = FID.frechet_distance(*FID.statistics(fake[[0, 1, 0]].double().numpy()),
                                 *FID.statistics(real[[0, 1]].double().numpy()))  # fmt: skip
     assert doc["metrics"]["fid"]["value"] == pytest.approx(want, rel=1e-5)
+
+
+def test_cli_table_lists_every_metric(folders, capsys, monkeypatch):
+    pred, gt, root = folders
+    doc = evaluate(pred, gt, metrics="ssim,is,fid,pckh", protocol=replace(PATN, is_splits=2), inception=StandIn(),
+                   keypoints=root / "annotations.csv", keypoint_estimator=PlantedEstimator([0, 0, 0, 9]),
+                   fid_cache_dir=root / "cache", show_progress=False)  # fmt: skip
+    module = sys.modules["posewarp.metrics.evaluate"]  # the package re-exports the function under this name
+    monkeypatch.setattr(module, "evaluate", lambda *a, **k: doc)
+    with pytest.raises(SystemExit) as exc:
+        main(["eval", "--pred", str(pred), "--gt", str(gt), "--metrics", "ssim,is,fid,pckh"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 0
+    for text in ("ssim", "wang-gauss-sigma1.5", "2 splits", "real:", "24/32 joints", "note:"):
+        assert text in err
