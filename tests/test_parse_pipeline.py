@@ -150,3 +150,19 @@ def test_bad_arguments_are_clear():
     parser = P.HumanParser(network=Mirror(), device="cpu", input_size=32)
     with pytest.raises(PosewarpError, match="uint8 RGB"):
         parser(np.zeros((10, 10), np.uint8))
+
+
+def test_registry_entries_and_datasets_agree():
+    from posewarp.preprocess import weights as W
+
+    lip = W.REGISTRY["schp-lip"]
+    assert lip.filename == "exp-schp-201908261155-lip.pth" and lip.size == 267_449_349
+    assert lip.sha256 == "24fa3254ceeb74c8435458994a64b522fb439a3635b7b86ff470457e0413da00"
+    for spec in P.DATASETS.values():
+        entry = W.REGISTRY[spec.weights]
+        assert entry.size and len(entry.sha256) == 64
+        assert entry.urls and all(u.startswith("https://huggingface.co/") and "/resolve/main/" in u for u in entry.urls)
+        perm = np.array(spec.flip_permutation)
+        assert sorted(perm) == list(range(spec.num_classes)) and (perm[perm] == np.arange(spec.num_classes)).all()
+    assert P.DATASETS["atr"].labels[P.DATASETS["atr"].flip_permutation[9]] == "right-shoe"
+    assert P.label_names("lip", "cihp")[10] == "torso-skin" and P.label_names("lip")[10] == "jumpsuits"

@@ -10,6 +10,7 @@ images, and autocast on CUDA (``amp=False`` keeps the reference's float32 number
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -281,7 +282,7 @@ class HumanParser:
         for scale in self.scales:
             xs = x if scale == 1.0 else F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=True)
             batch = torch.cat([xs, xs.flip(-1)]) if self.flip else xs
-            with torch.autocast("cuda", dtype=_amp_dtype(), enabled=self.amp):
+            with torch.autocast("cuda", dtype=_amp_dtype()) if self.amp else contextlib.nullcontext():
                 out = self.network(batch)[0][-1]
             out = out.float()
             if out.shape[1] != self.dataset.num_classes:
