@@ -8,6 +8,8 @@ part covers its pixel; every visible keypoint lies on a pixel labelled with its 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from posewarp.formats.keypoints import NUM_KEYPOINTS
@@ -33,6 +35,12 @@ KEYPOINT_LABELS: tuple[frozenset[int], ...] = tuple(
 _BODY_KEYS = (None, "neck", "shoulder_r", "elbow_r", "wrist_r", "shoulder_l", "elbow_l", "wrist_l",
               "hip_r", "knee_r", "ankle_r", "hip_l", "knee_l", "ankle_l")  # fmt: skip
 _FACE_KEYS = {0: "nose", 14: "eye_r", 15: "eye_l", 16: "ear_r", 17: "ear_l"}
+
+
+@functools.lru_cache(maxsize=64)
+def world_identity(seed: int, identity: int) -> Identity:
+    """Identity number ``identity`` of the world ``seed`` (cached: all its poses share it)."""
+    return sample_identity(identity_rng(seed, identity))
 
 
 def identity_rng(seed: int, identity: int) -> np.random.Generator:
@@ -168,7 +176,7 @@ def render(
         ident = identity
     else:
         identity_index = int(identity)
-        ident = sample_identity(identity_rng(seed, identity_index))
+        ident = world_identity(int(seed), identity_index)
     if not isinstance(pose, Pose):
         pose = sample_pose(pose_rng(seed, identity_index or 0, int(pose)))
     sk = build_skeleton(pose, ident.build)

@@ -25,9 +25,7 @@ from posewarp import __version__
 from posewarp.console import track
 from posewarp.errors import PosewarpError
 from posewarp.formats import atomic, images, keypoints, parsing
-from posewarp.synth.appearance import sample_identity
-from posewarp.synth.render import identity_rng, pose_rng, render
-from posewarp.synth.skeleton import sample_pose
+from posewarp.synth.render import render
 
 SYNTH_VERSION = 1
 SUBFOLDERS = ("images", "keypoints", "parsing")
@@ -123,11 +121,8 @@ def generate(
     annotations: dict[str, np.ndarray] = {}
     jobs = [(i, k) for i in range(identities) for k in range(poses_per_identity)]
     visible = 0
-    ident, ident_index = None, -1
     for i, k in track(jobs, "synth", total=len(jobs), show=show_progress):
-        if i != ident_index:  # the same picture as render(i, k, seed=seed), without redrawing the identity
-            ident, ident_index = sample_identity(identity_rng(seed, i)), i
-        rgb, labels, kp = render(ident, sample_pose(pose_rng(seed, i, k)), size=(h, w))
+        rgb, labels, kp = render(i, k, size=(h, w), seed=seed)
         name = names[i][k]
         stem = Path(name).stem
         images.write_image(out / "images" / name, rgb)
