@@ -3,7 +3,7 @@
 The Stage II perceptual loss compares VGG19 activations at relu1_1, relu2_1, relu3_1, relu4_1
 and relu5_1 (reference/paper.md 1.2, weights 1/32 ... 1 in ``posewarp.losses.perceptual``); the
 geometric matcher's feature extractor is VGG16 cut at pool4 (paper section 3.2, CNNGeometric).
-The architectures come from torchvision (``torchvision.models.vgg19(weights=None)``); the
+The architectures come from torchvision (``torchvision.models.vgg``, features only); the
 ImageNet weights are the torchvision files (``vgg19-dcbb9e9d.pth``, ``vgg16-397923af.pth``)
 read from a path, never downloaded here: ``posewarp weights download vgg19`` fetches them.
 Inputs are images in [-1, 1]; the ImageNet normalisation is applied inside (constant buffers).
@@ -39,12 +39,37 @@ def layer_names(features: nn.Sequential) -> list[str]:
     return names
 
 
-def _trunk(arch: str) -> nn.Sequential:
-    import torchvision
+def vgg_features(arch: str = "vgg19", upto: int | None = None) -> nn.Sequential:
+    """The ``features`` part of torchvision's VGG16/VGG19 (same module indices and key names), randomly
+    initialised as torchvision does, without building the 100 M-parameter classifier; ``upto`` keeps
+    only the first modules."""
+    from torchvision.models.vgg import cfgs, make_layers
 
     if arch not in ARCHS:
         raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
-    return getattr(torchvision.models, arch)(weights=None).features
+    features = make_layers(cfgs["D" if arch == "vgg16" else "E"], batch_norm=False)[:upto]
+    for m in features:
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+    return features
+
+
+def vgg_layer_names(arch: str = "vgg19") -> tuple[str, ...]:
+    """Module names of torchvision's VGG ``features`` by index, read from the configuration (nothing built)."""
+    from torchvision.models.vgg import cfgs
+
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    names, block, idx = [], 1, 0
+    for v in cfgs["D" if arch == "vgg16" else "E"]:
+        if v == "M":
+            names.append(f"pool{block}")
+            block, idx = block + 1, 0
+        else:
+            idx += 1
+            names += [f"conv{block}_{idx}", f"relu{block}_{idx}"]
+    return tuple(names)
 
 
 def load_features(features: nn.Sequential, weights: str | os.PathLike, *, arch: str) -> None:
@@ -82,21 +107,20 @@ class VGGFeatures(nn.Module):
     def __init__(self, *, layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
                  weights: str | os.PathLike | None = None, random_init: bool = False, arch: str = "vgg19"):
         super().__init__()
-        full = _trunk(arch)
-        names = layer_names(full)
-        layers = tuple(layers)
-        unknown = [name for name in layers if name not in names]
-        if not layers or unknown:
-            raise ValueError(f"unknown {arch} layers {unknown}; choose from {names}")
-        self.layers, self.arch = layers, arch
-        self.indices = [names.index(name) for name in layers]
-        self.features = full[: max(self.indices) + 1]
-        if weights is not None:
-            load_features(self.features, weights, arch=arch)
-        elif not random_init:
+        if weights is None and not random_init:
             raise WeightsMissingError(
                 f"{arch.upper()} ImageNet weights are needed: run `posewarp weights download {arch}` "
                 f"(or use a preset with `vgg: random`)")
+        names = vgg_layer_names(arch)
+        layers = tuple(layers)
+        unknown = [name for name in layers if name not in names]
+        if not layers or unknown:
+            raise ValueError(f"unknown {arch} layers {unknown}; choose from {list(names)}")
+        self.layers, self.arch = layers, arch
+        self.indices = [names.index(name) for name in layers]
+        self.features = vgg_features(arch, max(self.indices) + 1)
+        if weights is not None:
+            load_features(self.features, weights, arch=arch)
         self.pretrained = weights is not None
         for m in self.features:
             if isinstance(m, nn.ReLU):
@@ -109,12 +133,10 @@ class VGGFeatures(nn.Module):
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"VGG input must be (N, 3, H, W) in [-1, 1], got {tuple(x.shape)}")
         x = ((x + 1) / 2 - self.mean.to(x.dtype)) / self.std.to(x.dtype)
-        out = []
         wanted = {i: k for k, i in enumerate(self.indices)}
         taps = [None] * len(self.indices)
         for i, m in enumerate(self.features):
             x = m(x)
             if i in wanted:
                 taps[wanted[i]] = x
-        out.extend(taps)
-        return out
+        return taps

@@ -1,0 +1,132 @@
+"""Stage I parser, Stage II warping generator, soft-gated warp block and PatchGAN: shapes, gradients, ablations."""
+
+import pytest
+import torch
+from torch import nn
+
+from posewarp.nn import ParsingGenerator, PatchDiscriminator, SoftGatedWarpBlock, WarpingGenerator, grids
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield
+    torch.set_num_threads(old)
+
+
+def inputs(n, h, w):
+    return {
+        "src_image": torch.rand(n, 3, h, w) * 2 - 1,
+        "src_parsing": torch.rand(n, 20, h, w),
+        "tgt_parsing": torch.rand(n, 20, h, w),
+        "tgt_pose": (torch.rand(n, 18, h, w) > 0.9).float(),
+    }
+
+
+def grads_ok(module):
+    grads = [p.grad for p in module.parameters() if p.requires_grad]
+    return all(g is not None and torch.isfinite(g).all() for g in grads) and any(g.abs().sum() > 0 for g in grads)
+
+
+@pytest.mark.parametrize("size", [(32, 16), (48, 32)])
+def test_parsing_generator_forward_backward(size):
+    g = ParsingGenerator(ngf=8, n_blocks=2)
+    x = inputs(2, *size)
+    logits = g(x["src_parsing"], x["tgt_pose"])
+    assert logits.shape == (2, 20, *size)
+    assert not isinstance(g.decoder[-1], nn.Tanh)  # logits for softmax cross-entropy, not the authors' tanh
+    logits.square().mean().backward()
+    assert grads_ok(g)
+
+
+def test_parsing_generator_rejects_bad_inputs():
+    g = ParsingGenerator(ngf=8, n_blocks=1)
+    x = inputs(1, 32, 16)
+    with pytest.raises(ValueError, match="multiples of 8"):
+        g(torch.rand(1, 20, 30, 16), torch.rand(1, 18, 30, 16))
+    with pytest.raises(ValueError, match="tgt_pose"):
+        g(x["src_parsing"], x["tgt_pose"][:, :17])
+
+
+@pytest.mark.parametrize("size", [(32, 16), (64, 32)])
+def test_patch_discriminator_features(size):
+    d = PatchDiscriminator(in_channels=64, ndf=8, n_layers=3)
+    x = torch.rand(2, 64, *size, requires_grad=True)
+    feats = d(x)
+    assert len(feats) == 5
+    assert [f.shape[1] for f in feats] == [8, 16, 32, 64, 1]
+    assert feats[-1].shape[0] == 2 and feats[-1].shape[2] >= 2
+    feats[-1].mean().backward()
+    assert grads_ok(d) and x.grad is not None
+
+
+def test_gate_is_in_unit_interval_with_one_value_per_location():
+    block = SoftGatedWarpBlock(channels=16, shape_channels=12)
+    phi, shape = torch.randn(3, 16, 8, 4), torch.randn(3, 12, 8, 4)
+    grid = grids.random_grid(3, (32, 16), torch.Generator().manual_seed(0), 0.5)  # image resolution
+    out, gate = block(phi, shape, grid)
+    assert out.shape == phi.shape
+    assert gate.shape == (3, 1, 8, 4)
+    assert (gate > 0).all() and (gate < 1).all()
+    (out.sum() + gate.sum()).backward()
+    assert grads_ok(block)
+
+
+def test_warp_block_formula_and_ablations():
+    torch.manual_seed(1)
+    full = SoftGatedWarpBlock(channels=8, shape_channels=4)
+    no_gate = SoftGatedWarpBlock(channels=8, shape_channels=4, gate=False)
+    no_warp = SoftGatedWarpBlock(channels=8, shape_channels=4, warp=False)
+    no_gate.residual.load_state_dict(full.residual.state_dict())
+    no_warp.load_state_dict(full.state_dict())
+    phi, shape = torch.randn(2, 8, 8, 8), torch.randn(2, 4, 8, 8)
+    theta = torch.tensor([[1.0, 0.0, 0.25, 0.0, 1.0, 0.0]]).repeat(2, 1)  # sample one feature cell to the right
+    grid = grids.affine_grid(theta, (8, 8))
+    residual = full.residual(phi)
+    warped = grids.warp(residual, grid)
+    assert torch.allclose(warped[..., :7], residual[..., 1:], atol=1e-5)
+
+    out, gate = full(phi, shape, grid)
+    assert torch.allclose(out, phi + gate * warped, atol=1e-5)
+    out_ng, gate_ng = no_gate(phi, shape, grid)
+    assert torch.equal(gate_ng, torch.ones(2, 1, 8, 8))
+    assert torch.allclose(out_ng, phi + warped, atol=1e-5)
+    out_nw, gate_nw = no_warp(phi, shape, None)
+    assert torch.allclose(out_nw, phi + gate_nw * residual, atol=1e-5)
+    # the identity grid warps nothing: the full block then equals the no-warp ablation
+    out_id, _ = full(phi, shape, grids.identity_grid((8, 8), batch=2))
+    assert torch.allclose(out_id, out_nw, atol=1e-5)
+    with pytest.raises(ValueError, match="grid"):
+        full(phi, shape, None)
+
+
+@pytest.mark.parametrize("size", [(32, 16), (64, 32)])
+def test_warping_generator_forward_backward(size):
+    gen = WarpingGenerator(ngf=8, n_blocks=2, extra_block=True)
+    x = inputs(2, *size)
+    grid = grids.random_grid(2, size, torch.Generator().manual_seed(2), 0.5)
+    out = gen(**x, grid=grid)
+    img = out["image"]
+    assert img.shape == (2, 3, *size)
+    assert img.abs().max() <= 1
+    h, w = size
+    assert [tuple(g.shape) for g in out["gates"]] == [(2, 1, h // 4, w // 4), (2, 1, h // 8, w // 8)]
+    assert [f.shape[1] for f in out["warped"]] == [32, 64]
+    assert all(((g > 0) & (g < 1)).all() for g in out["gates"])
+    (img.mean() + sum(g.mean() for g in out["gates"])).backward()
+    assert grads_ok(gen)
+
+
+def test_warping_generator_ablations():
+    x = inputs(1, 32, 16)
+    plain = WarpingGenerator(ngf=8, n_blocks=1, warp=False, gate=False)
+    out = plain(**x, grid=None)
+    assert out["image"].shape == (1, 3, 32, 16) and torch.equal(out["gates"][0], torch.ones(1, 1, 4, 2))
+    gen = WarpingGenerator(ngf=8, n_blocks=1)
+    assert len(gen.warp_blocks) == 1
+    with pytest.raises(ValueError, match="grid"):
+        gen(**x, grid=None)
+    with pytest.raises(ValueError, match="tgt_parsing"):
+        gen(**{**x, "tgt_parsing": x["tgt_parsing"][:, :, :16]}, grid=grids.identity_grid((32, 16)))
