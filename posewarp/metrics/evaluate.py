@@ -9,6 +9,7 @@ files come from the weights registry (``posewarp weights download NAME``); nothi
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -73,6 +74,29 @@ def _require(name: str, weights: dict) -> Path:
         ) from None
 
 
+class full_float32(contextlib.ContextDecorator):
+    """Metric networks in true float32 on CUDA: TF32 convolutions (PyTorch's cuDNN default) move
+    Inception features enough to shift FID and IS in the second decimal. Restores the settings after."""
+
+    def __enter__(self):
+        cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+        if hasattr(getattr(cudnn, "conv", None), "fp32_precision"):  # PyTorch >= 2.9: only the new API
+            self.saved = ("new", cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision, matmul.fp32_precision)
+            cudnn.conv.fp32_precision = cudnn.rnn.fp32_precision = matmul.fp32_precision = "ieee"
+        else:
+            self.saved = ("old", cudnn.allow_tf32, matmul.allow_tf32)
+            cudnn.allow_tf32 = matmul.allow_tf32 = False
+        return self
+
+    def __exit__(self, *exc):
+        cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+        if self.saved[0] == "new":
+            cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision, matmul.fp32_precision = self.saved[1:]
+        else:
+            cudnn.allow_tf32, matmul.allow_tf32 = self.saved[1:]
+        return False
+
+
 def _batches(items: Sequence, size: int) -> list[Sequence]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -117,6 +141,7 @@ def real_statistics(folder, model: FIDInceptionV3, proto: protocols.Protocol, *,
     return mu, sigma, {**info, "cached": False}
 
 
+@full_float32()
 def evaluate(
     pred_dir: str | os.PathLike,
     gt_dir: str | os.PathLike,
