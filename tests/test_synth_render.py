@@ -137,3 +137,10 @@ def test_patterns_move_with_the_part_not_the_frame():
     moved = np.abs(np.roll(a_rgb, dx, axis=1).astype(int) - b_rgb.astype(int))[both].mean()
     still = np.abs(a_rgb.astype(int) - b_rgb.astype(int))[both].mean()
     assert moved < 0.3 * still
+
+
+def test_preview_sheet_has_one_row_per_identity():
+    from posewarp.synth.preview import preview
+
+    sheet = preview([0, 1], 2, size=(64, 32), panels=("image", "parsing"))
+    assert sheet.dtype == np.uint8 and sheet.shape[1] == 4 * 34 + 2 and sheet.shape[0] == 14 + 2 * 66 + 2

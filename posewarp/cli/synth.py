@@ -84,3 +84,5 @@ def synth(
         "seed": meta["seed"],
     }
     err.print(summary_table("posewarp synth", rows))
+    if poses_per_identity == 1:
+        err.print("[yellow]one pose per identity gives no pairs; use --poses-per-identity 2 or more[/yellow]")
