@@ -12,7 +12,7 @@ from posewarp.cli.main import main
 from posewarp.formats import images, parsing
 from posewarp.preprocess import parser as P
 
-FAST = ["--device", "cpu", "--input-size", "64"]  # a 64 px network input keeps the ResNet-101 quick on CPU
+FAST = ["--device", "cpu", "--input-size", "32"]  # a 32 px network input keeps the ResNet-101 quick on CPU
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_command_end_to_end(weights, folder, tmp_path, capsys):
     assert doc["labels"][10] == "jumpsuits" and len(doc["labels"]) == 20
     assert sum(v for k, v in doc.items() if k.endswith("(% of pixels)")) == pytest.approx(100, abs=0.1)
 
-    parser = P.HumanParser(weights, device="cpu", input_size=64, flip=True)
+    parser = P.HumanParser(weights, device="cpu", input_size=32, flip=True)
     for rel in ["a.png", "sub/b.jpg", "c.png"]:
         rgb = images.read_image(folder / rel)
         stem = rel.rsplit(".", 1)[0]
