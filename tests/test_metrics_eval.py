@@ -278,3 +278,16 @@ def test_cli_table_lists_every_metric(folders, capsys, monkeypatch):
     assert exc.value.code == 0
     for text in ("ssim", "wang-gauss-sigma1.5", "2 splits", "real:", "24/32 joints", "note:"):
         assert text in err
+
+
+def test_full_float32_turns_tf32_off_and_restores():
+    from posewarp.metrics.evaluate import full_float32
+
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is None or not hasattr(conv, "fp32_precision"):
+        pytest.skip("PyTorch without the fp32_precision API")
+    before = (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision)
+    with full_float32():
+        assert (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == ("ieee", "ieee")
+    assert (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == before
+    assert isinstance(torch.backends.cudnn.allow_tf32, bool)  # the legacy getter still works afterwards
