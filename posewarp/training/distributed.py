@@ -83,7 +83,9 @@ class Dist:
         if not self.distributed or not any(p.requires_grad for p in module.parameters()):
             return module
         ids = [self.device.index] if self.device.type == "cuda" else None
-        return nn.parallel.DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
+        # Buffers (BatchNorm running statistics) stay rank-local after the initial sync, as in stylegan2-ada;
+        # rank 0's are the ones saved.
+        return nn.parallel.DistributedDataParallel(module, device_ids=ids, forward_sync_buffers=False)
 
     def barrier(self) -> None:
         if self.distributed:

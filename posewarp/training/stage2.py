@@ -21,6 +21,7 @@ from torch import nn
 
 from posewarp import losses
 from posewarp.console import err
+from posewarp.errors import WeightsMissingError
 from posewarp.formats import draw
 from posewarp.formats import parsing as P
 from posewarp.formats.images import to_uint8
@@ -49,9 +50,7 @@ def build_matcher(config: TrainConfig, pretrained: bool = False) -> nn.Module:
     m = config.model
     size = (m.matcher_feature_size,) * 2 if m.matcher_feature_size else None
     if m.matcher_features == "vgg16" and pretrained and m.vgg != "random":
-        from posewarp.preprocess.weights import require
-
-        return GeometricMatcher(features="vgg16", vgg_weights=require("vgg16"), feature_size=size)
+        return GeometricMatcher(features="vgg16", vgg_weights=require_vgg("vgg16"), feature_size=size)
     return GeometricMatcher(features=m.matcher_features, random_init=True, feature_size=size, width=m.matcher_width)
 
 
@@ -61,9 +60,22 @@ def build_vgg(config: TrainConfig) -> nn.Module | None:
         return None
     if config.model.vgg == "random":
         return VGGFeatures(random_init=True)
-    from posewarp.preprocess.weights import require
+    return VGGFeatures(weights=require_vgg("vgg19", config.vgg_path))
 
-    return VGGFeatures(weights=require("vgg19", config.vgg_path))
+
+def require_vgg(name: str, override: str | None = None):
+    """The ImageNet VGG file, or a WeightsMissingError that names the download command and the ways around it."""
+    from posewarp.preprocess import weights
+
+    other = "pass --vgg PATH" if name == "vgg19" else "set model.matcher_features to small"
+    if override is None and name not in weights.REGISTRY:
+        raise WeightsMissingError(
+            f"{name.upper()} ImageNet weights are missing: run `posewarp weights download {name}` "
+            f"(expected under {weights.weights_home()}), {other}, or use a preset with vgg: random")
+    try:
+        return weights.require(name, override)
+    except WeightsMissingError as exc:
+        raise WeightsMissingError(f"{exc.message}; or {other}, or use a preset with vgg: random") from None
 
 
 class MatcherStage(Stage):
