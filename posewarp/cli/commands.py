@@ -10,3 +10,4 @@ from posewarp.cli import eval  # noqa: F401
 from posewarp.cli import train  # noqa: F401
 from posewarp.cli import synth  # noqa: F401
 from posewarp.cli import transfer  # noqa: F401
+from posewarp.cli import demo  # noqa: F401

@@ -1,0 +1,148 @@
+"""``PairDataset``: (source, target) person pairs from a packed HDF5 file, with inputs rendered on the fly.
+
+Each item gives both images in [-1, 1], their parsing (ids and 20-channel one-hot), 18-channel pose
+disks of ``pose_radius`` px (the paper's pose input, DESIGN.md vocabulary), the PG2/PATN pose mask
+of the target and the names. The HDF5 file is opened lazily in each process that reads it and the
+handle is never pickled, so the dataset works in DataLoader workers started by fork, spawn or
+forkserver (reference/ecosystem.md section 2) and with any sampler, DistributedSampler included.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from posewarp.data import schema
+from posewarp.errors import PosewarpError
+from posewarp.formats import keypoints as K
+from posewarp.formats import parsing as P
+from posewarp.formats.heatmaps import pose_disks, pose_mask
+from posewarp.formats.images import decode_image, to_tensor
+
+
+def splits(path: str | os.PathLike, locking: bool | None = None) -> list[str]:
+    """The split names of a packed file, e.g. ``["test", "train"]``."""
+    with schema.open_file(path, locking) as f:
+        return sorted(f["pairs"].keys()) if "pairs" in f else []
+
+
+def flips(seed: int, index: int) -> bool:
+    """Whether pair ``index`` is mirrored: probability 0.5, a pure function of (seed, index)."""
+    return bool(np.random.default_rng([seed, index]).random() < 0.5)
+
+
+class PairDataset(Dataset):
+    """Pairs of split ``split`` of a packed file (``posewarp pack``) as dicts of tensors.
+
+    ``flip=True`` mirrors a pair (both images, keypoints with left/right swapped, labels with
+    left/right parts swapped) with probability 0.5, decided by ``(seed, index)``; change ``seed``
+    (e.g. per epoch) for fresh flips. ``locking=False`` turns off HDF5 file locking (NFS/Lustre).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        split: str,
+        *,
+        flip: bool = False,
+        pose_radius: float = 4.0,
+        seed: int = 0,
+        locking: bool | None = None,
+    ):
+        self.path = Path(path)
+        self.split = split
+        self.flip = flip
+        self.pose_radius = float(pose_radius)
+        self.seed = int(seed)
+        self.locking = locking
+        with schema.open_file(self.path, locking) as f:
+            available = sorted(f["pairs"].keys())
+            if split not in available:
+                raise PosewarpError(f"no split {split!r}; this file has {', '.join(available) or 'none'}", self.path)
+            self.pairs = np.asarray(f["pairs"][split][:], np.int64).reshape(-1, 2)
+            self._size = schema.image_size(f.attrs)
+            self.encoding = schema.text(f.attrs["image_encoding"])
+            self.num_images = int(f.attrs["num_images"])
+        self._file = None
+        self._pid = None
+        self._keypoints = None
+        self._names = None
+
+    # -- file handle, one per process ---------------------------------------------------------------
+
+    def _handle(self):
+        if self._file is None or self._pid != os.getpid():
+            # A handle inherited through fork belongs to the parent: never reuse it.
+            self._file = schema.open_file(self.path, self.locking)
+            self._pid = os.getpid()
+            self._keypoints = self._file["keypoints"][:]
+            self._names = [schema.text(n) for n in self._file["names"][:]]
+        return self._file
+
+    def close(self) -> None:
+        if self._file is not None and self._pid == os.getpid():
+            self._file.close()
+        self._file = self._pid = self._keypoints = self._names = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.update(_file=None, _pid=None, _keypoints=None, _names=None)
+        return state
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- items ---------------------------------------------------------------------------------------
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """``(H, W)`` of every image, label map and heatmap."""
+        return self._size
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def _image(self, f, row: int) -> np.ndarray:
+        if self.encoding == "raw":
+            return f["images"][row]
+        rgb = decode_image(f["images"][row].tobytes(), f"{self.path}:images[{row}]")
+        return rgb if rgb.flags.writeable else rgb.copy()
+
+    def _load(self, f, row: int, mirror: bool):
+        rgb, labels, kp = self._image(f, row), f["parsing"][row], self._keypoints[row]
+        if mirror:
+            rgb = np.ascontiguousarray(rgb[:, ::-1])
+            labels = P.flip(labels)
+            kp = K.flip(kp, self._size[1])
+        return rgb, torch.from_numpy(np.ascontiguousarray(labels)).long(), torch.from_numpy(np.array(kp, np.float32))
+
+    def __getitem__(self, index: int) -> dict:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"pair {index} out of range for {len(self)} pairs")
+        index = int(index) % len(self)
+        f = self._handle()
+        a, b = (int(v) for v in self.pairs[index])
+        mirror = self.flip and flips(self.seed, index)
+        out = {}
+        for side, row in (("src", a), ("tgt", b)):
+            rgb, labels, kp = self._load(f, row, mirror)
+            out[f"{side}_image"] = to_tensor(rgb)
+            out[f"{side}_labels"] = labels
+            out[f"{side}_parsing"] = P.one_hot(labels)
+            out[f"{side}_pose"] = pose_disks(kp, self._size, self.pose_radius)
+            out[f"{side}_keypoints"] = kp
+            out[f"{side}_name"] = self._names[row]
+        out["tgt_mask"] = pose_mask(out["tgt_keypoints"], self._size)
+        out["index"] = index
+        return out
+
+    def __repr__(self) -> str:
+        h, w = self._size
+        return f"PairDataset({str(self.path)!r}, {self.split!r}, pairs={len(self)}, size={h}x{w}, flip={self.flip})"

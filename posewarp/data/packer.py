@@ -1,0 +1,302 @@
+"""``posewarp pack``: many loose files -> one versioned HDF5 file per dataset (layout in schema.py).
+
+Every image named by a pairs CSV is read, checked (sources.py) and, with ``size``, fitted together
+with its label map and keypoints (formats/geometry.py). Unfit items are left out and reported
+(``strict`` makes the first one an error). The file is written as ``<out>.partial``, flushed after
+every batch with a ``num_written`` count, and renamed to ``out`` only when complete, so an interrupted
+pack never leaves a file that looks finished and ``resume=True`` continues where it stopped
+(reference/ecosystem.md section 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from posewarp import __version__
+from posewarp.console import progress
+from posewarp.data import schema
+from posewarp.data.report import PackReport
+from posewarp.data.sources import Inputs, Item, check_name
+from posewarp.errors import PosewarpError
+from posewarp.formats.geometry import FIT_MODES
+from posewarp.formats.images import encode_image, read_image
+from posewarp.formats.keypoints import NUM_KEYPOINTS, read_pairs_csv
+from posewarp.formats.parsing import LABEL_SETS, NUM_LABELS
+
+BATCH = 32  # items per flush: what an interruption can lose
+JPEG_QUALITY = 95
+ROW_DATASETS = ("images", "parsing", "keypoints", "names")
+
+
+def split_name(pairs_csv: str | os.PathLike) -> str:
+    """The split a pairs file becomes: ``fasion-resize-pairs-train.csv`` -> ``train``, ``val.csv`` -> ``val``."""
+    stem = Path(pairs_csv).stem
+    m = re.search(r"pairs[-_.](.+)$", stem)
+    return m.group(1) if m else stem
+
+
+def _split_names(pairs: list[Path], splits: list[str] | None) -> list[str]:
+    if splits is not None and len(splits) != len(pairs):
+        raise PosewarpError(f"{len(splits)} split names for {len(pairs)} pairs files; give one --split per --pairs")
+    names = list(splits) if splits is not None else [split_name(p) for p in pairs]
+    for name in names:
+        if not name or "/" in name or name in (".", ".."):
+            raise PosewarpError(f"split name {name!r} is not usable; name it with --split")
+    if len(set(names)) != len(names):
+        raise PosewarpError(f"two pairs files give the same split name ({', '.join(names)}); name them with --split")
+    return names
+
+
+def _reason(exc: PosewarpError, name: str) -> str:
+    return exc.message if exc.path in (None, name) else f"{exc.message} ({exc.path})"
+
+
+def pack(
+    images: str | os.PathLike,
+    keypoints: str | os.PathLike,
+    parsing: str | os.PathLike,
+    pairs: list[Path],
+    out: str | os.PathLike,
+    *,
+    splits: list[str] | None = None,
+    size: tuple[int, int] | None = None,
+    fit: str = "crop",
+    encode: str = "raw",
+    strict: bool = False,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> PackReport:
+    """Pack the images named by ``pairs`` (one split per CSV) into ``out``; see schema.py for the layout."""
+    start = time.perf_counter()
+    out = Path(out)
+    pairs = [Path(p) for p in pairs]
+    if not pairs:
+        raise PosewarpError("no pairs file given (--pairs FILE.csv)")
+    if encode not in schema.ENCODINGS:
+        raise PosewarpError(f"unknown image encoding {encode!r}; use one of {', '.join(schema.ENCODINGS)}")
+    if fit not in FIT_MODES:
+        raise PosewarpError(f"unknown fit mode {fit!r}; use one of {', '.join(FIT_MODES)}")
+    if size is not None:
+        size = (int(size[0]), int(size[1]))
+        if min(size) <= 0:
+            raise PosewarpError(f"--size must be positive, got {size[0]}x{size[1]}")
+    split_names = _split_names(pairs, splits)
+    inputs = Inputs(images, keypoints, parsing)
+    split_pairs = {name: read_pairs_csv(p) for name, p in zip(split_names, pairs)}
+    candidates = sorted({n for rows in split_pairs.values() for pair in rows for n in pair})
+    if strict:
+        for n in candidates:
+            if check_name(n):
+                raise PosewarpError(f"{check_name(n)} (--strict)", n)
+    args = {
+        "images": str(Path(images).resolve()),
+        "keypoints": str(Path(keypoints).resolve()),
+        "parsing": str(Path(parsing).resolve()),
+        "pairs": [str(p.resolve()) for p in pairs],
+        "splits": split_names,
+        "size": list(size) if size else None,
+        "fit": fit,
+        "encode": encode,
+    }
+    digest = hashlib.sha256(json.dumps({"args": args, "names": candidates}).encode()).hexdigest()
+
+    partial = schema.partial_path(out)
+    f = _open_partial(partial, resume, digest)
+    try:
+        if f is None:
+            hw = size or _first_size(inputs, candidates)
+            f = _create(partial, hw, encode, args, digest)
+        resumed_from = int(f.attrs["num_processed"])
+        hw = schema.image_size(f.attrs)
+        _process(f, inputs, candidates, hw, fit if size else None, encode, strict, show_progress)
+        excluded = [(schema.text(a), schema.text(b)) for a, b in f["excluded"][:]]
+        split_counts, dropped = _write_pairs(f, split_pairs, pairs, excluded)
+        num_images = int(f.attrs["num_written"])
+        f.attrs["num_images"] = num_images
+        f.attrs["state"] = schema.COMPLETE
+        f.flush()
+    except BaseException as exc:
+        f.close() if f is not None else None
+        if strict and isinstance(exc, PosewarpError):
+            partial.unlink(missing_ok=True)
+        raise
+    f.close()
+    os.replace(partial, out)
+    return PackReport(
+        out=out,
+        image_size=hw,
+        encoding=encode,
+        num_images=num_images,
+        splits=split_counts,
+        excluded=excluded,
+        dropped_pairs=dropped,
+        resumed_from=resumed_from,
+        packed_now=len(candidates) - resumed_from,
+        seconds=time.perf_counter() - start,
+        file_bytes=out.stat().st_size,
+    )
+
+
+def _first_size(inputs: Inputs, candidates: list[str]) -> tuple[int, int]:
+    """Without ``--size`` the dataset takes the size of the first readable image."""
+    for name in candidates:
+        if check_name(name):
+            continue
+        try:
+            return tuple(read_image(inputs.images / name).shape[:2])  # type: ignore[return-value]
+        except PosewarpError:
+            continue
+    raise PosewarpError("none of the images named by the pairs files could be read", inputs.images)
+
+
+def _open_partial(partial: Path, resume: bool, digest: str) -> h5py.File | None:
+    if not partial.exists():
+        return None
+    if not resume:
+        partial.unlink()
+        return None
+    try:
+        f = h5py.File(partial, "a")
+    except OSError as exc:
+        raise PosewarpError(f"cannot resume from a damaged partial file ({exc}); run again without --resume", partial) from None
+    if f.attrs.get("state") != schema.PARTIAL or f.attrs.get("plan_digest") != digest:
+        f.close()
+        raise PosewarpError("this unfinished pack was made from other inputs or options; run again without --resume", partial)
+    n = int(f.attrs["num_written"])
+    for key in ROW_DATASETS:  # drop rows of a batch that was being written when it stopped
+        f[key].resize(n, axis=0)
+    f["excluded"].resize(int(f.attrs["num_excluded"]), axis=0)
+    if "pairs" in f:
+        del f["pairs"]
+    return f
+
+
+def _create(partial: Path, hw: tuple[int, int], encode: str, args: dict, digest: str) -> h5py.File:
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    h, w = hw
+    f = h5py.File(partial, "w")
+    a = f.attrs
+    a["format"] = schema.FORMAT
+    a["schema_version"] = schema.SCHEMA_VERSION
+    a["posewarp_version"] = __version__
+    a["state"] = schema.PARTIAL
+    a["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    a["image_size"] = np.array([h, w], np.int64)
+    a["image_encoding"] = encode
+    a["label_set"] = schema.LABEL_SET
+    a["label_names"] = json.dumps(list(LABEL_SETS[schema.LABEL_SET]))
+    a["num_labels"] = NUM_LABELS
+    a["keypoint_format"] = schema.KEYPOINT_FORMAT
+    a["creation_args"] = json.dumps(args)
+    a["plan_digest"] = digest
+    a["num_images"] = 0
+    a["num_written"] = 0
+    a["num_processed"] = 0
+    a["num_excluded"] = 0
+    if encode == "raw":
+        f.create_dataset("images", (0, h, w, 3), np.uint8, maxshape=(None, h, w, 3), chunks=(1, h, w, 3))
+    else:
+        f.create_dataset("images", (0,), h5py.vlen_dtype(np.uint8), maxshape=(None,), chunks=(64,))
+    f["images"].attrs["encoding"] = encode
+    parsing = f.create_dataset(
+        "parsing", (0, h, w), np.uint8, maxshape=(None, h, w), chunks=(1, h, w), compression="gzip", compression_opts=4
+    )
+    parsing.attrs["label_pixels"] = np.zeros(NUM_LABELS, np.int64)
+    parsing.attrs["label_images"] = np.zeros(NUM_LABELS, np.int64)
+    kp_shape = (NUM_KEYPOINTS, 3)
+    f.create_dataset("keypoints", (0, *kp_shape), np.float32, maxshape=(None, *kp_shape), chunks=(256, *kp_shape))
+    f.create_dataset("names", (0,), h5py.string_dtype(), maxshape=(None,), chunks=(256,))
+    f.create_dataset("excluded", (0, 2), h5py.string_dtype(), maxshape=(None, 2), chunks=(64, 2))
+    f.flush()
+    return f
+
+
+def _process(f, inputs, candidates, hw, fit, encode, strict, show_progress) -> None:
+    """Load, check and append every candidate not yet processed, flushing after each batch."""
+    done = int(f.attrs["num_processed"])
+    batch: list[Item] = []
+    bad: list[tuple[str, str]] = []
+    with progress() if show_progress else contextlib.nullcontext() as bar:
+        task = bar.add_task("packing", total=len(candidates), completed=done, info="") if bar else None
+        for k in range(done, len(candidates)):
+            name = candidates[k]
+            try:
+                item = inputs.load(name, hw if fit else None, fit or "crop", keep_jpeg=encode == "jpeg")
+                if item.rgb.shape[:2] != hw:
+                    h, w = item.rgb.shape[:2]
+                    raise PosewarpError(f"image is {h}x{w} but the dataset is {hw[0]}x{hw[1]}; fit all with --size HxW")
+            except PosewarpError as exc:
+                if strict:
+                    raise PosewarpError(f"{_reason(exc, name)} (--strict)", name) from None
+                bad.append((name, _reason(exc, name)))
+            else:
+                batch.append(item)
+            if len(batch) >= BATCH or len(bad) >= BATCH or k == len(candidates) - 1:
+                _append(f, batch, bad, encode)
+                f.attrs["num_processed"] = k + 1
+                f.flush()
+                batch, bad = [], []
+            if bar:
+                bar.update(task, advance=1, info=f"{len(f['excluded']) + len(bad)} excluded")
+
+
+def _append(f, batch: list[Item], bad: list[tuple[str, str]], encode: str) -> None:
+    n, k = int(f.attrs["num_written"]), len(batch)
+    if k:
+        for key in ROW_DATASETS:
+            f[key].resize(n + k, axis=0)
+        if encode == "raw":
+            f["images"][n : n + k] = np.stack([it.rgb for it in batch])
+        else:
+            data = np.empty(k, dtype=object)
+            for i, it in enumerate(batch):
+                jpeg = it.jpeg if it.jpeg is not None else encode_image(it.rgb, ".jpg", JPEG_QUALITY)
+                data[i] = np.frombuffer(jpeg, np.uint8)
+            f["images"][n : n + k] = data
+        labels = np.stack([it.labels for it in batch])
+        f["parsing"][n : n + k] = labels
+        f["keypoints"][n : n + k] = np.stack([it.keypoints for it in batch]).astype(np.float32)
+        f["names"][n : n + k] = [it.name for it in batch]
+        counts = np.stack([np.bincount(lab.ravel(), minlength=NUM_LABELS) for lab in labels])
+        a = f["parsing"].attrs
+        a["label_pixels"] = a["label_pixels"] + counts.sum(0)
+        a["label_images"] = a["label_images"] + (counts > 0).sum(0)
+    if bad:
+        m = int(f.attrs["num_excluded"])
+        f["excluded"].resize(m + len(bad), axis=0)
+        f["excluded"][m:] = np.array(bad, dtype=object)
+        f.attrs["num_excluded"] = m + len(bad)
+    f.attrs["num_written"] = n + k
+
+
+def _write_pairs(f, split_pairs, pairs_files, excluded):
+    """``pairs/<split>`` as (M, 2) int32 rows; pairs naming an unpacked image are dropped and reported."""
+    index = {schema.text(n): i for i, n in enumerate(f["names"][:])}
+    why = dict(excluded)
+    group = f.create_group("pairs")
+    counts, dropped = {}, []
+    for (split, rows), source in zip(split_pairs.items(), pairs_files):
+        kept = []
+        for a, b in rows:
+            missing = [n for n in (a, b) if n not in index]
+            if missing:
+                n = missing[0]
+                role = "source" if n == a else "target"
+                dropped.append((split, a, b, f"{role} {n!r} not packed: {why.get(n, 'unknown')}"))
+                continue
+            kept.append((index[a], index[b]))
+        ds = group.create_dataset(split, data=np.array(kept, np.int32).reshape(-1, 2))
+        ds.attrs["source"] = str(Path(source).resolve())
+        ds.attrs["dropped"] = len(rows) - len(kept)
+        counts[split] = len(kept)
+    return counts, dropped

@@ -1,0 +1,125 @@
+"""Where one packed item comes from (image, keypoints, label map) and whether it is fit to pack.
+
+Names in a pairs CSV are image paths relative to ``--images``; the keypoints are
+``<keypoints>/<stem>.json`` (OpenPose JSON, the person with the highest summed confidence) or a row
+of a PATN annotation CSV, and the label map is ``<parsing>/<stem>.png`` (subfolders preserved).
+A name that could reach outside these folders (absolute, ``..``, a link out) is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from posewarp.errors import PosewarpError
+from posewarp.formats.geometry import Fit
+from posewarp.formats.images import read_image
+from posewarp.formats.keypoints import read_openpose_json, read_patn_csv, select_person, visible
+from posewarp.formats.parsing import NUM_LABELS, label_path_for, read_label_png
+
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+KEYPOINT_TOLERANCE = 1.0  # px a detector may place a point beyond the border
+
+
+@dataclass
+class Item:
+    """One image ready to be written: RGB ``(H, W, 3)``, labels ``(H, W)``, keypoints ``(18, 3)``."""
+
+    name: str
+    rgb: np.ndarray
+    labels: np.ndarray
+    keypoints: np.ndarray
+    jpeg: bytes | None = None  # the source JPEG bytes when they can be stored unchanged
+
+
+def check_name(name: str) -> str | None:
+    """Why ``name`` cannot be packed (None when it is a safe relative path)."""
+    if not name:
+        return "empty name"
+    if "\\" in name or "\x00" in name:
+        return "name contains a backslash or NUL"
+    p = PurePosixPath(name)
+    if p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":"):
+        return "name escapes the input folders (absolute path or '..')"
+    return None
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+class Inputs:
+    """The three input sources of ``posewarp pack`` and how to load and check one item from them."""
+
+    def __init__(self, images: str | os.PathLike, keypoints: str | os.PathLike, parsing: str | os.PathLike):
+        self.images = Path(images)
+        self.keypoints = Path(keypoints)
+        self.parsing = Path(parsing)
+        if not self.images.is_dir():
+            raise PosewarpError("--images is not a folder", self.images)
+        if not self.parsing.is_dir():
+            raise PosewarpError("--parsing is not a folder", self.parsing)
+        if self.keypoints.is_dir():
+            self.annotations = None
+        elif self.keypoints.is_file():
+            self.annotations = read_patn_csv(self.keypoints)
+        else:
+            raise PosewarpError("--keypoints is neither a folder of OpenPose JSON nor an annotation CSV", self.keypoints)
+
+    def _path(self, root: Path, relative: Path) -> Path:
+        path = root / relative
+        if not _inside(root, path):
+            raise PosewarpError("links outside its input folder", path)
+        return path
+
+    def read_keypoints(self, name: str) -> np.ndarray:
+        if self.annotations is not None:
+            kp = self.annotations.get(name, self.annotations.get(PurePosixPath(name).name))
+            if kp is None:
+                raise PosewarpError(f"no keypoints for {name!r} in the annotation CSV", self.keypoints)
+            return kp
+        path = self._path(self.keypoints, Path(name).with_suffix(".json"))
+        return select_person(read_openpose_json(path), "best")
+
+    def load(self, name: str, size: tuple[int, int] | None = None, fit: str = "crop", keep_jpeg: bool = False) -> Item:
+        """Read and check one item, transformed to ``size`` if given; raise ``PosewarpError`` if unfit."""
+        reason = check_name(name)
+        if reason:
+            raise PosewarpError(reason, name)
+        image_path = self._path(self.images, Path(name))
+        rgb = read_image(image_path)
+        label_path = self._path(self.parsing, label_path_for(name, "."))
+        labels = read_label_png(label_path)
+        kp = self.read_keypoints(name)
+        check_item(rgb, labels, kp, label_path)
+        jpeg = None
+        if size is not None and tuple(size) != rgb.shape[:2]:
+            t = Fit.between(rgb.shape[:2], tuple(size), fit)
+            rgb, labels, kp = t.image(rgb), t.labels(labels), t.keypoints(kp)
+        elif keep_jpeg and image_path.suffix.lower() in JPEG_SUFFIXES:
+            jpeg = image_path.read_bytes()
+        return Item(name, rgb, labels, kp, jpeg)
+
+
+def check_item(rgb: np.ndarray, labels: np.ndarray, kp: np.ndarray, label_path: str | os.PathLike | None = None) -> None:
+    """Image and label sizes agree, label ids are < 20, keypoints lie in the image or are missing."""
+    h, w = rgb.shape[:2]
+    if labels.shape != (h, w):
+        raise PosewarpError(f"label map is {labels.shape[0]}x{labels.shape[1]} but the image is {h}x{w}", label_path)
+    top = int(labels.max(initial=0))
+    if top >= NUM_LABELS:
+        raise PosewarpError(f"label id {top} found; ids must be < {NUM_LABELS}", label_path)
+    present = visible(kp)
+    x, y = kp[:, 0], kp[:, 1]
+    t = KEYPOINT_TOLERANCE
+    outside = present & ((x < -t) | (x > w - 1 + t) | (y < -t) | (y > h - 1 + t))
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise PosewarpError(f"keypoint {i} at ({x[i]:.1f}, {y[i]:.1f}) lies outside the {h}x{w} image")
