@@ -70,10 +70,11 @@ def test_command_end_to_end(weights, folder, tmp_path, capsys):
         with Image.open(out / f"{stem}.png") as img:
             assert img.mode == "P" and img.size == (rgb.shape[1], rgb.shape[0])
         labels = parsing.read_label_png(out / f"{stem}.png")
-        np.testing.assert_array_equal(labels, parser(rgb))  # the batch run equals the library, one image at a time
         scores = np.load(out / f"{stem}.npy")
         assert scores.shape == (*rgb.shape[:2], 20) and scores.dtype == np.float32
         np.testing.assert_array_equal(np.argmax(scores, axis=2), labels)
+        # The batched run equals the library called one image at a time (up to float rounding across batch sizes).
+        np.testing.assert_allclose(scores, parser.logits(rgb), rtol=0, atol=1e-4)
         assert images.read_image(ov / f"{stem}.png").shape == rgb.shape
     assert not list(out.rglob(".*tmp*"))  # no temp files left behind
 
