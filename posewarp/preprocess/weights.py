@@ -115,6 +115,26 @@ REGISTRY: dict[str, WeightFile] = {
         description="LPIPS v0.1 linear layers for AlexNet (lin0..lin4)",
         source="richzhang/PerceptualSimilarity lpips/weights/v0.1/alex.pth",
     ),
+    # Stage II networks (posewarp.nn.vgg). Size and sha256 as published in many independent download logs
+    # and registries (the names carry the sha256 prefix); not re-hashed here (no network).
+    "vgg19": WeightFile(
+        name="vgg19",
+        filename="vgg19-dcbb9e9d.pth",
+        size=574_673_361,
+        sha256="dcbb9e9dad569fff7a846263a77324fc34978fea2bfb039c012d710e1776ae44",
+        urls=("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",),
+        description="VGG19 ImageNet weights: the Stage II perceptual loss (relu1_1..relu5_1)",
+        source="torchvision",
+    ),
+    "vgg16": WeightFile(
+        name="vgg16",
+        filename="vgg16-397923af.pth",
+        size=553_433_881,
+        sha256="397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0",
+        urls=("https://download.pytorch.org/models/vgg16-397923af.pth",),
+        description="VGG16 ImageNet weights: the geometric matcher's feature extractor (to pool4)",
+        source="torchvision",
+    ),
 }
 
 CHUNK = 1 << 20
