@@ -291,3 +291,18 @@ def test_full_float32_turns_tf32_off_and_restores():
         assert (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == ("ieee", "ieee")
     assert (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == before
     assert isinstance(torch.backends.cudnn.allow_tf32, bool)  # the legacy getter still works afterwards
+
+
+def test_mask_is_scores_the_masked_generated_images(folders):
+    pred, gt, root = folders
+    proto = replace(PATN, is_splits=2)
+    doc = evaluate(pred, gt, metrics="is,mask-is", protocol=proto, inception=StandIn(),
+                   keypoints=root / "annotations.csv", show_progress=False)  # fmt: skip
+    masked = []
+    for i, n in enumerate(NAMES):
+        mask = pose_mask(_target(i), SIZE)[..., None].astype(np.uint8)
+        masked.append(torch.tensor(read_image(pred / f"{n}.png") * mask).permute(2, 0, 1)[None])
+    x = torch.cat([prepare(m, resize="tf1-bilinear", normalize="tf") for m in masked])
+    mean, std = inception_score(softmax(StandIn()(x, bias_free_logits=True)[1].double().numpy()), 2)
+    assert doc["metrics"]["mask-is"]["value"] == pytest.approx(mean, rel=1e-6)
+    assert abs(doc["metrics"]["mask-is"]["value"] - doc["metrics"]["is"]["value"]) > 1e-5

@@ -9,7 +9,7 @@ import typer
 
 from posewarp.cli.app import INFERENCE, app
 
-METRIC_NAMES = ("ssim", "mask-ssim", "is", "fid", "lpips", "pckh")
+METRIC_NAMES = ("ssim", "mask-ssim", "is", "mask-is", "fid", "lpips", "pckh")
 PROTOCOL_NAMES = ("patn", "gfla")
 
 
@@ -25,7 +25,7 @@ def _metrics(text: str | None) -> tuple[str, ...] | None:
 
 
 def _details(name: str, doc: dict) -> str:
-    if name == "is":
+    if name in ("is", "mask-is"):
         return f"± {doc['std']:.4f}, {doc['splits']} splits, {doc['input']}"
     if name == "fid":
         real = doc["real"]
@@ -56,7 +56,7 @@ def eval_(
     protocol: str | None = typer.Option(None, "--protocol", help="patn (default) or gfla: how each metric is computed."),
     keypoints: Path | None = typer.Option(
         None, "--keypoints", "--gt-keypoints", "--annotations",
-        help="Ground-truth keypoints (OpenPose JSON folder or PATN CSV): needed by mask-ssim, PCKh targets.",
+        help="Ground-truth keypoints (OpenPose JSON folder or PATN CSV): for mask-ssim/mask-is, PCKh targets.",
     ),  # fmt: skip
     fid_real: Path | None = typer.Option(
         None, "--fid-real", help="Real images for FID: a folder (statistics cached) or a .npz with mu/sigma "

@@ -30,7 +30,8 @@ from posewarp.metrics.pairing import Pair, match_pairs, target_keypoints
 from posewarp.metrics.pckh import pckh_counts
 from posewarp.metrics.ssim import pad_width, ssim
 
-METRICS = ("ssim", "mask-ssim", "is", "fid", "lpips", "pckh")
+METRICS = ("ssim", "mask-ssim", "is", "mask-is", "fid", "lpips", "pckh")
+MASKED = ("mask-ssim", "mask-is")  # PATN's Market-1501 scores on images times the target's pose mask
 DEFAULT_METRICS = ("ssim", "is", "fid", "lpips")
 PATN_SIZE = (256, 176)
 FID_MIN_IMAGES = 2048  # below the feature dimension the covariance is singular and FID is biased
@@ -174,9 +175,10 @@ def evaluate(
     weights = dict(weights or {})
     items: list[Pair] = match_pairs(pred_dir, gt_dir, pairs)
     n = len(items)
-    if "mask-ssim" in wanted and keypoints is None:
-        raise PosewarpError("mask-ssim needs the ground truths' keypoints: pass --keypoints DIR|CSV")
-    if "is" in wanted and n < proto.is_splits:
+    for name in MASKED:
+        if name in wanted and keypoints is None:
+            raise PosewarpError(f"{name} needs the ground truths' keypoints: pass --keypoints DIR|CSV")
+    if ("is" in wanted or "mask-is" in wanted) and n < proto.is_splits:
         raise PosewarpError(f"IS needs at least {proto.is_splits} images for {proto.is_splits} splits, got {n}")
     if "fid" in wanted and n < 2:
         raise PosewarpError("FID needs at least 2 generated images")
@@ -188,7 +190,7 @@ def evaluate(
     if inception is not None:
         inception = inception.to(dev).eval()
         model_id = f"module:{type(inception).__qualname__}"
-    elif "is" in wanted or "fid" in wanted:
+    elif "is" in wanted or "mask-is" in wanted or "fid" in wanted:
         path = _require("inception-fid", weights)
         inception = load_fid_inception(path).to(dev)
         model_id = f"{path.name}:{path.stat().st_size}"
@@ -223,6 +225,7 @@ def evaluate(
 
     scores: dict[str, list[float]] = {key: [] for key, _ in proto.ssim}
     mask_scores, lpips_scores, probs, pred_feats, gt_feats, pred_kps, gt_kps = [], [], [], [], [], [], []
+    mask_probs = []
     n_padded = 0
     seen_gt: set[Path] = set()
     for b, chunk in enumerate(track(_batches(items, batch_size), "evaluating", show=show_progress)):
@@ -236,10 +239,16 @@ def evaluate(
             for pred, gt in zip(preds, gts):
                 for key, variant in proto.ssim:
                     scores[key].append(ssim(_pad(pred, proto), _pad(gt, proto), variant))
-        if "mask-ssim" in wanted:
-            for i, (pred, gt) in enumerate(zip(preds, gts)):
-                mask = pose_mask(targets[b * batch_size + i], gt.shape[:2])[..., None]
-                mask_scores.append(ssim(pred * mask, gt * mask, proto.ssim[0][1]))
+        if any(name in wanted for name in MASKED):  # masked uint8 images, as PATN multiplies them
+            masks = [pose_mask(targets[b * batch_size + i], gt.shape[:2])[..., None].astype(np.uint8)
+                     for i, gt in enumerate(gts)]  # fmt: skip
+            masked_preds = [p * m for p, m in zip(preds, masks)]
+            if "mask-ssim" in wanted:
+                for pred, gt, mask in zip(masked_preds, gts, masks):
+                    mask_scores.append(ssim(pred, gt * mask, proto.ssim[0][1]))
+            if "mask-is" in wanted:
+                logits = _inception(inception, masked_preds, proto.is_input, dev, proto.is_bias_free_logits)[1]
+                mask_probs.append(softmax(logits))
         shared = proto.is_input == proto.fid_input and not any(_pads(p, proto) for p in preds)
         if "is" in wanted:  # one network pass serves IS and FID when their inputs agree
             pool, logits = _inception(inception, [_pad(p, proto) for p in preds], proto.is_input, dev,
@@ -280,6 +289,10 @@ def evaluate(
         mean, std = inception_score(np.concatenate(probs), proto.is_splits)
         results["is"] = {"value": mean, "std": std, "splits": proto.is_splits, "input": proto.is_input.name,
                          "bias_free_logits": proto.is_bias_free_logits, "padded_to_256x256": n_padded, "count": n}  # fmt: skip
+    if "mask-is" in wanted:
+        mean, std = inception_score(np.concatenate(mask_probs), proto.is_splits)
+        results["mask-is"] = {"value": mean, "std": std, "splits": proto.is_splits, "input": proto.is_input.name,
+                              "bias_free_logits": proto.is_bias_free_logits, "mask": "pg2-pose-mask", "count": n}  # fmt: skip
     if "fid" in wanted:
         if real is None:
             mu, sigma = FID.statistics(np.concatenate(gt_feats))
