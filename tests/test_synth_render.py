@@ -8,7 +8,7 @@ import pytest
 from posewarp.formats import parsing
 from posewarp.synth import KEYPOINT_LABELS, Arm, Pose, render, sample_identity
 from posewarp.synth.appearance import Material
-from posewarp.synth.render import identity_rng
+from posewarp.synth.person import identity_rng
 
 NOSE, NECK, R_SHOULDER, R_ELBOW, R_WRIST, L_SHOULDER, L_ELBOW, L_WRIST = range(8)
 R_HIP, R_KNEE, R_ANKLE, L_HIP, L_KNEE, L_ANKLE, R_EYE, L_EYE, R_EAR, L_EAR = range(8, 18)

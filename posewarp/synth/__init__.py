@@ -15,7 +15,7 @@ split is by identity.
 """
 
 from posewarp.synth.appearance import Identity, Material, sample_identity
-from posewarp.synth.render import KEYPOINT_LABELS, render, world_identity
+from posewarp.synth.person import KEYPOINT_LABELS, render, world_identity
 from posewarp.synth.skeleton import POSE_KINDS, Arm, Leg, Pose, sample_pose
 from posewarp.synth.world import SYNTH_VERSION, generate, image_name, split_identities
 

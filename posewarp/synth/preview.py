@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from posewarp.formats import draw, images
-from posewarp.synth.render import render
+from posewarp.synth.person import render
 
 PANELS = ("image", "keypoints", "parsing")
 

@@ -155,7 +155,7 @@ def _arm(rng, kind: str) -> Arm:
     if kind == "out":
         return Arm(u(65, 100), u(-15, 20), u(0, 70), "up")
     if kind == "hip":
-        return Arm(u(30, 42), u(-12, 0), u(100, 120), "inward")
+        return Arm(u(30, 42), u(-6, 4), u(100, 120), "inward")
     if kind == "bent":
         return Arm(u(8, 22), u(5, 35), u(70, 115), "forward")
     raise ValueError(kind)

@@ -25,7 +25,7 @@ from posewarp import __version__
 from posewarp.console import track
 from posewarp.errors import PosewarpError
 from posewarp.formats import atomic, images, keypoints, parsing
-from posewarp.synth.render import render
+from posewarp.synth.person import render
 
 SYNTH_VERSION = 1
 SUBFOLDERS = ("images", "keypoints", "parsing")

@@ -23,7 +23,7 @@ from posewarp.synth.skeleton import HEAD_A, HEAD_B, THIGH, Pose, build_skeleton,
 KEYPOINT_LABELS: tuple[frozenset[int], ...] = tuple(
     frozenset(s)
     for s in (
-        {13}, {5, 6, 13, 2, 10},  # nose, neck
+        {13}, {5, 6, 13, 2, 10, 14, 15},  # nose, neck (under the near arm's shoulder in a side view)
         {15, 5, 6}, {15, 5, 6}, {15},  # right shoulder, elbow, wrist
         {14, 5, 6}, {14, 5, 6}, {14},  # left shoulder, elbow, wrist
         {17, 5, 6, 9, 12}, {17, 9, 12, 6}, {17, 19},  # right hip, knee, ankle
@@ -66,6 +66,15 @@ def _frame(sk, pose: Pose, hat: bool, size: tuple[int, int]) -> tuple[np.ndarray
     return origin, float(scale)
 
 
+CLOTH = 0.0005  # a garment sits just above the skin of its own segment
+
+
+def _segment_z(base: float, mean: float, p: np.ndarray, q: np.ndarray) -> float:
+    """Depth of one segment of a limb: the limb's ``base`` depth (the limb stays one unit against the
+    torso), nudged by the segment's own depth so a hand held toward the camera covers its sleeve."""
+    return base + 0.1 * (float(p[2] + q[2]) / 2 - mean)
+
+
 def _add_torso_and_limbs(body: Body) -> None:
     sk, ident = body.sk, body.id
     j = sk.joints
@@ -88,12 +97,21 @@ def _add_torso_and_limbs(body: Body) -> None:
         hem_c = pelvis + n * reach
         t = min(ident.hem, 1.0)
         spread = [abs(float((h + (k - h) * t - hem_c) @ perp)) for h, k in zip(hips, knees)]
-        half = max(float(np.hypot(*(waist_r - waist_l))) / 2 * 1.3, max(spread) + 0.06 * body.s)
-        pts = np.array([waist_l, hem_c - perp * half, hem_c + perp * half, waist_r], np.float32)
+        # wide enough at the hips to cover the tops of both thighs, flaring toward the hem
+        hip_c = (hips[0] + hips[1]) / 2
+        hip_half = max(
+            float(np.hypot(*(waist_r - waist_l))) / 2 * 1.08,
+            max(abs(float((h - hip_c) @ perp)) for h in hips) + 0.068 * body.s,
+        )
+        half = max(hip_half * 1.12, max(spread) + 0.06 * body.s)
+        pts = np.array(
+            [waist_l, hip_c - perp * hip_half, hem_c - perp * half, hem_c + perp * half, hip_c + perp * hip_half, waist_r],
+            np.float32,
+        )
         legs_z = max(float(j[f"hip_{s}"][2] + j[f"knee_{s}"][2] + j[f"ankle_{s}"][2]) / 3 for s in "rl")
         m = ident.top if ident.garment == "dress" else ident.bottom
         label = DRESS if ident.garment == "dress" else SKIRT
-        body.sheet(pts, label, m, legs_z + 0.012, neck, pelvis)
+        body.sheet(pts, label, m, legs_z + 0.03, neck, pelvis)
     else:
         crotch = body.xy(j["pelvis"] + np.array([0.0, 0.075, 0.0]))
         hip_a, hip_b = sorted((body.xy(j[f"hip_{s}"]) for s in "rl"), key=lambda p: float(p[0]))
@@ -112,29 +130,31 @@ def _add_torso_and_limbs(body: Body) -> None:
     for s in "rl":
         sh, el, wr, hand = j[f"shoulder_{s}"], j[f"elbow_{s}"], j[f"wrist_{s}"], j[f"hand_{s}"]
         # one depth for the whole arm (in front of the torso it touches), clothes just above its skin
-        z = float(sh[2] + el[2] + wr[2]) / 3 + 0.03
-        body.limb(sh, el, 0.036, 0.029, ARM[s], skin, z=z)
-        body.limb(el, wr, 0.029, 0.022, ARM[s], skin, z=z)
-        body.limb(wr, wr + (hand - wr) * 0.72, 0.024, 0.02, ARM[s], skin, z=z + 0.001)
+        mean = float(sh[2] + el[2] + wr[2]) / 3
+        z_up, z_fore, z_hand = (_segment_z(mean + 0.05, mean, p, q) for p, q in ((sh, el), (el, wr), (wr, hand)))
+        body.limb(sh, el, 0.036, 0.029, ARM[s], skin, z=z_up)
+        body.limb(el, wr, 0.029, 0.022, ARM[s], skin, z=z_fore)
+        body.limb(wr, wr + (hand - wr) * 0.72, 0.024, 0.02, ARM[s], skin, z=z_hand)
         sleeves = ident.sleeves if ident.garment != "dress" else ("short" if ident.sleeves == "long" else "none")
         if sleeves == "short":
-            body.limb(sh, el, 0.044, 0.039, top_label, ident.top, z=z + 0.002, cut=0.55)
+            body.limb(sh, el, 0.044, 0.039, top_label, ident.top, z=z_up + CLOTH, cut=0.55)
         elif sleeves == "long":
-            body.limb(sh, el, 0.044, 0.036, top_label, ident.top, z=z + 0.002)
-            body.limb(el, wr, 0.036, 0.03, top_label, ident.top, z=z + 0.002, cut=0.85, u0=0.165)
+            body.limb(sh, el, 0.044, 0.036, top_label, ident.top, z=z_up + CLOTH)
+            body.limb(el, wr, 0.036, 0.03, top_label, ident.top, z=z_fore + CLOTH, cut=0.85, u0=0.165)
 
     for s in "rl":
         hip, knee, ankle = j[f"hip_{s}"], j[f"knee_{s}"], j[f"ankle_{s}"]
-        z = float(hip[2] + knee[2] + ankle[2]) / 3
-        body.limb(hip, knee, 0.058, 0.042, LEG[s], skin, z=z, flat_start=True)
-        body.limb(knee, ankle, 0.042, 0.03, LEG[s], skin, z=z)
-        if ident.garment != "dress" and ident.lower == "pants":
-            body.limb(hip, knee, 0.066, 0.05, PANTS, ident.bottom, z=z + 0.002, flat_start=True)
-            body.limb(knee, ankle, 0.05, 0.04, PANTS, ident.bottom, z=z + 0.002, cut=0.88, u0=THIGH)
-        elif ident.garment != "dress" and ident.lower == "shorts":
-            body.limb(hip, knee, 0.066, 0.05, PANTS, ident.bottom, z=z + 0.002, cut=0.55, flat_start=True)
         heel, toe = j[f"heel_{s}"], j[f"toe_{s}"]
-        body.limb(heel, toe, 0.03, 0.026, SHOE[s], ident.shoes, z=float(heel[2] + toe[2]) / 2 - ankle[2] + z + 0.01)
+        mean = float(hip[2] + knee[2] + ankle[2]) / 3
+        z_thigh, z_shin, z_foot = (_segment_z(mean, mean, p, q) for p, q in ((hip, knee), (knee, ankle), (heel, toe)))
+        body.limb(hip, knee, 0.058, 0.042, LEG[s], skin, z=z_thigh, flat_start=True)
+        body.limb(knee, ankle, 0.042, 0.03, LEG[s], skin, z=z_shin)
+        if ident.garment != "dress" and ident.lower == "pants":
+            body.limb(hip, knee, 0.066, 0.05, PANTS, ident.bottom, z=z_thigh + CLOTH, flat_start=True)
+            body.limb(knee, ankle, 0.05, 0.04, PANTS, ident.bottom, z=z_shin + CLOTH, cut=0.88, u0=THIGH)
+        elif ident.garment != "dress" and ident.lower == "shorts":
+            body.limb(hip, knee, 0.066, 0.05, PANTS, ident.bottom, z=z_thigh + CLOTH, cut=0.55, flat_start=True)
+        body.limb(heel, toe, 0.03, 0.026, SHOE[s], ident.shoes, z=z_foot + 0.01)
 
 
 def _keypoints(body: Body, labels: np.ndarray) -> np.ndarray:
