@@ -105,9 +105,10 @@ def _add_torso_and_limbs(body: Body) -> None:
         )
         half = max(hip_half * 1.12, max(spread) + 0.06 * body.s)
         pts = np.array(
-            [waist_l, hip_c - perp * hip_half, hem_c - perp * half, hem_c + perp * half, hip_c + perp * hip_half, waist_r],
+            [waist_l, hip_c - perp * hip_half, hem_c - perp * half,
+             hem_c + perp * half, hip_c + perp * hip_half, waist_r],
             np.float32,
-        )
+        )  # fmt: skip
         legs_z = max(float(j[f"hip_{s}"][2] + j[f"knee_{s}"][2] + j[f"ankle_{s}"][2]) / 3 for s in "rl")
         m = ident.top if ident.garment == "dress" else ident.bottom
         label = DRESS if ident.garment == "dress" else SKIRT
