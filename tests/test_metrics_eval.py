@@ -80,7 +80,8 @@ def _lpips_files(tmp_path):
 
     torch.manual_seed(0)
     torch.save({f"features.{k}": v for k, v in alexnet_features().state_dict().items()}, tmp_path / "alexnet.pth")
-    torch.save({f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1) for i, c in enumerate(CHANNELS)}, tmp_path / "alex.pth")
+    lins = {f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1) for i, c in enumerate(CHANNELS)}
+    torch.save(lins, tmp_path / "alex.pth")
     return tmp_path / "alexnet.pth", tmp_path / "alex.pth"
 
 
@@ -145,7 +146,8 @@ def test_is_and_fid_with_a_stand_in_extractor(folders, protocol):
 
 def test_fid_real_folder_is_cached_by_file_list(folders):
     pred, gt, root = folders
-    kwargs = dict(metrics="fid", protocol="gfla", inception=StandIn(), fid_cache_dir=root / "cache", show_progress=False)
+    kwargs = dict(metrics="fid", protocol="gfla", inception=StandIn(), fid_cache_dir=root / "cache",
+                  show_progress=False)  # fmt: skip
     first = evaluate(pred, gt, fid_real=gt, **kwargs)
     assert first["metrics"]["fid"]["real"]["cached"] is False and first["metrics"]["fid"]["real"]["count"] == 4
     assert evaluate(pred, gt, fid_real=gt, **kwargs)["metrics"]["fid"]["real"]["cached"] is True

@@ -38,7 +38,8 @@ def _details(name: str, doc: dict) -> str:
 @app.command(
     name="eval",
     rich_help_panel=INFERENCE,
-    epilog="[bold]Examples[/bold]\n\n  posewarp eval --pred results/ --gt data/test-images --metrics ssim,is,fid,lpips\n\n"
+    epilog="[bold]Examples[/bold]\n\n"
+    "  posewarp eval --pred results/ --gt data/test-images --metrics ssim,is,fid,lpips\n\n"
     "  posewarp eval --pred results/ --gt data/test --pairs data/pairs-test.csv --metrics ssim,mask-ssim "
     "--keypoints data/annotation-test.csv\n\n"
     "  posewarp eval --pred results/ --gt data/test --protocol gfla --metrics fid,lpips,ssim "
@@ -53,7 +54,9 @@ def eval_(
     metrics: str | None = typer.Option(
         None, "--metrics", help=f"Comma-separated, from {','.join(METRIC_NAMES)} (default ssim,is,fid,lpips)."
     ),
-    protocol: str | None = typer.Option(None, "--protocol", help="patn (default) or gfla: how each metric is computed."),
+    protocol: str | None = typer.Option(
+        None, "--protocol", help="patn (default) or gfla: how each metric is computed."
+    ),
     keypoints: Path | None = typer.Option(
         None, "--keypoints", "--gt-keypoints", "--annotations",
         help="Ground-truth keypoints (OpenPose JSON folder or PATN CSV): for mask-ssim/mask-is, PCKh targets.",

@@ -142,6 +142,125 @@ def real_statistics(folder, model: FIDInceptionV3, proto: protocols.Protocol, *,
     return mu, sigma, {**info, "cached": False}
 
 
+class Scorer:
+    """Accumulates the requested metrics over batches of (generated, ground truth) RGB uint8 images."""
+
+    def __init__(self, proto: protocols.Protocol, wanted: tuple[str, ...], *, device, inception=None, lpips=None,
+                 estimator=None, targets: np.ndarray | None = None, gt_features: bool = False):  # fmt: skip
+        self.proto, self.wanted, self.device = proto, wanted, device
+        self.inception, self.lpips, self.estimator, self.targets = inception, lpips, estimator, targets
+        self.gt_features = gt_features  # FID real statistics from the ground truths seen here
+        self.ssim: dict[str, list[float]] = {key: [] for key, _ in proto.ssim}
+        self.mask_ssim, self.lpips_values, self.probs, self.mask_probs = [], [], [], []
+        self.pred_feats, self.gt_feats, self.pred_kps, self.gt_kps = [], [], [], []
+        self.seen_gt: set[Path] = set()
+        self.count = self.padded = 0
+
+    def _probs(self, images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        p = self.proto
+        pool, logits = _inception(self.inception, images, p.is_input, self.device, p.is_bias_free_logits)
+        return pool, softmax(logits)
+
+    def _features(self, images: list[np.ndarray]) -> np.ndarray:
+        return _inception(self.inception, images, self.proto.fid_input, self.device, False)[0]
+
+    def add(self, pairs: Sequence[Pair], preds: list[np.ndarray], gts: list[np.ndarray]) -> None:
+        proto, wanted = self.proto, self.wanted
+        for pair, pred, gt in zip(pairs, preds, gts):
+            if pred.shape != gt.shape:
+                raise PosewarpError(f"generated image is {pred.shape[1]}x{pred.shape[0]} but its ground truth "
+                                    f"{pair.gt.name} is {gt.shape[1]}x{gt.shape[0]}", pair.pred)  # fmt: skip
+        first, self.count = self.count, self.count + len(pairs)
+        self.padded += sum(_pads(p, proto) for p in preds)
+        if "ssim" in wanted:
+            for pred, gt in zip(preds, gts):
+                for key, variant in proto.ssim:
+                    self.ssim[key].append(ssim(_pad(pred, proto), _pad(gt, proto), variant))
+        if any(name in wanted for name in MASKED):  # masked uint8 images, as PATN multiplies them
+            masks = [pose_mask(self.targets[first + i], gt.shape[:2])[..., None].astype(np.uint8)
+                     for i, gt in enumerate(gts)]  # fmt: skip
+            masked = [p * m for p, m in zip(preds, masks)]
+            if "mask-ssim" in wanted:
+                self.mask_ssim += [ssim(p, g * m, proto.ssim[0][1]) for p, g, m in zip(masked, gts, masks)]
+            if "mask-is" in wanted:
+                self.mask_probs.append(self._probs(masked)[1])
+        # one network pass serves IS and FID when their inputs agree (same resize/scaling, no padding)
+        shared = proto.is_input == proto.fid_input and not any(_pads(p, proto) for p in preds)
+        if "is" in wanted:
+            pool, probs = self._probs([_pad(p, proto) for p in preds])
+            self.probs.append(probs)
+            if "fid" in wanted and shared:
+                self.pred_feats.append(pool)
+        if "fid" in wanted:
+            if not ("is" in wanted and shared):
+                self.pred_feats.append(self._features(preds))
+            if self.gt_features:  # a target used by several pairs counts once
+                fresh = []
+                for pair, gt in zip(pairs, gts):
+                    if pair.gt not in self.seen_gt:
+                        self.seen_gt.add(pair.gt)
+                        fresh.append(gt)
+                if fresh:
+                    self.gt_feats.append(self._features(fresh))
+        if "lpips" in wanted:
+            same_size = len({p.shape for p in preds}) == 1
+            groups = [list(range(len(preds)))] if same_size else [[i] for i in range(len(preds))]
+            with torch.inference_mode():
+                for idx in groups:
+                    x = to_tensor(np.stack([preds[i] for i in idx])).to(self.device)
+                    y = to_tensor(np.stack([gts[i] for i in idx])).to(self.device)
+                    self.lpips_values += self.lpips(x, y).double().cpu().tolist()
+        if "pckh" in wanted:
+            self.pred_kps += [select_person(p) for p in self.estimator.batch(preds)]
+            if self.targets is None:
+                self.gt_kps += [select_person(p) for p in self.estimator.batch(gts)]
+
+    def _inception_score(self, probs: list[np.ndarray], **extra) -> dict:
+        p = self.proto
+        mean, std = inception_score(np.concatenate(probs), p.is_splits)
+        return {"value": mean, "std": std, "splits": p.is_splits, "input": p.is_input.name,
+                "bias_free_logits": p.is_bias_free_logits, **extra, "count": self.count}  # fmt: skip
+
+    def results(self, real: tuple[np.ndarray, np.ndarray, dict] | None) -> tuple[dict[str, dict], list[str]]:
+        """``(metrics, notes)``; ``real`` = FID real statistics and their description."""
+        proto, wanted, n = self.proto, self.wanted, self.count
+        out: dict[str, dict] = {}
+        notes: list[str] = []
+        if "ssim" in wanted:
+            for key, variant in proto.ssim:
+                out[key] = {"value": float(np.mean(self.ssim[key])), "variant": variant.name, "count": n,
+                            "padded_to_256x256": self.padded}  # fmt: skip
+        if "mask-ssim" in wanted:
+            out["mask-ssim"] = {"value": float(np.mean(self.mask_ssim)), "variant": proto.ssim[0][1].name,
+                                "mask": "pg2-pose-mask", "count": n}  # fmt: skip
+        if "is" in wanted:
+            out["is"] = self._inception_score(self.probs, padded_to_256x256=self.padded)
+        if "mask-is" in wanted:
+            out["mask-is"] = self._inception_score(self.mask_probs, mask="pg2-pose-mask")
+        if "fid" in wanted:
+            mu, sigma = FID.statistics(np.concatenate(self.pred_feats))
+            try:
+                value = FID.frechet_distance(mu, sigma, real[0], real[1])
+            except ValueError as exc:
+                raise PosewarpError(f"FID failed: {exc}") from None
+            out["fid"] = {"value": value, "input": proto.fid_input.name, "real": real[2], "count": n}
+            if n < FID_MIN_IMAGES:
+                notes.append(f"FID from {n} generated images (< {FID_MIN_IMAGES}) is biased upwards; "
+                             "compare it only with FIDs from the same number of images")  # fmt: skip
+        if "lpips" in wanted:
+            out["lpips"] = {"value": float(np.mean(self.lpips_values)), "variant": proto.lpips, "count": n}
+        if "pckh" in wanted:
+            targets = self.targets if self.targets is not None else np.stack(self.gt_kps)
+            correct, total, skipped = pckh_counts(np.stack(self.pred_kps), targets, proto.pckh_alpha)
+            source = "keypoints file" if self.targets is not None else "estimator on ground truth"
+            out["pckh"] = {"value": correct / total if total else None, "correct": correct, "total": total,
+                           "skipped_pairs": skipped, "alpha": proto.pckh_alpha, "targets": source}  # fmt: skip
+            if not total:
+                notes.append("PCKh: no target has two or more head keypoints (nose, neck, eyes, ears), "
+                             "so nothing was scored")  # fmt: skip
+        return out, notes
+
+
 @full_float32()
 def evaluate(
     pred_dir: str | os.PathLike,
@@ -162,13 +281,14 @@ def evaluate(
 ) -> dict:
     """Score ``pred_dir`` against ``gt_dir``; returns the JSON document of ``posewarp eval --json``.
 
-    ``keypoints``: the ground truths' keypoints (OpenPose JSON folder or PATN CSV) for mask-SSIM and
-    as PCKh targets (without it PCKh runs the estimator on the ground truth too). ``fid_real``: a
-    folder of real images or a ``.npz`` with ``mu``/``sigma`` (default: the paired ground truths).
-    ``weights`` overrides registry files by name (``inception-fid``, ``alexnet``, ``lpips-alex``,
-    ``openpose``). ``inception``: a module used instead of the registry's Inception, called as
-    ``model(x, bias_free_logits=...) -> (pool, logits)`` (tests use stand-ins). ``keypoint_estimator``:
-    any object with ``batch(list of RGB) -> list of (P, 18, 3)`` used instead of OpenPose.
+    ``keypoints``: the ground truths' keypoints (OpenPose JSON folder or PATN CSV) for the masked
+    metrics and as PCKh targets (without it PCKh runs the estimator on the ground truth too).
+    ``fid_real``: a folder of real images or a ``.npz`` with ``mu``/``sigma`` (default: the paired
+    ground truths). ``weights`` overrides registry files by name (``inception-fid``, ``alexnet``,
+    ``lpips-alex``, ``openpose``). ``inception``: a module used instead of the registry's Inception,
+    called as ``model(x, bias_free_logits=...) -> (pool, logits)`` (tests use stand-ins).
+    ``keypoint_estimator``: any object with ``batch(list of RGB) -> list of (P, 18, 3)``, used
+    instead of OpenPose.
     """
     proto = protocols.get(protocol)
     wanted = parse_metrics(metrics)
@@ -185,12 +305,11 @@ def evaluate(
     dev = resolve_device(device)
     targets = target_keypoints(keypoints, items) if keypoints is not None else None
 
-    lpips_model = estimator = None
-    model_id = None
+    model_id = lpips_model = estimator = None
     if inception is not None:
         inception = inception.to(dev).eval()
         model_id = f"module:{type(inception).__qualname__}"
-    elif "is" in wanted or "mask-is" in wanted or "fid" in wanted:
+    elif any(name in wanted for name in ("is", "mask-is", "fid")):
         path = _require("inception-fid", weights)
         inception = load_fid_inception(path).to(dev)
         model_id = f"{path.name}:{path.stat().st_size}"
@@ -205,7 +324,7 @@ def evaluate(
 
             estimator = KeypointEstimator(_require("openpose", weights), device=dev)
 
-    real = None
+    real, gt_cache = None, None
     if "fid" in wanted and fid_real is not None:
         if Path(fid_real).suffix.lower() == ".npz":
             mu, sigma = FID.load_statistics(fid_real)
@@ -213,111 +332,23 @@ def evaluate(
         else:
             real = real_statistics(fid_real, inception, proto, device=dev, batch_size=batch_size,
                                    cache_dir=fid_cache_dir, model_id=model_id, show_progress=show_progress)  # fmt: skip
-    gt_feature_pass = "fid" in wanted and real is None
-    if gt_feature_pass:  # default real set: the paired ground truths, cached like any folder
-        gt_files = list(dict.fromkeys(p.gt for p in items))  # a target used by several pairs counts once
+    elif "fid" in wanted:  # default real set: the paired ground truths (each once), cached like any folder
+        gt_files = list(dict.fromkeys(p.gt for p in items))
         settings = {"input": proto.fid_input.name, "model": model_id}
-        cached = FID.cache_path(FID.cache_key(gt_dir, gt_files, settings), fid_cache_dir)
-        if cached.is_file():
-            mu, sigma = FID.load_statistics(cached)
-            real = (mu, sigma, {"source": str(gt_dir), "count": len(gt_files), "cache": str(cached), "cached": True})
-            gt_feature_pass = False
+        path = FID.cache_path(FID.cache_key(gt_dir, gt_files, settings), fid_cache_dir)
+        gt_cache = {"source": str(gt_dir), "count": len(gt_files), "cache": str(path)}
+        if path.is_file():
+            real = (*FID.load_statistics(path), {**gt_cache, "cached": True})
 
-    scores: dict[str, list[float]] = {key: [] for key, _ in proto.ssim}
-    mask_scores, lpips_scores, probs, pred_feats, gt_feats, pred_kps, gt_kps = [], [], [], [], [], [], []
-    mask_probs = []
-    n_padded = 0
-    seen_gt: set[Path] = set()
-    for b, chunk in enumerate(track(_batches(items, batch_size), "evaluating", show=show_progress)):
-        preds, gts = [read_image(p.pred) for p in chunk], [read_image(p.gt) for p in chunk]
-        for pair, pred, gt in zip(chunk, preds, gts):
-            if pred.shape != gt.shape:
-                raise PosewarpError(f"generated image is {pred.shape[1]}x{pred.shape[0]} but its ground truth "
-                                    f"{pair.gt.name} is {gt.shape[1]}x{gt.shape[0]}", pair.pred)  # fmt: skip
-            n_padded += _pads(pred, proto)
-        if "ssim" in wanted:
-            for pred, gt in zip(preds, gts):
-                for key, variant in proto.ssim:
-                    scores[key].append(ssim(_pad(pred, proto), _pad(gt, proto), variant))
-        if any(name in wanted for name in MASKED):  # masked uint8 images, as PATN multiplies them
-            masks = [pose_mask(targets[b * batch_size + i], gt.shape[:2])[..., None].astype(np.uint8)
-                     for i, gt in enumerate(gts)]  # fmt: skip
-            masked_preds = [p * m for p, m in zip(preds, masks)]
-            if "mask-ssim" in wanted:
-                for pred, gt, mask in zip(masked_preds, gts, masks):
-                    mask_scores.append(ssim(pred, gt * mask, proto.ssim[0][1]))
-            if "mask-is" in wanted:
-                logits = _inception(inception, masked_preds, proto.is_input, dev, proto.is_bias_free_logits)[1]
-                mask_probs.append(softmax(logits))
-        shared = proto.is_input == proto.fid_input and not any(_pads(p, proto) for p in preds)
-        if "is" in wanted:  # one network pass serves IS and FID when their inputs agree
-            pool, logits = _inception(inception, [_pad(p, proto) for p in preds], proto.is_input, dev,
-                                      proto.is_bias_free_logits)  # fmt: skip
-            probs.append(softmax(logits))
-            if "fid" in wanted and shared:
-                pred_feats.append(pool)
-        if "fid" in wanted:
-            if not ("is" in wanted and shared):
-                pred_feats.append(_inception(inception, preds, proto.fid_input, dev, False)[0])
-            if gt_feature_pass:
-                first = [p.gt not in seen_gt and not seen_gt.add(p.gt) for p in chunk]
-                if any(first):
-                    fresh = [g for g, f in zip(gts, first) if f]
-                    gt_feats.append(_inception(inception, fresh, proto.fid_input, dev, False)[0])
-        if "lpips" in wanted:
-            groups = [list(range(len(preds)))] if len({p.shape for p in preds}) == 1 else [[i] for i in range(len(preds))]
-            with torch.inference_mode():
-                for idx in groups:
-                    x = to_tensor(np.stack([preds[i] for i in idx])).to(dev)
-                    y = to_tensor(np.stack([gts[i] for i in idx])).to(dev)
-                    lpips_scores += lpips_model(x, y).double().cpu().tolist()
-        if "pckh" in wanted:
-            pred_kps += [select_person(p) for p in estimator.batch(preds)]
-            if targets is None:
-                gt_kps += [select_person(p) for p in estimator.batch(gts)]
-
-    results: dict[str, dict] = {}
-    notes: list[str] = []
-    if "ssim" in wanted:
-        for key, variant in proto.ssim:
-            results[key] = {"value": float(np.mean(scores[key])), "variant": variant.name, "count": n,
-                            "padded_to_256x256": n_padded}  # fmt: skip
-    if "mask-ssim" in wanted:
-        results["mask-ssim"] = {"value": float(np.mean(mask_scores)), "variant": proto.ssim[0][1].name,
-                                "mask": "pg2-pose-mask", "count": n}  # fmt: skip
-    if "is" in wanted:
-        mean, std = inception_score(np.concatenate(probs), proto.is_splits)
-        results["is"] = {"value": mean, "std": std, "splits": proto.is_splits, "input": proto.is_input.name,
-                         "bias_free_logits": proto.is_bias_free_logits, "padded_to_256x256": n_padded, "count": n}  # fmt: skip
-    if "mask-is" in wanted:
-        mean, std = inception_score(np.concatenate(mask_probs), proto.is_splits)
-        results["mask-is"] = {"value": mean, "std": std, "splits": proto.is_splits, "input": proto.is_input.name,
-                              "bias_free_logits": proto.is_bias_free_logits, "mask": "pg2-pose-mask", "count": n}  # fmt: skip
-    if "fid" in wanted:
-        if real is None:
-            mu, sigma = FID.statistics(np.concatenate(gt_feats))
-            info = {"source": str(gt_dir), "count": len(gt_files), "cache": str(cached), "cached": False}
-            FID.save_statistics(cached, mu, sigma, **info)
-            real = (mu, sigma, info)
-        mu_g, sigma_g = FID.statistics(np.concatenate(pred_feats))
-        try:
-            value = FID.frechet_distance(mu_g, sigma_g, real[0], real[1])
-        except ValueError as exc:
-            raise PosewarpError(f"FID failed: {exc}") from None
-        results["fid"] = {"value": value, "input": proto.fid_input.name, "real": real[2], "count": n}
-        if n < FID_MIN_IMAGES:
-            notes.append(f"FID from {n} generated images (< {FID_MIN_IMAGES}) is biased upwards; "
-                         "compare it only with FIDs from the same number of images")  # fmt: skip
-    if "lpips" in wanted:
-        results["lpips"] = {"value": float(np.mean(lpips_scores)), "variant": proto.lpips, "count": n}
-    if "pckh" in wanted:
-        target = targets if targets is not None else np.stack(gt_kps)
-        correct, total, skipped = pckh_counts(np.stack(pred_kps), target, proto.pckh_alpha)
-        results["pckh"] = {"value": correct / total if total else None, "correct": correct, "total": total,
-                           "skipped_pairs": skipped, "alpha": proto.pckh_alpha,
-                           "targets": "keypoints file" if targets is not None else "estimator on ground truth"}  # fmt: skip
-        if not total:
-            notes.append("PCKh: no target has two or more head keypoints (nose, neck, eyes, ears); nothing to score")
+    scorer = Scorer(proto, wanted, device=dev, inception=inception, lpips=lpips_model, estimator=estimator,
+                    targets=targets, gt_features="fid" in wanted and real is None)  # fmt: skip
+    for chunk in track(_batches(items, batch_size), "evaluating", show=show_progress):
+        scorer.add(chunk, [read_image(p.pred) for p in chunk], [read_image(p.gt) for p in chunk])
+    if scorer.gt_features:
+        mu, sigma = FID.statistics(np.concatenate(scorer.gt_feats))
+        FID.save_statistics(gt_cache["cache"], mu, sigma, **gt_cache)
+        real = (mu, sigma, {**gt_cache, "cached": False})
+    results, notes = scorer.results(real)
     return {
         "protocol": proto.name,
         "settings": proto.describe(),
