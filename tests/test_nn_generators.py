@@ -130,3 +130,20 @@ def test_warping_generator_ablations():
         gen(**x, grid=None)
     with pytest.raises(ValueError, match="tgt_parsing"):
         gen(**{**x, "tgt_parsing": x["tgt_parsing"][:, :, :16]}, grid=grids.identity_grid((32, 16)))
+
+
+def test_paper_sizes_match_the_authors_networks():
+    """Parameter counts at the paper sizes (built on the meta device: no memory, no init cost)."""
+    from posewarp.nn.blocks import count_parameters
+
+    with torch.device("meta"):
+        parser = ParsingGenerator()
+        gen = WarpingGenerator()
+        d = PatchDiscriminator(in_channels=64)
+        res_blocks = count_parameters(gen.blocks)
+    assert count_parameters(parser) == 45_756_436  # the authors' Stage I ResGenerator: 45.8 M
+    assert res_blocks == 9 * 2 * (1024 * 1024 * 9 + 1024)  # 9 residual blocks at 1024 channels: 169.9 M
+    # 179.5 M of the authors' Stage II generator + the learned residual R and the gate of the warp block
+    warp_block = count_parameters(gen.warp_blocks)
+    assert count_parameters(gen) - warp_block == pytest.approx(179.5e6, rel=2e-3)
+    assert count_parameters(d) == pytest.approx(2.8e6, rel=0.01)
