@@ -226,6 +226,11 @@ def test_bad_inputs_fail_clearly(folders, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("POSEWARP_HOME", str(tmp_path / "home"))
     with pytest.raises(WeightsMissingError, match="posewarp weights download inception-fid.*--inception-weights"):
         evaluate(pred, gt, metrics="fid", show_progress=False)
+    small = tmp_path / "small"
+    for name in ("p", "q"):
+        write_image(small / f"{name}.png", np.zeros((40, 40, 3), np.uint8))
+    with pytest.raises(PosewarpError, match="smaller than the 51x51 SSIM window"):
+        evaluate(small, small, metrics="ssim", protocol="gfla", show_progress=False)
     write_image(pred / "a.png", np.zeros((32, 32, 3), np.uint8))
     with pytest.raises(PosewarpError, match="generated image is 32x32 but its ground truth a.png is 56x64"):
         evaluate(pred, gt, metrics="ssim", show_progress=False)

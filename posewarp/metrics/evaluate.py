@@ -173,9 +173,12 @@ class Scorer:
         first, self.count = self.count, self.count + len(pairs)
         self.padded += sum(_pads(p, proto) for p in preds)
         if "ssim" in wanted:
-            for pred, gt in zip(preds, gts):
+            for pair, pred, gt in zip(pairs, preds, gts):
                 for key, variant in proto.ssim:
-                    self.ssim[key].append(ssim(_pad(pred, proto), _pad(gt, proto), variant))
+                    try:
+                        self.ssim[key].append(ssim(_pad(pred, proto), _pad(gt, proto), variant))
+                    except ValueError as exc:  # e.g. an image smaller than GFLA's 51x51 window
+                        raise PosewarpError(f"{variant.name} SSIM: {exc}", pair.pred) from None
         if any(name in wanted for name in MASKED):  # masked uint8 images, as PATN multiplies them
             masks = [pose_mask(self.targets[first + i], gt.shape[:2])[..., None].astype(np.uint8)
                      for i, gt in enumerate(gts)]  # fmt: skip
