@@ -131,3 +131,18 @@ def test_bad_inputs_are_rejected():
         grids.tps_grid(torch.zeros(2, 8), (4, 4))
     with pytest.raises(ValueError):
         grids.warp(label_map(), grids.identity_grid((24, 16), batch=2))  # bilinear on integers
+
+
+def test_grids_stay_float32_under_autocast_and_for_low_precision_parameters():
+    size = (16, 8)
+    theta_t = grids.random_tps(2, torch.Generator().manual_seed(9), 0.5)
+    ref = grids.tps_grid(theta_t, size)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = grids.tps_grid(theta_t, size)
+        ident = grids.affine_tps_grid(grids.affine_identity(2, dtype=torch.bfloat16),
+                                      grids.tps_identity(2, dtype=torch.bfloat16), size)
+        feats = torch.rand(2, 4, *size).to(torch.bfloat16)
+        warped = grids.warp(feats, ident)
+    assert inside.dtype == torch.float32 and torch.equal(inside, ref)
+    assert ident.dtype == torch.float32 and torch.equal(ident, grids.identity_grid(size, batch=2))
+    assert warped.dtype == torch.bfloat16 and torch.equal(warped, feats)

@@ -14,7 +14,8 @@ Parameters:
   ``offsets=True`` reads the parameters as displacements from that lattice instead.
 
 Identity parameters give *exactly* the identity grid (``identity_grid``), so a label map warped
-with ``mode="nearest"`` comes back unchanged bit for bit.
+with ``mode="nearest"`` comes back unchanged bit for bit. Grids are float32 at least, also under
+autocast (bf16 coordinates would be off by about a pixel at 256 px).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ import torch
 import torch.nn.functional as F
 
 ALIGN_CORNERS = False  # one convention for every grid_sample / interpolate on grids in posewarp
+
+
+def _full(theta: torch.Tensor) -> torch.Tensor:
+    """Grids are computed in float32 at least: bf16/fp16 coordinates are off by pixels at 256 px."""
+    return theta.float() if theta.is_floating_point() and theta.element_size() < 4 else theta
 
 
 def _size(size) -> tuple[int, int]:
@@ -51,7 +57,8 @@ def affine_identity(n: int, *, device=None, dtype=torch.float32) -> torch.Tensor
 
 def apply_affine(theta: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """Map points ``(N, ..., 2)`` through affine parameters ``(N, 6)`` or ``(N, 2, 3)``."""
-    theta = theta.reshape(theta.shape[0], 6)
+    theta = _full(theta).reshape(theta.shape[0], 6)
+    points = _full(points)
     if points.shape[0] != theta.shape[0] or points.shape[-1] != 2:
         raise ValueError(f"points {tuple(points.shape)} do not match theta {tuple(theta.shape)}")
     shape = (theta.shape[0],) + (1,) * (points.dim() - 2)
@@ -64,6 +71,7 @@ def affine_grid(theta: torch.Tensor, size) -> torch.Tensor:
     """Sampling grid ``(N, H, W, 2)`` of the affine transform ``theta`` at resolution ``size``."""
     if theta.dim() not in (2, 3) or theta[0].numel() != 6:
         raise ValueError(f"affine theta must be (N, 6) or (N, 2, 3), got {tuple(theta.shape)}")
+    theta = _full(theta)
     base = identity_grid(size, batch=theta.shape[0], device=theta.device, dtype=theta.dtype)
     return apply_affine(theta, base)
 
@@ -116,6 +124,7 @@ def _tps_offsets(theta: torch.Tensor, grid_size: int, offsets: bool) -> torch.Te
     k = grid_size * grid_size
     if theta.dim() != 2 or theta.shape[1] != 2 * k:
         raise ValueError(f"TPS theta must be (N, {2 * k}) for a {grid_size}x{grid_size} grid, got {tuple(theta.shape)}")
+    theta = _full(theta)
     if not offsets:
         theta = theta - tps_identity(theta.shape[0], grid_size, device=theta.device, dtype=theta.dtype)
     return theta.reshape(theta.shape[0], 2, k).transpose(1, 2)  # (N, K, 2)
@@ -124,18 +133,22 @@ def _tps_offsets(theta: torch.Tensor, grid_size: int, offsets: bool) -> torch.Te
 def tps_points(theta: torch.Tensor, points: torch.Tensor, grid_size: int = 3, *, offsets: bool = False) -> torch.Tensor:
     """Map points ``(P, 2)`` (shared by the batch) through the TPS ``theta`` -> ``(N, P, 2)``."""
     disp = _tps_offsets(theta, grid_size, offsets)
-    basis = _tps_design(points.detach().cpu(), grid_size).to(device=theta.device, dtype=theta.dtype)
-    return points.to(device=theta.device, dtype=theta.dtype).unsqueeze(0) + torch.matmul(basis, disp)
+    basis = _tps_design(points.detach().cpu(), grid_size).to(device=disp.device, dtype=disp.dtype)
+    with torch.autocast(disp.device.type, enabled=False):
+        moved = torch.matmul(basis, disp)
+    return points.to(device=disp.device, dtype=disp.dtype).unsqueeze(0) + moved
 
 
 def tps_grid(theta: torch.Tensor, size, grid_size: int = 3, *, offsets: bool = False) -> torch.Tensor:
     """Sampling grid ``(N, H, W, 2)`` of the TPS with control points (or ``offsets``) ``theta``."""
     h, w = _size(size)
     disp = _tps_offsets(theta, grid_size, offsets)
-    n = theta.shape[0]
-    basis = _tps_basis(h, w, grid_size).to(device=theta.device, dtype=theta.dtype)
-    base = identity_grid((h, w), batch=n, device=theta.device, dtype=theta.dtype)
-    return base + torch.matmul(basis, disp).reshape(n, h, w, 2)
+    n = disp.shape[0]
+    basis = _tps_basis(h, w, grid_size).to(device=disp.device, dtype=disp.dtype)
+    base = identity_grid((h, w), batch=n, device=disp.device, dtype=disp.dtype)
+    with torch.autocast(disp.device.type, enabled=False):
+        moved = torch.matmul(basis, disp)
+    return base + moved.reshape(n, h, w, 2)
 
 
 def affine_tps_grid(theta_affine: torch.Tensor, theta_tps: torch.Tensor, size, grid_size: int = 3) -> torch.Tensor:
@@ -156,6 +169,9 @@ def warp(x: torch.Tensor, grid: torch.Tensor, *, mode: str = "bilinear", padding
             raise ValueError("integer tensors can only be warped with mode='nearest'")
         return F.grid_sample(x.to(grid.dtype), grid, mode="nearest", padding_mode=padding_mode,
                              align_corners=ALIGN_CORNERS).round().to(x.dtype)
+    if x.element_size() < grid.element_size():  # bf16/fp16 features: sample at the grid's precision
+        out = F.grid_sample(x.to(grid.dtype), grid, mode=mode, padding_mode=padding_mode, align_corners=ALIGN_CORNERS)
+        return out.to(x.dtype)
     return F.grid_sample(x, grid.to(x.dtype), mode=mode, padding_mode=padding_mode, align_corners=ALIGN_CORNERS)
 
 
