@@ -98,7 +98,8 @@ def test_pair_cap_samples_within_identity(tmp_path):
 
 
 def test_library_rejects_bad_arguments(tmp_path):
-    for kwargs in (dict(identities=0), dict(poses_per_identity=-1), dict(size=(0, 0)), dict(test_fraction=2.0)):
+    bad = (dict(identities=0), dict(poses_per_identity=-1), dict(size=(0, 0)), dict(test_fraction=2.0), dict(seed=-1))
+    for kwargs in bad:
         args = dict(identities=2, poses_per_identity=2, size=(32, 16)) | kwargs
         with pytest.raises(PosewarpError):
             generate(tmp_path / "bad", show_progress=False, **args)
@@ -115,6 +116,7 @@ runner = CliRunner()
         (["--identities", "-3"], "at least 1"),
         (["--poses-per-identity", "-1"], "at least 1"),
         (["--test-fraction", "1.5"], "[0, 1]"),
+        (["--seed", "-1"], "0 or more"),
     ],
 )
 def test_cli_bad_arguments_exit_2_with_a_clear_message(tmp_path, args, words):

@@ -54,6 +54,8 @@ def synth(
         raise typer.BadParameter(f"must be at least 1, got {poses_per_identity}", param_hint="--poses-per-identity")
     if test_fraction is not None and not 0.0 <= test_fraction <= 1.0:
         raise typer.BadParameter(f"must lie in [0, 1], got {test_fraction}", param_hint="--test-fraction")
+    if seed is not None and seed < 0:
+        raise typer.BadParameter(f"must be 0 or more, got {seed}", param_hint="--seed")
     if pairs_per_identity is not None and pairs_per_identity < 1:
         raise typer.BadParameter(f"must be at least 1, got {pairs_per_identity}", param_hint="--pairs-per-identity")
 

@@ -60,8 +60,10 @@ def make_pairs(names: list[str], cap: int | None, rng: np.random.Generator) -> l
     return pairs
 
 
-def check_args(identities, poses_per_identity, size, test_fraction, pairs_per_identity=None) -> tuple[int, int]:
+def check_args(identities, poses_per_identity, size, test_fraction, pairs_per_identity=None, seed=0) -> tuple[int, int]:
     """Validate the world's arguments; returns ``(H, W)`` or raises a one-line PosewarpError."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise PosewarpError(f"seed must be a non-negative integer, got {seed!r}")
     if isinstance(identities, bool) or not isinstance(identities, (int, np.integer)) or identities < 1:
         raise PosewarpError(f"identities must be a positive integer, got {identities!r}")
     k = poses_per_identity
@@ -110,7 +112,7 @@ def generate(
     show_progress: bool = True,
 ) -> dict:
     """Render ``identities`` x ``poses_per_identity`` people into ``out_dir``; returns the meta dict."""
-    h, w = check_args(identities, poses_per_identity, size, test_fraction, pairs_per_identity)
+    h, w = check_args(identities, poses_per_identity, size, test_fraction, pairs_per_identity, seed)
     out = Path(out_dir)
     _prepare(out, overwrite)
     test_ids = set(split_identities(identities, test_fraction, seed))
