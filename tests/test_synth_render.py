@@ -144,3 +144,22 @@ def test_preview_sheet_has_one_row_per_identity():
 
     sheet = preview([0, 1], 2, size=(64, 32), panels=("image", "parsing"))
     assert sheet.dtype == np.uint8 and sheet.shape[1] == 4 * 34 + 2 and sheet.shape[0] == 14 + 2 * 66 + 2
+
+
+def test_image_and_labels_come_from_the_same_shapes():
+    from scipy import ndimage
+
+    from posewarp.synth.appearance import Background
+    from posewarp.synth.shapes import background_image
+
+    street = Background("cluttered", (90, 120, 150), (60, 60, 60), 0.7, ((0.1, 0.1, 0.5, 0.4, (200, 50, 50)),))
+    person = ident(background=street)
+    rgb, labels, _ = render(person, frontal(), size=(256, 176))
+    backdrop = np.clip(background_image(street, 256, 176) + 0.5, 0, 255).astype(np.uint8)
+    far = ~ndimage.binary_dilation(labels > 0, iterations=2)
+    np.testing.assert_array_equal(rgb[far], backdrop[far])  # untouched where no part comes near
+    near = (labels > 0) & ~ndimage.binary_dilation(labels == 0, iterations=2)
+    assert (np.abs(rgb[near].astype(int) - backdrop[near].astype(int)).sum(-1) > 30).mean() > 0.95
+    # anti-aliased edges: some boundary pixels are blends, neither backdrop nor fully covered
+    edge = ndimage.binary_dilation(labels > 0) & (labels == 0)
+    assert (rgb[edge] != backdrop[edge]).any(-1).mean() > 0.3
