@@ -92,3 +92,11 @@ def test_cli_dry_run_prints_the_resolved_config(tmp_path, capsys):
     assert _cli(["train", "--stage", "1", "--no-warp", "--data", "x.h5", "--dry-run"]) == 2  # a Stage II option
     assert _cli(["train", "--stage", "1", "--preset", "tiny", "--config", str(tmp_path / "none.json"),
                  "--data", "x.h5", "--dry-run"]) == 1  # missing config file: one line, exit 1
+
+
+def test_resume_config_keeps_the_run_and_takes_cli_overrides():
+    saved = C.resolve(2, "tiny", overrides={"max_steps": 10}).to_dict()
+    cfg = C.resolve_resume(saved, overrides={"max_steps": 20, "data.workers": 2, "model.gate": None})
+    assert cfg.max_steps == 20 and cfg.data.workers == 2 and cfg.preset == "tiny"
+    with pytest.raises(PosewarpError, match="model options differ: gate"):
+        C.resolve_resume(saved, overrides={"model.gate": False})

@@ -124,3 +124,28 @@ def test_resume_refuses_another_stage_and_missing_state(pack, tmp_path):
     with pytest.raises(PosewarpError, match="not a run directory"):
         configure(1, resume=tmp_path / "nowhere")
     assert configure(1, resume=res.run_dir, overrides={"max_steps": 9}).max_steps == 9
+
+
+def test_mixed_precision_plumbing_with_a_grad_scaler(pack):
+    """The CUDA fp16 path (autocast + one GradScaler for G and D) exercised on the CPU with bf16."""
+    from torch.utils.data import DataLoader
+
+    from posewarp.data import PairDataset
+    from posewarp.training.distributed import Dist, amp_dtype
+    from posewarp.training.loop import load_state, state_payload
+
+    assert amp_dtype(torch.device("cpu"), "auto") is None  # never on the CPU in real runs
+    cfg = tiny_config(1, pack)
+    ctx = Dist(amp_dtype=torch.bfloat16, scaler=torch.amp.GradScaler("cpu", init_scale=2.0**10))
+    stage = Stage1(cfg, ctx)
+    before = {k: v.clone() for k, v in stage.nets["generator"].state_dict().items()}
+    batch = next(iter(DataLoader(PairDataset(pack, "train"), batch_size=4)))
+    for _ in range(2):
+        stats = stage.train_step(batch, ctx)
+        ctx.scaler.update()
+    assert all(torch.isfinite(torch.tensor(float(v))) for v in stats.values())
+    assert not _same(before, stage.nets["generator"].state_dict())  # the scaled steps were taken
+    doc = state_payload(stage, cfg, ctx, 2, 18)
+    assert doc["scaler"]["scale"] == ctx.scaler.get_scale()
+    fresh = Dist(amp_dtype=torch.bfloat16, scaler=torch.amp.GradScaler("cpu"))
+    assert load_state(Stage1(cfg, fresh), doc, fresh) == 2 and fresh.scaler.get_scale() == ctx.scaler.get_scale()

@@ -84,7 +84,6 @@ class TrainConfig:
     seed: int = 0
     max_steps: int = 100_000
     amp: str = "auto"  # auto | bf16 | fp16 | off (always off on CPU)
-    compile: bool = False
     log_every: int = 50
     sample_every: int = 1000
     val_every: int = 1000
@@ -169,7 +168,8 @@ def _preset_tiny() -> TrainConfig:
         val_batches=8,
         snapshot_every=200,
         data=DataConfig(batch_size=8),
-        model=ModelConfig(ngf=16, n_downsample=2, n_blocks=2, ndf=16, d_layers=2, matcher_features="small", vgg="random"),
+        model=ModelConfig(ngf=16, n_downsample=2, n_blocks=2, ndf=16, d_layers=2, matcher_features="small",
+                          matcher_width=16, matcher_feature_size=10, vgg="random"),
         optim=OptimConfig(lr=1e-3, decay_start=0.5),
         matcher=MatcherConfig(steps=300, lr=1e-3),
     )
@@ -279,6 +279,10 @@ def resolve_resume(
         except PosewarpError as exc:
             raise PosewarpError(exc.message, config_file) from None
     cfg = cfg.replace({k: v for k, v in (overrides or {}).items() if v is not None})
+    saved_cfg = TrainConfig.from_dict(saved)
+    if cfg.model != saved_cfg.model or cfg.stage != saved_cfg.stage:
+        changed = [k for k, v in dataclasses.asdict(cfg.model).items() if getattr(saved_cfg.model, k) != v]
+        raise PosewarpError(f"a resumed run keeps its networks; these model options differ: {', '.join(changed)}")
     validate(cfg)
     return cfg
 
