@@ -105,3 +105,19 @@ def test_two_spawn_workers_and_distributed_sampler(packed):
         for batch in DataLoader(ds, batch_size=3, sampler=sampler):
             seen += batch["index"].tolist()
     assert sorted(seen) == list(range(len(ds)))
+
+
+def test_per_sample_heatmaps_equal_the_batched_ones():
+    """PairDataset renders one person at a time through a boxed fast path; it must match the full grid."""
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        h, w = [(64, 44), (32, 24), (7, 5)][trial % 3]
+        kp = np.zeros((18, 3), np.float32)
+        kp[:, 0], kp[:, 1] = rng.uniform(-6, w + 6, 18), rng.uniform(-6, h + 6, 18)
+        if trial % 2:
+            kp[:, :2] = kp[:, :2].round()
+        kp[:, 2] = (rng.random(18) < 0.8) * rng.uniform(0.1, 1, 18)
+        one, batch = torch.as_tensor(kp), torch.as_tensor(kp)[None]
+        for radius in (4.0, 1.5):
+            assert torch.equal(pose_disks(one, (h, w), radius), pose_disks(batch, (h, w), radius)[0])
+            assert torch.equal(pose_mask(one, (h, w), radius), pose_mask(batch, (h, w), radius)[0])

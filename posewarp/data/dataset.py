@@ -115,13 +115,8 @@ class PairDataset(Dataset):
         rgb = decode_image(f["images"][row].tobytes(), f"{self.path}:images[{row}]")
         return rgb if rgb.flags.writeable else rgb.copy()
 
-    def _load(self, f, row: int, mirror: bool):
-        rgb, labels, kp = self._image(f, row), f["parsing"][row], self._keypoints[row]
-        if mirror:
-            rgb = np.ascontiguousarray(rgb[:, ::-1])
-            labels = P.flip(labels)
-            kp = K.flip(kp, self._size[1])
-        return rgb, torch.from_numpy(np.ascontiguousarray(labels)).long(), torch.from_numpy(np.array(kp, np.float32))
+    def _read(self, f, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._image(f, row), f["parsing"][row], self._keypoints[row]
 
     def __getitem__(self, index: int) -> dict:
         if not -len(self) <= index < len(self):
@@ -130,19 +125,35 @@ class PairDataset(Dataset):
         f = self._handle()
         a, b = (int(v) for v in self.pairs[index])
         mirror = self.flip and flips(self.seed, index)
-        out = {}
-        for side, row in (("src", a), ("tgt", b)):
-            rgb, labels, kp = self._load(f, row, mirror)
-            out[f"{side}_image"] = to_tensor(rgb)
-            out[f"{side}_labels"] = labels
-            out[f"{side}_parsing"] = P.one_hot(labels)
-            out[f"{side}_pose"] = pose_disks(kp, self._size, self.pose_radius)
-            out[f"{side}_keypoints"] = kp
-            out[f"{side}_name"] = self._names[row]
-        out["tgt_mask"] = pose_mask(out["tgt_keypoints"], self._size)
-        out["index"] = index
+        out = make_item(self._read(f, a), self._read(f, b), mirror=mirror, pose_radius=self.pose_radius)
+        out.update(src_name=self._names[a], tgt_name=self._names[b], index=index)
         return out
 
     def __repr__(self) -> str:
         h, w = self._size
         return f"PairDataset({str(self.path)!r}, {self.split!r}, pairs={len(self)}, size={h}x{w}, flip={self.flip})"
+
+
+def _side(rgb: np.ndarray, labels: np.ndarray, kp: np.ndarray, mirror: bool):
+    if mirror:
+        rgb = rgb[:, ::-1]
+        labels = P.flip(labels)
+        kp = K.flip(kp, rgb.shape[1])
+    labels = torch.from_numpy(np.ascontiguousarray(labels)).long()
+    return to_tensor(np.ascontiguousarray(rgb)), labels, torch.from_numpy(np.array(kp, np.float32))
+
+
+def make_item(src: tuple, tgt: tuple, *, mirror: bool = False, pose_radius: float = 4.0) -> dict:
+    """The network inputs of one pair from (RGB uint8 (H, W, 3), labels (H, W), keypoints (18, 3)) of each
+    side: what ``PairDataset`` returns, less names and index (also used by the loose-file benchmark)."""
+    out = {}
+    for side, (rgb, labels, kp) in (("src", src), ("tgt", tgt)):
+        size = rgb.shape[:2]
+        image, labels, kp = _side(rgb, labels, kp, mirror)
+        out[f"{side}_image"] = image
+        out[f"{side}_labels"] = labels
+        out[f"{side}_parsing"] = P.one_hot(labels)
+        out[f"{side}_pose"] = pose_disks(kp, size, pose_radius)
+        out[f"{side}_keypoints"] = kp
+    out["tgt_mask"] = pose_mask(out["tgt_keypoints"], tuple(tgt[0].shape[:2]))
+    return out
