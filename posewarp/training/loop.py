@@ -246,6 +246,7 @@ def run_phase(
     count = 0
     t_log = time.perf_counter()
     t_start, steps_timed = t_log, 0
+    busy = busy_total = 0.0  # seconds spent outside training steps (since the last log, in all)
     step = start_step
     show = show_progress and ctx.main
     bar = progress() if show else None
@@ -288,31 +289,32 @@ def run_phase(
                     for k, v in stats.items():
                         sums[k] = sums[k] + v if k in sums else v
                     count += 1
-                    last = step == max_steps
-                    if step % config.log_every == 0 or last or flags[1] > 0:
+                    last, stopping = step == max_steps, bool(flags[1] > 0)
+                    validating = step % config.val_every == 0 or last
+                    t_busy = time.perf_counter()
+                    if step % config.log_every == 0 or validating or stopping:
                         keys = sorted(sums)
                         vec = (torch.stack([sums[k] for k in keys]) / count).to(ctx.device)
                         ctx.all_reduce(vec)
                         vec = vec.cpu() / ctx.world
-                        now = time.perf_counter()
-                        sec = (now - t_log) / count
+                        sec = (t_busy - t_log - busy) / count  # training time only
                         lr = next(iter(stage.opts.values())).param_groups[0]["lr"] if stage.opts else 0.0
                         record = {"phase": phase, "step": step, "epoch": epoch, "lr": lr}
                         record.update({k: float(x) for k, x in zip(keys, vec.tolist())})
                         record["sec_per_step"] = sec
-                        result.last_stats = record
-                        t_log, sums, count = now, {}, 0
-                        if step % config.val_every == 0 or last:
+                        if validating:
                             val = validate(stage, test_set, config, ctx)
                             record.update({f"val/{k}": v for k, v in val.items()})
                             result.last_val = val
                             if ctx.main:
                                 err.print(f"[bold]{phase} step {step}[/bold] validation: "
                                           + " ".join(f"{k}={v:.4g}" for k, v in val.items()))
+                        result.last_stats = record
                         if ctx.main and run is not None:
                             run_dir.append_stats(run, record)
                         if bar:
                             bar.update(task, completed=step, info=f"{_fmt(record)} {1 / max(sec, 1e-9):.2f} it/s")
+                        t_log, sums, count, busy = t_busy, {}, 0, 0.0
                     if ctx.main and run is not None and sample_batch is not None and (
                         step % config.sample_every == 0 or last
                     ):
@@ -321,9 +323,12 @@ def run_phase(
                             picture = stage.sample_grid(to_device(sample_batch, ctx.device), ctx)
                         stage.set_training(True)
                         write_image(run_dir.sample_path(run, step, phase), picture)
-                    if step % config.snapshot_every == 0 or last or flags[1] > 0:
-                        save(stage, config, ctx, run, step, len(train_set), snapshot=not flags[1] > 0 or last)
-                    if flags[1] > 0:
+                    if step % config.snapshot_every == 0 or last or stopping:
+                        save(stage, config, ctx, run, step, len(train_set), snapshot=not stopping or last)
+                    spent = time.perf_counter() - t_busy  # logging, validation, samples, checkpoints
+                    busy += spent
+                    busy_total += spent
+                    if stopping:
                         result.interrupted = True
                         result.step = step
                         return result
@@ -331,7 +336,7 @@ def run_phase(
         if bar:
             bar.stop()
     result.step = step
-    result.sec_per_step = (time.perf_counter() - t_start) / max(1, steps_timed)
+    result.sec_per_step = (time.perf_counter() - t_start - busy_total) / max(1, steps_timed)
     return result
 
 
