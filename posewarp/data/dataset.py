@@ -139,8 +139,9 @@ def _side(rgb: np.ndarray, labels: np.ndarray, kp: np.ndarray, mirror: bool):
         rgb = rgb[:, ::-1]
         labels = P.flip(labels)
         kp = K.flip(kp, rgb.shape[1])
-    labels = torch.from_numpy(np.ascontiguousarray(labels)).long()
-    return to_tensor(np.ascontiguousarray(rgb)), labels, torch.from_numpy(np.array(kp, np.float32))
+    labels = torch.from_numpy(np.array(labels, np.int64))
+    rgb = rgb if rgb.flags.writeable and rgb.flags.c_contiguous else rgb.copy()
+    return to_tensor(rgb), labels, torch.from_numpy(np.array(kp, np.float32))
 
 
 def make_item(src: tuple, tgt: tuple, *, mirror: bool = False, pose_radius: float = 4.0) -> dict:
