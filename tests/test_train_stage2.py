@@ -83,13 +83,16 @@ def test_ablations_and_stage1_parsing(pack, tmp_path):
 
     trained = tiny_config(2, pack, {"max_steps": 1, "matcher.steps": 1})
     first = train(trained, out=tmp_path, device="cpu", show_progress=False)
-    no_gate = tiny_config(2, pack, {"max_steps": 1, "model.gate": False,
-                                    "matcher.path": f"{first.run_dir}/matcher-latest.pt"})
+    given = f"{first.run_dir}/matcher-latest.pt"
+    no_gate = tiny_config(2, pack, {"max_steps": 1, "model.gate": False, "matcher.path": given})
     assert phases(no_gate) == ["generator"]  # a given matcher skips the matcher phase
     res = train(no_gate, out=tmp_path, device="cpu", show_progress=False)
-    _, _, M_given = load_snapshot(f"{first.run_dir}/matcher-latest.pt")
+    _, _, M_given = load_snapshot(given)
     _, _, M_used = load_snapshot(res.run_dir, network="matcher")
-    assert _same(M_given.state_dict(), M_used.state_dict())
+    assert _same(M_given.state_dict(), M_used.state_dict())  # frozen
+    finetune = train(no_gate.replace({"matcher.finetune": True}), out=tmp_path, device="cpu", show_progress=False)
+    _, _, M_tuned = load_snapshot(finetune.run_dir, network="matcher")
+    assert not _same(M_given.state_dict(), M_tuned.state_dict())  # --finetune-matcher trains it on
 
 
 def test_missing_vgg_weights_name_the_download_command(pack, tmp_path, monkeypatch):
