@@ -144,6 +144,9 @@ def test_bad_items_are_reported_not_packed(tmp_path):
     (tmp_path / "secret.png").write_bytes((tmp_path / "images" / "id00_pose00.png").read_bytes())
     P.write_label_png(tmp_path / "parsing" / "id00_pose01.png", np.zeros((30, 24), np.uint8))  # wrong size
     P.write_label_png(tmp_path / "parsing" / "id00_pose02.png", np.full((32, 24), 25, np.uint8))  # label id 25
+    I.write_image(tmp_path / "images" / "id02_pose00.png", np.zeros((30, 20, 3), np.uint8))  # another size
+    P.write_label_png(tmp_path / "parsing" / "id02_pose00.png", np.zeros((30, 20), np.uint8))
+    K.write_openpose_json(tmp_path / "keypoints" / "id02_pose00.json", K.empty())
     far = make_person(np.random.default_rng(9), 32, 24)
     far[3, 0] = 80.0
     K.write_openpose_json(tmp_path / "keypoints" / "id01_pose00.json", far)  # a point outside the image
@@ -153,14 +156,16 @@ def test_bad_items_are_reported_not_packed(tmp_path):
 
     report = run_pack(tmp_path)
     bad = dict(report.excluded)
-    assert set(bad) == {"id00_pose01.png", "id00_pose02.png", "id01_pose00.png", "missing.png", "../secret.png"}
+    assert set(bad) == {"id00_pose01.png", "id00_pose02.png", "id01_pose00.png", "id02_pose00.png", "missing.png",
+                        "../secret.png"}  # fmt: skip
+    assert "--size" in bad["id02_pose00.png"]
     assert "30x24" in bad["id00_pose01.png"] and "25" in bad["id00_pose02.png"]
     assert "outside" in bad["id01_pose00.png"] and "not found" in bad["missing.png"] and ".." in bad["../secret.png"]
     assert all(("missing.png" in (a, b)) or any(n in bad for n in (a, b)) for _, a, b, _ in report.dropped_pairs)
     with h5py.File(report.out) as f:
         names = {schema.text(n) for n in f["names"][:]}
-        assert not names & set(bad) and len(names) == 9 - 3
-        assert len(f["excluded"]) == 5
+        assert not names & set(bad) and len(names) == 9 - 4
+        assert len(f["excluded"]) == 6
         for split in ("train", "test"):
             assert (f["pairs"][split][:] < len(names)).all()
     assert describe(report.out)["excluded"][0]["reason"]
@@ -248,6 +253,9 @@ def test_split_names_and_cli(tmp_path, capsys):
         main(["info", str(out), "--json", "--preview", str(tmp_path / "p.png")])
     doc = json.loads(capsys.readouterr().out)
     assert doc["splits"] == {"a": 2, "b": 2} and (tmp_path / "p.png").is_file()
+    with pytest.raises(SystemExit) as exit_:
+        main(["info", str(out)])
+    assert exit_.value.code in (0, None) and "right_wrist" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(argv[:-4] + ["--size", "16by12"])
     assert exit_.value.code == 2

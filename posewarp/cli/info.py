@@ -44,7 +44,7 @@ def info(
         "file size": f"{doc['file_bytes'] / 2**20:.1f} MiB",
     }
     for s, n in doc["splits"].items():
-        rows[f"pairs/{s}"] = n + (f" ({doc['dropped_pairs'][s]} dropped)" if doc["dropped_pairs"][s] else "")
+        rows[f"pairs/{s}"] = f"{n}" + (f" ({doc['dropped_pairs'][s]} dropped)" if doc["dropped_pairs"][s] else "")
     rows["excluded items"] = len(doc["excluded"])
     rows["images without keypoints"] = doc["images_without_keypoints"]
     err.print(summary_table(str(data), rows))

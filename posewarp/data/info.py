@@ -66,13 +66,15 @@ def preview(
     num_pairs: int = 4,
     locking: bool | None = None,
 ) -> Path:
-    """Write a grid with one row per pair: image | skeleton | parsing of the source, then of the target."""
+    """Write a grid with one row per pair (``num_pairs`` spread over the split): image | skeleton | parsing
+    of the source, then of the target."""
     with schema.open_file(path, locking) as f:
         available = sorted(f["pairs"].keys())
         split = split or (available[0] if available else None)
         if split not in available:
             raise PosewarpError(f"no split {split!r} to preview; this file has {', '.join(available) or 'none'}", path)
-        pairs = f["pairs"][split][:num_pairs]
+        everything = f["pairs"][split][:]
+        pairs = everything[np.unique(np.linspace(0, len(everything) - 1, num_pairs).round().astype(int))]
         if len(pairs) == 0:
             raise PosewarpError(f"split {split!r} has no pairs to preview", path)
         raw = schema.text(f.attrs["image_encoding"]) == "raw"

@@ -3,7 +3,8 @@
 Names in a pairs CSV are image paths relative to ``--images``; the keypoints are
 ``<keypoints>/<stem>.json`` (OpenPose JSON, the person with the highest summed confidence) or a row
 of a PATN annotation CSV, and the label map is ``<parsing>/<stem>.png`` (subfolders preserved).
-A name that could reach outside these folders (absolute, ``..``, a link out) is refused.
+A name that could reach outside these folders (absolute, ``..``, backslashes) is refused; symbolic
+links inside the folders are the user's choice and are followed.
 """
 
 from __future__ import annotations
@@ -47,14 +48,6 @@ def check_name(name: str) -> str | None:
     return None
 
 
-def _inside(root: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
 class Inputs:
     """The three input sources of ``posewarp pack`` and how to load and check one item from them."""
 
@@ -73,19 +66,13 @@ class Inputs:
         else:
             raise PosewarpError("--keypoints is neither a folder of OpenPose JSON nor an annotation CSV", self.keypoints)
 
-    def _path(self, root: Path, relative: Path) -> Path:
-        path = root / relative
-        if not _inside(root, path):
-            raise PosewarpError("links outside its input folder", path)
-        return path
-
     def read_keypoints(self, name: str) -> np.ndarray:
         if self.annotations is not None:
             kp = self.annotations.get(name, self.annotations.get(PurePosixPath(name).name))
             if kp is None:
                 raise PosewarpError(f"no keypoints for {name!r} in the annotation CSV", self.keypoints)
             return kp
-        path = self._path(self.keypoints, Path(name).with_suffix(".json"))
+        path = self.keypoints / Path(name).with_suffix(".json")
         return select_person(read_openpose_json(path), "best")
 
     def load(self, name: str, size: tuple[int, int] | None = None, fit: str = "crop", keep_jpeg: bool = False) -> Item:
@@ -93,9 +80,9 @@ class Inputs:
         reason = check_name(name)
         if reason:
             raise PosewarpError(reason, name)
-        image_path = self._path(self.images, Path(name))
+        image_path = self.images / name
         rgb = read_image(image_path)
-        label_path = self._path(self.parsing, label_path_for(name, "."))
+        label_path = label_path_for(name, self.parsing)
         labels = read_label_png(label_path)
         kp = self.read_keypoints(name)
         check_item(rgb, labels, kp, label_path)
