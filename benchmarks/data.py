@@ -33,10 +33,11 @@ from posewarp.synth import generate
 class LooseDataset(Dataset):
     """The loader packing replaces: every sample reads its files from disk."""
 
-    def __init__(self, root: Path, pairs_csv: Path, pose_radius: float = 4.0):
+    def __init__(self, root: Path, pairs_csv: Path, pose_radius: float = 4.0, maps: bool = True):
         self.root = root
         self.pairs = read_pairs_csv(pairs_csv)
         self.pose_radius = pose_radius
+        self.maps = maps
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -50,7 +51,7 @@ class LooseDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         a, b = self.pairs[index]
-        out = make_item(self.read(a), self.read(b), pose_radius=self.pose_radius)
+        out = make_item(self.read(a), self.read(b), pose_radius=self.pose_radius, maps=self.maps)
         out.update(src_name=a, tgt_name=b, index=index)
         return out
 
@@ -120,20 +121,25 @@ def main() -> None:
         load_packed = rate(lambda i: [packed["raw"]._read(f, int(r)) for r in packed["raw"].pairs[i]], order)
         print(f"  loose {load_loose:8.0f}   packed raw {load_packed:8.0f}   ratio {load_packed / load_loose:5.1f}x")
 
-        print("\nfull samples (load + tensors + one-hot + pose disks + pose mask), samples/s:")
-        base = rate(loose.__getitem__, order)
-        row = f"  1 process:  loose {base:7.0f}"
-        for e, ds in packed.items():
-            ours = rate(ds.__getitem__, order)
-            row += f"   packed {e} {ours:7.0f} ({ours / base:4.1f}x)"
-        print(row)
-        if args.workers > 0:
-            base = loader_rate(loose, order, args.workers, args.batch)
-            row = f"  {args.workers} workers:  loose {base:7.0f}"
+        for maps in (True, False):
+            what = "full samples (load + tensors + one-hot + pose disks + pose mask)" if maps else (
+                "samples without dense maps (maps=False: the loop renders them on its device)")
+            print(f"\n{what}, samples/s:")
+            loose = LooseDataset(root, pairs[0], maps=maps)
+            packed = {e: PairDataset(tmp / f"{e}.h5", "train", maps=maps) for e in reports}
+            base = rate(loose.__getitem__, order)
+            row = f"  1 process:  loose {base:7.0f}"
             for e, ds in packed.items():
-                ours = loader_rate(ds, order, args.workers, args.batch)
+                ours = rate(ds.__getitem__, order)
                 row += f"   packed {e} {ours:7.0f} ({ours / base:4.1f}x)"
             print(row)
+            if args.workers > 0:
+                base = loader_rate(loose, order, args.workers, args.batch)
+                row = f"  {args.workers} workers:  loose {base:7.0f}"
+                for e, ds in packed.items():
+                    ours = loader_rate(ds, order, args.workers, args.batch)
+                    row += f"   packed {e} {ours:7.0f} ({ours / base:4.1f}x)"
+                print(row)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

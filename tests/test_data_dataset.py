@@ -121,3 +121,15 @@ def test_per_sample_heatmaps_equal_the_batched_ones():
         for radius in (4.0, 1.5):
             assert torch.equal(pose_disks(one, (h, w), radius), pose_disks(batch, (h, w), radius)[0])
             assert torch.equal(pose_mask(one, (h, w), radius), pose_mask(batch, (h, w), radius)[0])
+
+
+def test_maps_false_leaves_the_dense_maps_to_the_training_loop(packed):
+    path, _, _ = packed
+    full, lean = PairDataset(path, "test")[2], PairDataset(path, "test", maps=False)[2]
+    assert set(full) - set(lean) == {"src_parsing", "tgt_parsing", "src_pose", "tgt_pose", "tgt_mask"}
+    for key in lean:
+        assert lean[key] == full[key] if isinstance(lean[key], (str, int)) else torch.equal(lean[key], full[key])
+    # What the loop would do on its device, for a batch:
+    batch = torch.stack([lean["tgt_keypoints"]])
+    assert torch.equal(pose_disks(batch, (32, 24))[0], full["tgt_pose"])
+    assert torch.equal(P.one_hot(lean["src_labels"][None])[0], full["src_parsing"])
