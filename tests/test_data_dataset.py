@@ -87,7 +87,7 @@ def test_pickles_without_its_file_handle(packed):
     assert torch.equal(clone[0]["tgt_image"], first["tgt_image"])
 
 
-def test_two_spawn_workers_and_distributed_sampler(packed):
+def test_two_spawn_or_fork_workers_and_distributed_sampler(packed):
     path, _, pairs = packed
     ds = PairDataset(path, "train")
     ds[0]  # the parent holds an open handle: workers must open their own
@@ -96,6 +96,8 @@ def test_two_spawn_workers_and_distributed_sampler(packed):
     assert torch.equal(torch.cat([b["index"] for b in batches]), torch.arange(len(pairs["train"])))
     names = [n for b in batches for n in zip(b["src_name"], b["tgt_name"])]
     assert names == pairs["train"]
+    forked = list(DataLoader(ds, batch_size=4, num_workers=2, multiprocessing_context="fork", shuffle=False))
+    assert all(torch.equal(a["tgt_image"], b["tgt_image"]) for a, b in zip(batches, forked))
     single = ds[5]
     assert torch.equal(batches[1]["src_parsing"][1], single["src_parsing"])
     assert torch.equal(batches[1]["tgt_pose"][1], single["tgt_pose"])
