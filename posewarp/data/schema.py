@@ -17,6 +17,9 @@ Schema version 1 (one file per dataset; N images, M pairs per split)::
         num_images        N
         num_written       images written so far (== N when complete; what --resume continues from)
         creation_args     JSON of the pack arguments (inputs, size, fit, encode, splits)
+        num_processed, num_excluded, plan_digest
+                          pack bookkeeping: items handled, items left out, and a hash of the arguments and
+                          names that --resume checks before continuing
     /images               raw:  (N, H, W, 3) uint8 RGB, one chunk per image, uncompressed
                           jpeg: (N,) variable-length uint8, the JPEG bytes of each image
     /parsing              (N, H, W) uint8 label ids < 20, one gzip chunk per map;
