@@ -1,0 +1,59 @@
+"""``posewarp transfer``: one person into a new pose (or a pose sequence, or every pair of a pack)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from posewarp.cli.app import INFERENCE, app
+from posewarp.cli.options import parse_size
+
+
+@app.command(
+    rich_help_panel=INFERENCE,
+    epilog="[bold]Examples[/bold]\n\n"
+    "  posewarp transfer examples/person.png --pose examples/pose-arms-up.json --out out.png --grid grid.png\n\n"
+    "  posewarp transfer photo.jpg --pose other-photo.jpg --stage1 runs/00001-stage1 --stage2 runs/00002-stage2\n\n"
+    "  posewarp transfer examples/person.png --pose examples/walk-sequence.json --out walk.gif\n\n"
+    "  posewarp transfer --data data/test.h5 --split test --out results/",
+)
+def transfer(
+    src: Path | None = typer.Argument(None, help="Source person image (omit with --data)."),
+    pose: str | None = typer.Option(None, "--pose", help="Target pose: OpenPose JSON, PATN CSV or row, image, or a folder/JSON list (a sequence)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output image; .gif/.mp4 for a sequence; a folder with --data."),
+    src_pose: Path | None = typer.Option(None, "--src-pose", help="Source keypoints (OpenPose JSON); default: keypoints/<stem>.json beside the image, else estimated."),
+    src_parsing: Path | None = typer.Option(None, "--src-parsing", help="Source parsing (label PNG); default: parsing/<stem>.png beside the image, else estimated."),
+    stage1: Path | None = typer.Option(None, "--stage1", help="Stage I run dir or snapshot (default: shipped demo weights)."),
+    stage2: Path | None = typer.Option(None, "--stage2", help="Stage II run dir or snapshot (default: shipped demo weights)."),
+    no_align: bool = typer.Option(False, "--no-align", help="Use the target skeleton as given, not fitted to the source's body."),
+    grid: Path | None = typer.Option(None, "--grid", help="Also save source | target pose | parsing | output."),
+    data: Path | None = typer.Option(None, "--data", help="Batch mode: render every pair of this pack split."),
+    split: str = typer.Option("test", "--split", help="Split of --data to render."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Batch mode: only the first N pairs."),
+    size: str | None = typer.Option(None, "--size", help="Network input HxW (default: the size Stage II was trained at)."),
+    fps: float = typer.Option(8.0, "--fps", min=0.1, help="Frames per second of a sequence."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+) -> None:
+    """Transfer a person into a target pose: Stage I parsing, then the Warping-GAN."""
+    from posewarp import transfer as T
+    from posewarp.console import err
+
+    if data is not None:
+        if src is not None or pose is not None:
+            raise typer.BadParameter("batch mode (--data) takes no SRC or --pose", param_hint="--data")
+        summary = T.transfer_dataset(data, split, out, stage1=stage1, stage2=stage2, device=device, limit=limit,
+                                     grid=grid, show_progress=not as_json)
+    else:
+        if src is None or pose is None:
+            raise typer.BadParameter("give SRC and --pose (or --data for batch mode)", param_hint="SRC")
+        summary = T.transfer(src, pose, out, src_pose=src_pose, src_parsing=src_parsing, stage1=stage1,
+                             stage2=stage2, align=not no_align, grid=grid, device=device, fps=fps,
+                             size=parse_size(size))
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        written = summary.get("written") or [summary["out"]]
+        err.print(f"[green]wrote[/green] {', '.join(written)}")

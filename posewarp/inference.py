@@ -1,0 +1,132 @@
+"""The transfer pipeline: source image, keypoints and parsing, a target pose -> Stage I -> Stage II.
+
+One callable object (the diffusers idea of a pipeline): ``TransferPipeline.load(stage1, stage2)`` rebuilds
+the Stage I parsing generator, the Warping-GAN generator and its geometric matcher from their snapshots;
+``pipeline(src_rgb, src_keypoints, src_labels, tgt_keypoints)`` returns the person in the new pose.
+
+Paper section 3 at test time: Stage I predicts the target parsing from the source parsing and the target
+pose; the geometric matcher estimates the affine+TPS grid between the source parsing and that predicted
+parsing; Stage II renders the source appearance into it. The source is fitted (padded) to the size the
+networks were trained at, and the target skeleton is fitted to the source's body (``pose_fit``) unless
+``align=False``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from posewarp.errors import PosewarpError
+from posewarp.formats import heatmaps, images
+from posewarp.formats import parsing as P
+from posewarp.formats.geometry import Fit
+from posewarp.formats.keypoints import check_shape
+from posewarp.pose_fit import fit_pose
+
+SHIPPED = {"stage1": "stage1-tiny-synth.pt", "stage2": "stage2-tiny-synth.pt"}
+
+
+def shipped_weights(kind: str) -> Path:
+    """The small demo snapshot shipped in the repository's ``weights/`` folder."""
+    path = Path(__file__).resolve().parent.parent / "weights" / SHIPPED[kind]
+    if not path.is_file():
+        raise PosewarpError(
+            f"the shipped {kind} demo weights are not here (posewarp installed without its weights/ folder?); "
+            f"pass --{kind} RUN_DIR_OR_SNAPSHOT",
+            path,
+        )
+    return path
+
+
+@dataclass
+class TransferResult:
+    image: np.ndarray  # (H, W, 3) uint8, at the networks' size
+    parsing: np.ndarray  # (H, W) uint8, Stage I's predicted target parsing
+    target_keypoints: np.ndarray  # (18, 3) the target pose as used (fitted), in output pixels
+    source: np.ndarray  # (H, W, 3) uint8, the source as fed to the networks
+    warped: np.ndarray | None  # (H, W, 3) uint8, the source image under the matcher's grid
+
+
+class TransferPipeline:
+    def __init__(self, *, stage1: torch.nn.Module, generator: torch.nn.Module, matcher: torch.nn.Module | None,
+                 size: tuple[int, int], device: torch.device, pose_radius: float = 4.0):
+        self.stage1 = stage1.to(device).eval()
+        self.generator = generator.to(device).eval()
+        self.matcher = None if matcher is None else matcher.to(device).eval()
+        self.size = (int(size[0]), int(size[1]))
+        self.device = device
+        self.pose_radius = pose_radius
+
+    @classmethod
+    def load(cls, stage1: str | os.PathLike | None = None, stage2: str | os.PathLike | None = None, *,
+             device: str = "auto", size: tuple[int, int] | None = None) -> TransferPipeline:
+        """Rebuild the networks from Stage I / Stage II snapshots or run dirs (default: the shipped demo weights)."""
+        from posewarp.training.checkpoint import load_snapshot
+        from posewarp.training.distributed import resolve_device
+
+        dev = resolve_device(device)
+        stage1 = stage1 or shipped_weights("stage1")
+        stage2 = stage2 or shipped_weights("stage2")
+        kind1, config1, g1 = load_snapshot(stage1)
+        if kind1 != "stage1":
+            raise PosewarpError(f"expected a Stage I snapshot, got a {kind1} snapshot", stage1)
+        kind2, config2, g2 = load_snapshot(stage2)
+        if kind2 != "stage2":
+            raise PosewarpError(f"expected a Stage II snapshot, got a {kind2} snapshot", stage2)
+        matcher = load_snapshot(stage2, network="matcher")[2] if config2.model.warp else None
+        trained = getattr(config2.data, "image_size", None)
+        size = size or (tuple(trained) if trained else None)
+        if size is None:
+            raise PosewarpError("the Stage II snapshot does not record its image size; pass --size HxW", stage2)
+        multiple = 2 ** max(config1.model.n_downsample, config2.model.n_downsample)
+        if size[0] % multiple or size[1] % multiple:
+            raise PosewarpError(f"size {size[0]}x{size[1]} must be a multiple of {multiple} for these networks")
+        return cls(stage1=g1, generator=g2, matcher=matcher, size=size, device=dev,
+                   pose_radius=config2.data.pose_radius)
+
+    # -- tensors in, tensors out -----------------------------------------------------------------
+
+    @torch.no_grad()
+    def run(self, src_image: torch.Tensor, src_parsing: torch.Tensor, tgt_pose: torch.Tensor) -> dict:
+        """Batched core: ``(N,3,H,W)`` [-1,1], ``(N,20,H,W)`` one-hot, ``(N,18,H,W)`` disks -> dict of
+        ``image`` (N,3,H,W), ``parsing`` (N,H,W) int64 and ``warped`` (N,3,H,W) or None."""
+        src_image = src_image.to(self.device).float()
+        src_parsing = src_parsing.to(self.device).float()
+        tgt_pose = tgt_pose.to(self.device).float()
+        labels = self.stage1(src_parsing, tgt_pose).argmax(dim=1)
+        tgt_parsing = P.one_hot(labels).float()
+        grid = warped = None
+        if self.matcher is not None:
+            from posewarp.nn import grids
+
+            grid = self.matcher(src_parsing, tgt_parsing)["grid"](tuple(src_image.shape[2:]))
+            warped = grids.warp(src_image, grid, padding_mode="border")
+        image = self.generator(src_image, src_parsing, tgt_parsing, tgt_pose, grid)["image"]
+        return {"image": image, "parsing": labels, "warped": warped}
+
+    # -- one person, numpy in, numpy out ---------------------------------------------------------
+
+    def __call__(self, src_rgb: np.ndarray, src_keypoints: np.ndarray, src_labels: np.ndarray,
+                 tgt_keypoints: np.ndarray, *, align: bool = True) -> TransferResult:
+        src_keypoints, tgt_keypoints = check_shape(src_keypoints), check_shape(tgt_keypoints)
+        if src_labels.shape != src_rgb.shape[:2]:
+            raise PosewarpError(f"the source parsing is {src_labels.shape}, the image {src_rgb.shape[:2]}")
+        fit = Fit.between(src_rgb.shape[:2], self.size, "pad")
+        rgb, labels, kp = fit.image(src_rgb), fit.labels(src_labels), fit.keypoints(src_keypoints)
+        target = fit_pose(tgt_keypoints, kp) if align else fit.keypoints(tgt_keypoints)
+        out = self.run(
+            images.to_tensor(rgb)[None],
+            P.one_hot(torch.as_tensor(labels.astype(np.int64)))[None],
+            heatmaps.pose_disks(torch.as_tensor(target)[None], self.size, self.pose_radius),
+        )
+        return TransferResult(
+            image=images.to_uint8(out["image"][0]),
+            parsing=out["parsing"][0].to(torch.uint8).cpu().numpy(),
+            target_keypoints=target,
+            source=rgb,
+            warped=None if out["warped"] is None else images.to_uint8(out["warped"][0]),
+        )

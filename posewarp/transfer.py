@@ -1,0 +1,236 @@
+"""``posewarp transfer``: find the inputs, run the pipeline, write pictures, GIFs and batch results.
+
+* The target pose: an OpenPose JSON (one pose; a JSON list of poses is a sequence), a PATN annotation
+  CSV (one row; several rows are a sequence), a PATN row given inline (``"name: [ys]: [xs]"``), a folder
+  of OpenPose JSON files (a sequence), or an image (its pose is estimated with OpenPose).
+* The source keypoints and parsing: ``--src-pose`` / ``--src-parsing``, else the files ``posewarp keypoints``
+  and ``posewarp parse`` write beside the image (``keypoints/<stem>.json`` and ``parsing/<stem>.png`` in
+  the image's folder or its parent), else estimated with the registry's weights.
+* Batch mode renders every pair of an HDF5 pack split into ``OUT/pred/<from>___<to>.png`` with the
+  ground truth in ``OUT/gt/`` and ``OUT/pairs.csv`` + ``OUT/annotations.csv``, ready for ``posewarp eval``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from posewarp.errors import PosewarpError
+from posewarp.formats import draw, images
+from posewarp.formats import keypoints as K
+from posewarp.formats import parsing as P
+
+ANIMATIONS = (".gif", ".mp4")
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def _estimate_pose(rgb: np.ndarray, device: str, weights) -> np.ndarray:
+    from posewarp.preprocess.keypoints import KeypointEstimator
+
+    people = KeypointEstimator(weights, device=device)(rgb)
+    if len(people) == 0:
+        raise PosewarpError("OpenPose found no person in the image")
+    return K.select_person(people, "best")
+
+
+def _poses_from_json(path: Path) -> list[np.ndarray]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PosewarpError(f"malformed JSON ({exc})", path) from None
+    items = doc if isinstance(doc, list) else [doc]
+    poses = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            people = K.from_openpose_dict(item, path)
+            if len(people) == 0:
+                raise PosewarpError(f"pose {i} has no person", path)
+            poses.append(K.select_person(people, "best"))
+            continue
+        arr = np.asarray(item, dtype=np.float32) if isinstance(item, list) else np.zeros(0)
+        if arr.size != K.NUM_KEYPOINTS * 3:
+            raise PosewarpError(f"pose {i} has {arr.size // 3} keypoints, expected {K.NUM_KEYPOINTS} (COCO-18)", path)
+        poses.append(arr.reshape(K.NUM_KEYPOINTS, 3))
+    if not poses:
+        raise PosewarpError("no pose in the file", path)
+    return poses
+
+
+def read_target_poses(spec: str, *, device: str = "auto", weights=None) -> list[tuple[str, np.ndarray]]:
+    """The target pose(s) named by ``--pose``: a list of (name, (18, 3)); more than one is a sequence."""
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(path.glob("*.json"))
+        if not files:
+            raise PosewarpError("no OpenPose JSON files in the pose folder", path)
+        return [(f.stem, K.select_person(K.read_openpose_json(f), "best")) for f in files]
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            poses = _poses_from_json(path)
+            return [(path.stem if len(poses) == 1 else f"{path.stem}-{i:04d}", p) for i, p in enumerate(poses)]
+        if suffix == ".csv":
+            return [(Path(name).stem, kp) for name, kp in K.read_patn_csv(path).items()] or _no_rows(path)
+        if suffix in images.IMAGE_EXTENSIONS:
+            return [(path.stem, _estimate_pose(images.read_image(path), device, weights))]
+        raise PosewarpError("unknown pose file type (use .json, .csv, an image or a folder)", path)
+    if ":" in spec and "[" in spec:
+        name, kp = K.from_patn_row(spec)
+        return [(Path(name).stem or "pose", kp)]
+    raise PosewarpError("pose file not found", spec)
+
+
+def _no_rows(path: Path):
+    raise PosewarpError("the annotation CSV has no rows", path)
+
+
+def _beside(src: Path, folder: str, suffix: str) -> Path | None:
+    for base in (src.parent, src.parent.parent):
+        candidate = base / folder / f"{src.stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def source_inputs(src: Path, rgb: np.ndarray, *, src_pose=None, src_parsing=None, device: str = "auto",
+                  keypoint_weights=None, parser_weights=None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The source's keypoints ``(18, 3)`` and labels ``(H, W)``, and where each came from."""
+    origin = {}
+    pose_file = Path(src_pose) if src_pose else _beside(src, "keypoints", ".json")
+    if pose_file is not None:
+        kp = read_target_poses(str(pose_file), device=device, weights=keypoint_weights)[0][1]
+        origin["keypoints"] = str(pose_file)
+    else:
+        kp = _estimate_pose(rgb, device, keypoint_weights)
+        origin["keypoints"] = "estimated (openpose)"
+    label_file = Path(src_parsing) if src_parsing else _beside(src, "parsing", ".png")
+    if label_file is not None:
+        labels = P.check_labels(P.read_label_png(label_file), label_file)
+        origin["parsing"] = str(label_file)
+    else:
+        from posewarp.preprocess.parser import HumanParser
+
+        labels = HumanParser(parser_weights, device=device)(rgb)
+        origin["parsing"] = "estimated (schp-lip)"
+    if labels.shape != rgb.shape[:2]:
+        raise PosewarpError(f"parsing is {labels.shape[1]}x{labels.shape[0]} but the image is "
+                            f"{rgb.shape[1]}x{rgb.shape[0]}", origin["parsing"])
+    return kp, labels, origin
+
+
+# --- outputs ------------------------------------------------------------------------------------
+
+
+def result_row(result) -> list[np.ndarray]:
+    """source | target pose | predicted parsing | output."""
+    size = result.image.shape[:2]
+    return [result.source, draw.pose_picture(result.target_keypoints, size), draw.parsing_picture(result.parsing),
+            result.image]
+
+
+GRID_TITLES = ["source", "target pose", "parsing", "output"]
+
+
+def write_animation(path: Path, frames: list[np.ndarray], fps: float) -> None:
+    """An animated GIF (PIL) or MP4 (OpenCV, mp4v), written atomically."""
+    from posewarp.formats import atomic
+
+    if path.suffix.lower() == ".gif":
+        from PIL import Image
+
+        pics = [Image.fromarray(f) for f in frames]
+        with atomic.atomic_path(path) as tmp:
+            pics[0].save(tmp, format="GIF", save_all=True, append_images=pics[1:], duration=int(1000 / fps), loop=0)
+        return
+    import cv2
+
+    h, w = frames[0].shape[:2]
+    with atomic.atomic_path(path) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        if not writer.isOpened():
+            raise PosewarpError("OpenCV cannot write MP4 here; use a .gif output", path)
+        for f in frames:
+            writer.write(f[:, :, ::-1])
+        writer.release()
+
+
+def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike, *, src_pose=None, src_parsing=None,
+             stage1=None, stage2=None, align: bool = True, grid: str | os.PathLike | None = None,
+             device: str = "auto", fps: float = 8.0, keypoint_weights=None, parser_weights=None,
+             size: tuple[int, int] | None = None) -> dict:
+    """One source person into one pose (``out`` an image) or a pose sequence (``out`` a .gif/.mp4 plus frames)."""
+    from posewarp.inference import TransferPipeline
+
+    src, out = Path(src), Path(out)
+    targets = read_target_poses(pose, device=device, weights=keypoint_weights)
+    sequence = len(targets) > 1 or out.suffix.lower() in ANIMATIONS
+    if sequence and out.suffix.lower() not in ANIMATIONS:
+        raise PosewarpError(f"a pose sequence ({len(targets)} poses) needs --out ending in .gif or .mp4", out)
+    if not sequence and out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise PosewarpError("--out must end in .png or .jpg (or .gif/.mp4 for a pose sequence)", out)
+    rgb = images.read_image(src)
+    src_kp, labels, origin = source_inputs(src, rgb, src_pose=src_pose, src_parsing=src_parsing, device=device,
+                                           keypoint_weights=keypoint_weights, parser_weights=parser_weights)
+    pipeline = TransferPipeline.load(stage1, stage2, device=device, size=size)
+    results = [pipeline(rgb, src_kp, labels, kp, align=align) for _, kp in targets]
+    written = []
+    if sequence:
+        frames_dir = out.with_name(f"{out.stem}-frames")
+        for (name, _), r in zip(targets, results):
+            images.write_image(frames_dir / f"{name}.png", r.image)
+        write_animation(out, [r.image for r in results], fps)
+        written += [str(out), str(frames_dir)]
+    else:
+        images.write_image(out, results[0].image)
+        written.append(str(out))
+    if grid is not None:
+        images.write_image(Path(grid), draw.grid([result_row(r) for r in results], GRID_TITLES))
+        written.append(str(grid))
+    return {"source": str(src), "poses": [n for n, _ in targets], "inputs": origin, "size": list(pipeline.size),
+            "written": written, "device": str(pipeline.device)}
+
+
+def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike, *, stage1=None, stage2=None,
+                     device: str = "auto", batch_size: int = 16, limit: int | None = None,
+                     grid: str | os.PathLike | None = None, show_progress: bool = True) -> dict:
+    """Render every pair of a pack split; writes ``pred/``, ``gt/``, ``pairs.csv`` and ``annotations.csv``."""
+    import torch
+
+    from posewarp.console import track
+    from posewarp.data import PairDataset
+    from posewarp.inference import TransferPipeline
+
+    out = Path(out)
+    dataset = PairDataset(data, split)
+    pipeline = TransferPipeline.load(stage1, stage2, device=device, size=dataset.image_size)
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    if n == 0:
+        raise PosewarpError(f"split {split!r} has no pairs", data)
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, range(n)), batch_size=batch_size)
+    pairs, annotations, rows = [], {}, []
+    for batch in track(loader, "transfer", total=len(loader), show=show_progress):
+        result = pipeline.run(batch["src_image"], batch["src_parsing"], batch["tgt_pose"])
+        fake = images.to_uint8(result["image"])
+        real = images.to_uint8(batch["tgt_image"])
+        for i in range(len(fake)):
+            src_name, tgt_name = batch["src_name"][i], batch["tgt_name"][i]
+            images.write_image(out / "pred" / f"{Path(src_name).stem}___{Path(tgt_name).stem}.png", fake[i])
+            images.write_image(out / "gt" / f"{Path(tgt_name).stem}.png", real[i])
+            pairs.append((src_name, tgt_name))
+            annotations[f"{Path(tgt_name).stem}.png"] = batch["tgt_keypoints"][i].numpy()
+            if grid is not None and len(rows) < 8:
+                size = fake[i].shape[:2]
+                rows.append([images.to_uint8(batch["src_image"][i]),
+                             draw.pose_picture(batch["tgt_keypoints"][i].numpy(), size),
+                             draw.parsing_picture(result["parsing"][i].cpu().numpy()), fake[i], real[i]])
+    K.write_pairs_csv(out / "pairs.csv", pairs)
+    K.write_patn_csv(out / "annotations.csv", annotations)
+    if grid is not None:
+        images.write_image(Path(grid), draw.grid(rows, GRID_TITLES + ["real"]))
+    return {"data": str(data), "split": split, "pairs": n, "out": str(out), "size": list(pipeline.size),
+            "device": str(pipeline.device)}
