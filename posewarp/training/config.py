@@ -30,6 +30,7 @@ class DataConfig:
     workers: int = 0
     flip: bool = False  # the authors used no flip augmentation
     pose_radius: float = 4.0
+    image_size: tuple[int, int] | None = None  # (H, W) of the pack, recorded at training time for inference
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,10 @@ def _check_type(current, value, f: dataclasses.Field, name: str):
         if "None" in kind:
             return None
         raise PosewarpError(f"config option {name} cannot be null")
+    if kind.startswith("tuple"):
+        if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(type(v) is int and v > 0 for v in value)):
+            raise PosewarpError(f"config option {name} must be [height, width], got {value!r}")
+        return tuple(value)
     if "bool" in kind:
         if not isinstance(value, bool):
             raise PosewarpError(f"config option {name} must be true or false, got {value!r}")

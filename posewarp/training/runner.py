@@ -6,6 +6,7 @@ run dir, writes ``config.json``, and hands each phase to the shared loop (``loop
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,7 @@ def _train(config: TrainConfig, ctx, out, resume, show_progress: bool) -> TrainR
     import torch
 
     train_set, test_set = _open_data(config)
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data, image_size=train_set.image_size))
     state = None
     if resume is not None:
         run = Path(resume)
