@@ -42,7 +42,6 @@ def _copy_baseline(results: Path, world: Path) -> Path:
     """The "copy the source image" baseline as predictions named like the model's."""
     import numpy as np
 
-    from posewarp.data import PairDataset  # noqa: F401 - same pairs as the model's
     from posewarp.formats import images
     from posewarp.formats.keypoints import read_pairs_csv
 
@@ -57,15 +56,17 @@ def _copy_baseline(results: Path, world: Path) -> Path:
 
 
 def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: int = 0, device: str = "auto",
-             show_progress: bool = True) -> dict:
-    """Run the offline demo into ``out``; returns the metrics document (also written as ``metrics.json``)."""
+             show_progress: bool = True, plan: DemoPlan | None = None) -> dict:
+    """Run the offline demo into ``out``; returns the metrics document (also written as ``metrics.json``).
+
+    ``plan`` replaces the quick/full sizes (tests use a very small one)."""
     from posewarp.data import pack
     from posewarp.metrics import evaluate
     from posewarp.synth import generate
     from posewarp.training import configure, train
     from posewarp.transfer import transfer_dataset
 
-    plan = PLANS["quick" if quick else "full"]
+    plan = plan or PLANS["quick" if quick else "full"]
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise PosewarpError("the demo folder is not empty; pick another --out or remove it", out)

@@ -16,15 +16,6 @@ from posewarp.preprocess import keypoints as KP
 from posewarp.preprocess import openpose_net as N
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine OpenMP's spinning threads cost more than they give."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def seeded():
     """A seeded full-size network and its weights saved once in the public flat layout (~200 MB)."""

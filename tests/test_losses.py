@@ -10,15 +10,6 @@ from posewarp import losses
 from posewarp.nn import ParsingGenerator, PatchDiscriminator, VGGFeatures, WarpingGenerator, grids
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(old)
-
-
 def test_lsgan_values_for_tensors_feature_lists_and_several_discriminators():
     score = torch.full((2, 1, 3, 3), 0.25)
     assert losses.lsgan(score, True).item() == pytest.approx(0.5625)

@@ -7,15 +7,6 @@ from torch import nn
 from posewarp.nn import ParsingGenerator, PatchDiscriminator, SoftGatedWarpBlock, WarpingGenerator, grids
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(old)
-
-
 def inputs(n, h, w):
     return {
         "src_image": torch.rand(n, 3, h, w) * 2 - 1,

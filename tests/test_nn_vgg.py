@@ -8,14 +8,6 @@ from posewarp.nn import VGGFeatures
 from posewarp.nn.vgg import layer_names, vgg_features, vgg_layer_names
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def test_layer_names_follow_the_vgg_blocks():
     from torchvision.models.vgg import cfgs, make_layers
 
