@@ -7,7 +7,7 @@ import socket
 import pytest
 import torch
 import torch.multiprocessing as mp
-from train_world import make_pack, one_thread, tiny_config  # noqa: F401 (autouse fixture)
+from train_world import make_pack, tiny_config
 
 
 def _free_port() -> int:

@@ -5,7 +5,7 @@ import signal
 
 import pytest
 import torch
-from train_world import make_pack, one_thread, tiny_config  # noqa: F401 (autouse fixture)
+from train_world import make_pack, tiny_config
 
 from posewarp.training import checkpoint, load_snapshot, run_dir, train
 from posewarp.training.loop import NonFiniteLossError
@@ -80,7 +80,7 @@ def test_training_lowers_the_cross_entropy_and_writes_a_run_dir(pack, tmp_path):
     assert stats[-1]["val/pixel_acc"] == res.validation["pixel_acc"]
 
     kind, config, G = load_snapshot(run)
-    assert kind == "stage1" and config == cfg.replace({})
+    assert kind == "stage1" and config == cfg.replace({"data.image_size": [32, 16]})  # the pack's size recorded
     state = checkpoint.load(f"{run}/training-state.pt")
     assert _same(G.state_dict(), state["networks"]["generator"])
     logits = G(torch.zeros(1, 20, 32, 16), torch.zeros(1, 18, 32, 16))

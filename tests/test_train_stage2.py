@@ -5,7 +5,7 @@ import signal
 
 import pytest
 import torch
-from train_world import make_pack, one_thread, tiny_config  # noqa: F401 (autouse fixture)
+from train_world import make_pack, tiny_config
 
 from posewarp.errors import WeightsMissingError
 from posewarp.training import checkpoint, load_snapshot, run_dir, train

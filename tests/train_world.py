@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 # Small enough for a few CPU steps per second, big enough to exercise every part.
 TINY = {
     "model.ngf": 8, "model.ndf": 8, "model.n_blocks": 1, "model.n_downsample": 2, "model.d_layers": 2,
@@ -37,13 +35,3 @@ def tiny_config(stage: int, data: Path, extra: dict | None = None):
 
     return resolve(stage, "tiny", overrides={**TINY, "data.path": str(data), **(extra or {})})
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: tiny convolutions on a shared 2-core machine run far faster without OpenMP spinning."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
