@@ -29,8 +29,8 @@ class DemoPlan:
 
 
 PLANS = {
-    "quick": DemoPlan(identities=12, poses_per_identity=4, size=(128, 64), stage1_steps=60, matcher_steps=60,
-                      stage2_steps=60),
+    "quick": DemoPlan(identities=12, poses_per_identity=4, size=(128, 64), stage1_steps=100, matcher_steps=60,
+                      stage2_steps=80),
     "full": DemoPlan(identities=40, poses_per_identity=6, size=(128, 64), stage1_steps=400, matcher_steps=300,
                      stage2_steps=400),
 }

@@ -66,7 +66,7 @@ class TransferPipeline:
              device: str = "auto", size: tuple[int, int] | None = None) -> TransferPipeline:
         """Rebuild the networks from Stage I / Stage II snapshots or run dirs (default: the shipped demo weights)."""
         from posewarp.training.checkpoint import load_snapshot
-        from posewarp.training.distributed import resolve_device
+        from posewarp.devices import resolve_device
 
         dev = resolve_device(device)
         stage1 = stage1 or shipped_weights("stage1")

@@ -213,6 +213,7 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
         raise PosewarpError(f"split {split!r} has no pairs", data)
     loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, range(n)), batch_size=batch_size)
     pairs, annotations, rows = [], {}, []
+    shown = set(np.linspace(0, n - 1, min(8, n)).round().astype(int).tolist())  # grid rows spread over the split
     for batch in track(loader, "transfer", total=len(loader), show=show_progress):
         result = pipeline.run(batch["src_image"], batch["src_parsing"], batch["tgt_pose"])
         fake = images.to_uint8(result["image"])
@@ -223,7 +224,7 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
             images.write_image(out / "gt" / f"{Path(tgt_name).stem}.png", real[i])
             pairs.append((src_name, tgt_name))
             annotations[f"{Path(tgt_name).stem}.png"] = batch["tgt_keypoints"][i].numpy()
-            if grid is not None and len(rows) < 8:
+            if grid is not None and len(pairs) - 1 in shown:
                 size = fake[i].shape[:2]
                 rows.append([images.to_uint8(batch["src_image"][i]),
                              draw.pose_picture(batch["tgt_keypoints"][i].numpy(), size),

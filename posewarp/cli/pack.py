@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import typer
 
 from posewarp.cli.app import DATA, app
-
-
-def parse_size(value: str | None) -> tuple[int, int] | None:
-    """``"256x176"`` -> (256, 176) (height x width)."""
-    if value is None:
-        return None
-    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", value)
-    if not m or min(int(m.group(1)), int(m.group(2))) <= 0:
-        raise typer.BadParameter(f"expected HxW such as 256x176, got {value!r}", param_hint="--size")
-    return int(m.group(1)), int(m.group(2))
+from posewarp.cli.options import parse_size
 
 
 @app.command(

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import typer
 
 from posewarp.cli.app import DATA, app
-
-
-def _size(value: str | None) -> tuple[int, int]:
-    """``"128x64"`` -> (128, 64) (height x width); None keeps the DeepFashion size 256x176."""
-    if value is None:
-        return 256, 176
-    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", value)
-    if not m:
-        raise typer.BadParameter(f"expected HxW such as 256x176 or 128x64, got {value!r}", param_hint="--size")
-    h, w = int(m.group(1)), int(m.group(2))
-    if h < 1 or w < 1:
-        raise typer.BadParameter(f"height and width must be positive, got {h}x{w}", param_hint="--size")
-    return h, w
+from posewarp.cli.options import parse_size
 
 
 @app.command(
@@ -47,7 +34,7 @@ def synth(
     as_json: bool = typer.Option(False, "--json", help="Print meta.json's content as one JSON document on stdout."),
 ) -> None:
     """Render people in many poses, with exact OpenPose keypoints, 20-class parsing and PATN pair files."""
-    hw = _size(size)
+    hw = parse_size(size) or (256, 176)
     if identities < 1:
         raise typer.BadParameter(f"must be at least 1, got {identities}", param_hint="--identities")
     if poses_per_identity < 1:

@@ -68,7 +68,9 @@ def grid(rows: list[list[np.ndarray]], titles: list[str] | None = None, pad: int
     title_h = 14 if titles else 0
     out = np.full((title_h + len(rows) * (h + pad) + pad, cols * (w + pad) + pad, 3), 255, np.uint8)
     for j, title in enumerate(titles or []):
-        cv2.putText(out, title[: max(1, w // 6)], (pad + j * (w + pad), 11), cv2.FONT_HERSHEY_PLAIN, 0.8, (0, 0, 0), 1)
+        width = cv2.getTextSize(title, cv2.FONT_HERSHEY_PLAIN, 1.0, 1)[0][0]
+        scale = min(0.8, w / max(width, 1))  # shrink long titles to the column width
+        cv2.putText(out, title, (pad + j * (w + pad), 11), cv2.FONT_HERSHEY_PLAIN, scale, (0, 0, 0), 1, cv2.LINE_AA)
     for i, row in enumerate(rows):
         for j, img in enumerate(row):
             img = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from posewarp.console import track
+from posewarp.devices import resolve_device
 from posewarp.errors import PosewarpError, WeightsMissingError
 from posewarp.formats.heatmaps import pose_mask
 from posewarp.formats.images import list_images, read_image, to_tensor
@@ -44,18 +45,6 @@ def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:
     if unknown or not names:
         raise PosewarpError(f"unknown metric(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(METRICS)}")
     return tuple(dict.fromkeys(names))
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise PosewarpError(f"unknown device {device!r}; use auto, cpu or cuda[:N]") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise PosewarpError("--device cuda asked for, but no CUDA GPU is available")
-    return dev
 
 
 OPTIONS = {"inception-fid": "--inception-weights", "alexnet": "--alexnet-weights", "lpips-alex": "--lpips-weights",

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 import torch
 
+from posewarp.devices import resolve_device
 from posewarp.errors import PosewarpError
 from posewarp.formats import draw, images
 from posewarp.formats import keypoints as K
@@ -43,18 +44,6 @@ from posewarp.preprocess.openpose_net import STRIDE, load_body_pose_weights
 BOX_SIZE = 368
 PAD_VALUE = 128
 DEFAULT_SCALES = (0.5,)
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise PosewarpError(f"unknown device {device!r}; use auto, cpu or cuda[:N]") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise PosewarpError("--device cuda asked for, but no CUDA GPU is available")
-    return dev
 
 
 def prepare(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[int, int]]:

@@ -24,7 +24,7 @@ from torch import nn
 
 from posewarp.errors import PosewarpError
 from posewarp.formats import parsing
-from posewarp.preprocess.keypoints import resolve_device  # the one device rule of the preprocessing commands
+from posewarp.devices import resolve_device
 
 # SCHP's pretrained_settings: ImageNet statistics in BGR order, input range [0, 1].
 MEAN_BGR = (0.406, 0.456, 0.485)

@@ -18,28 +18,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from posewarp.devices import resolve_device
 from posewarp.errors import PosewarpError
-
-
-def resolve_device(spec: str | None, local_rank: int = 0) -> torch.device:
-    spec = (spec or "auto").strip().lower()
-    if spec == "auto":
-        return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
-    if spec == "cpu":
-        return torch.device("cpu")
-    if spec.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise PosewarpError(f"--device {spec}: CUDA is not available on this machine (use --device cpu)")
-        if spec == "cuda":
-            return torch.device("cuda", local_rank)
-        try:
-            index = int(spec.split(":", 1)[1])
-        except ValueError:
-            raise PosewarpError(f"--device {spec!r}: expected auto, cpu, cuda or cuda:N") from None
-        if index >= torch.cuda.device_count():
-            raise PosewarpError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s)")
-        return torch.device("cuda", index + local_rank)
-    raise PosewarpError(f"--device {spec!r}: expected auto, cpu, cuda or cuda:N")
 
 
 @dataclass
