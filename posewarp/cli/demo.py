@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import INFERENCE, app
+from posewarp.cli.options import check_device
 
 
 @app.command(
@@ -22,6 +23,7 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics document on stdout."),
 ) -> None:
     """The whole pipeline offline: synth -> pack -> train Stage I and II -> transfer -> eval."""
+    check_device(device)
     from rich.table import Table
 
     from posewarp.console import err

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import INFERENCE, app
+from posewarp.cli.options import check_device
 
 METRIC_NAMES = ("ssim", "mask-ssim", "is", "mask-is", "fid", "lpips", "pckh")
 PROTOCOL_NAMES = ("patn", "gfla")
@@ -77,8 +78,7 @@ def eval_(
     names = _metrics(metrics)
     if protocol is not None and protocol not in PROTOCOL_NAMES:
         raise typer.BadParameter(f"use one of {', '.join(PROTOCOL_NAMES)}", param_hint="--protocol")
-    if device is not None and not (device in ("auto", "cpu") or device.startswith("cuda")):
-        raise typer.BadParameter("use auto, cpu or cuda[:N]", param_hint="--device")
+    check_device(device)
 
     from posewarp.console import err
     from posewarp.metrics.evaluate import DEFAULT_METRICS, evaluate

@@ -8,18 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import PREPROCESSING, app
-
-
-def _scales(text: str | None) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        scales = tuple(float(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}", param_hint="--scales") from None
-    if not scales or any(not (s > 0) for s in scales):
-        raise typer.BadParameter("scales must be positive numbers, e.g. 0.5,1,1.5,2", param_hint="--scales")
-    return scales
+from posewarp.cli.options import check_device, parse_scales, parse_shard_option
 
 
 @app.command(
@@ -57,19 +46,14 @@ def keypoints(
     """Find people and their 18 OpenPose keypoints in every image (resumable, shardable)."""
     if person is not None and person not in ("best", "largest"):
         raise typer.BadParameter("use best or largest", param_hint="--person")
-    if device is not None and not (device in ("auto", "cpu") or device.startswith("cuda")):
-        raise typer.BadParameter("use auto, cpu or cuda[:N]", param_hint="--device")
-    parsed_scales = _scales(scales)
+    check_device(device)
+    parsed_scales = parse_scales(scales, "0.5,1,1.5,2")
 
     from posewarp.console import err
     from posewarp.errors import PosewarpError
-    from posewarp.preprocess.batch import parse_shard
     from posewarp.preprocess.keypoints import DEFAULT_SCALES, estimate_folder
 
-    try:
-        shard_ = parse_shard(shard)
-    except PosewarpError as exc:
-        raise typer.BadParameter(exc.message, param_hint="--shard") from None
+    shard_ = parse_shard_option(shard)
     report = estimate_folder(
         image_dir,
         out,

@@ -18,3 +18,34 @@ def parse_size(value: str | None, param_hint: str = "--size") -> tuple[int, int]
     if h < 1 or w < 1:
         raise typer.BadParameter(f"height and width must be positive, got {h}x{w}", param_hint=param_hint)
     return h, w
+
+
+def parse_scales(text: str | None, example: str = "0.5,1,1.5,2") -> tuple[float, ...] | None:
+    """``"0.5,1,1.5"`` -> (0.5, 1.0, 1.5); None stays None."""
+    if text is None:
+        return None
+    try:
+        scales = tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}", param_hint="--scales") from None
+    if not scales or any(not (0 < s < 10) for s in scales):
+        raise typer.BadParameter(f"scales must be positive numbers below 10, e.g. {example}", param_hint="--scales")
+    return scales
+
+
+def check_device(device: str | None) -> str | None:
+    """Refuse a ``--device`` that is not auto, cpu or cuda[:N] as a usage error (exit 2)."""
+    if device is not None and not (device in ("auto", "cpu") or device.startswith("cuda")):
+        raise typer.BadParameter("use auto, cpu or cuda[:N]", param_hint="--device")
+    return device
+
+
+def parse_shard_option(shard: str | None) -> tuple[int, int] | None:
+    """``--shard i/n`` as a usage error when malformed."""
+    from posewarp.errors import PosewarpError
+    from posewarp.preprocess.batch import parse_shard
+
+    try:
+        return parse_shard(shard)
+    except PosewarpError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--shard") from None

@@ -8,18 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import PREPROCESSING, app
-
-
-def _scales(text: str | None) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        scales = tuple(float(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}", param_hint="--scales") from None
-    if not scales or any(not (0 < s < 10) for s in scales):
-        raise typer.BadParameter("scales must be positive numbers, e.g. 0.75,1,1.25", param_hint="--scales")
-    return scales
+from posewarp.cli.options import check_device, parse_scales, parse_shard_option
 
 
 @app.command(
@@ -63,19 +52,14 @@ def parse(
         raise typer.BadParameter("use lip or cihp", param_hint="--label-set")
     if label_set is not None and dataset not in (None, "lip"):
         raise typer.BadParameter("--label-set names the 20 LIP labels; atr and pascal have their own", param_hint="--label-set")
-    if device is not None and not (device in ("auto", "cpu") or device.startswith("cuda")):
-        raise typer.BadParameter("use auto, cpu or cuda[:N]", param_hint="--device")
-    parsed_scales = _scales(scales)
+    check_device(device)
+    parsed_scales = parse_scales(scales, "0.75,1,1.25")
 
     from posewarp.console import err
     from posewarp.errors import PosewarpError
-    from posewarp.preprocess.batch import parse_shard
     from posewarp.preprocess.parser import label_names, parse_folder
 
-    try:
-        shard_ = parse_shard(shard)
-    except PosewarpError as exc:
-        raise typer.BadParameter(exc.message, param_hint="--shard") from None
+    shard_ = parse_shard_option(shard)
     report = parse_folder(
         image_dir,
         out,

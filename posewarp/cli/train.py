@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import TRAINING, app
+from posewarp.cli.options import check_device
 
 PRESET_NAMES = ("tiny", "market-128x64", "deepfashion-256x176", "paper")
 
@@ -55,8 +56,7 @@ def train(
     """Train Stage I or Stage II on a packed dataset (numbered run dir, resumable, DDP under torchrun)."""
     if preset is not None and preset not in PRESET_NAMES:
         raise typer.BadParameter(f"use one of {', '.join(PRESET_NAMES)}", param_hint="--preset")
-    if device is not None and not (device in ("auto", "cpu") or device.startswith("cuda")):
-        raise typer.BadParameter("use auto, cpu or cuda[:N]", param_hint="--device")
+    check_device(device)
     if amp is not None and amp not in ("auto", "bf16", "fp16", "off"):
         raise typer.BadParameter("use auto, bf16, fp16 or off", param_hint="--amp")
     if stage == 1 and any((stage1, matcher, matcher_steps is not None, finetune_matcher, no_gate, no_warp, vgg)):

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import INFERENCE, app
-from posewarp.cli.options import parse_size
+from posewarp.cli.options import check_device, parse_size
 
 
 @app.command(
@@ -38,6 +38,7 @@ def transfer(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Transfer a person into a target pose: Stage I parsing, then the Warping-GAN."""
+    check_device(device)
     from posewarp import transfer as T
     from posewarp.console import err
 
