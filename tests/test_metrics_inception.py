@@ -140,5 +140,5 @@ def test_fid_inception_rejects_other_layouts(tmp_path, inception_file):
     with pytest.raises(PosewarpError, match="layout"):
         load_fid_inception(tmp_path / "c.pth")
     (tmp_path / "d.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(PosewarpError, match="not a PyTorch weights file"):
+    with pytest.raises(PosewarpError, match="cannot read as a PyTorch weights file"):
         load_fid_inception(tmp_path / "d.pth")

@@ -109,7 +109,7 @@ def test_misfits_say_what_does_not_fit(tmp_path):
     with pytest.raises(PosewarpError, match=r"601 missing .*1 unexpected \(e.g. extra.weight\).*1 wrong shape"):
         P.load_network(path, P.DATASETS["lip"])
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(PosewarpError, match="not a loadable PyTorch checkpoint"):
+    with pytest.raises(PosewarpError, match="cannot read as a PyTorch weights file"):
         P.load_network(tmp_path / "junk.pth", P.DATASETS["lip"])
     torch.save({"state_dict": [1, 2]}, tmp_path / "list.pth")
     with pytest.raises(PosewarpError, match="not an SCHP checkpoint"):

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
 
 from posewarp.errors import PosewarpError
+from posewarp.tensor_file import read_tensor_file
 
 INPUT_SIZE = 299
 POOL_DIM = 2048
@@ -157,12 +158,7 @@ def prepare(images: torch.Tensor, *, resize: str, normalize: str, size: int = IN
 
 def load_fid_inception(path: str | os.PathLike) -> FIDInceptionV3:
     """Build ``FIDInceptionV3`` from a pytorch-fid state dict file (loaded with ``weights_only=True``)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a wrong or damaged file
-        raise PosewarpError(f"not a PyTorch weights file ({type(exc).__name__}: {exc})", path) from None
+    state = read_tensor_file(path)
     if not isinstance(state, dict):
         raise PosewarpError("expected a state dict of the pytorch-fid Inception", path)
     model = FIDInceptionV3()

@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 
 from posewarp.errors import PosewarpError
+from posewarp.tensor_file import read_tensor_file
 
 CHANNELS = (64, 192, 384, 256, 256)
 TAPS = (1, 4, 7, 9, 11)  # indices in AlexNet features after which a feature map is taken (relu1..relu5)
@@ -77,12 +78,7 @@ class LPIPS(nn.Module):
 
 
 def _load(path: str | os.PathLike, what: str) -> dict:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a wrong or damaged file
-        raise PosewarpError(f"not a PyTorch weights file ({type(exc).__name__}: {exc})", path) from None
+    state = read_tensor_file(path)
     if not isinstance(state, dict):
         raise PosewarpError(f"expected a state dict ({what})", path)
     return state

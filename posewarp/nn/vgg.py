@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from posewarp.errors import PosewarpError, WeightsMissingError
+from posewarp.tensor_file import read_tensor_file
 
 ARCHS = ("vgg16", "vgg19")
 
@@ -77,11 +78,7 @@ def load_features(features: nn.Sequential, weights: str | os.PathLike, *, arch: 
     path = Path(weights)
     if not path.is_file():
         raise WeightsMissingError(f"{arch.upper()} weights not found; run `posewarp weights download {arch}`", path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt or not a tensor file
-        raise PosewarpError(f"cannot read {arch.upper()} weights ({exc.__class__.__name__}); "
-                            f"run `posewarp weights download {arch}` again", path) from exc
+    state = read_tensor_file(path)
     if not isinstance(state, dict):
         raise PosewarpError(f"not a torchvision {arch.upper()} state dict", path)
     want = features.state_dict()

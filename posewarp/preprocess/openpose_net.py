@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from posewarp.errors import PosewarpError
+from posewarp.tensor_file import read_tensor_file
 
 NUM_PAF = 38
 NUM_HEATMAPS = 19
@@ -194,15 +195,7 @@ def flat_state_dict(net: BodyPoseNet) -> dict[str, torch.Tensor]:
 
 def load_body_pose_weights(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> BodyPoseNet:
     """Build :class:`BodyPoseNet` and load a checkpoint strictly (flat, module or tensorboy keys)."""
-    try:
-        try:  # memory-map zip checkpoints: no 200 MB copy before the weights are assigned
-            state = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
-        except RuntimeError:  # legacy (pre-zip) files cannot be memory-mapped
-            state = torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
-        raise PosewarpError("weights file not found", path) from None
-    except Exception as exc:  # pickle errors, zip errors, refused globals: all mean "not loadable"
-        raise PosewarpError(f"cannot read as a PyTorch weights file ({type(exc).__name__}: {exc})", path) from None
+    state = read_tensor_file(path, map_location)
     weights = remap_state_dict(state, path)
     with torch.device("meta"):
         net = BodyPoseNet()

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from posewarp.errors import PosewarpError
+from posewarp.tensor_file import read_tensor_file
 from posewarp.formats import parsing
 from posewarp.devices import resolve_device
 
@@ -140,16 +141,7 @@ def normalize(bgr: torch.Tensor) -> torch.Tensor:
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """An SCHP checkpoint's tensors, ``module.`` prefix stripped (``{'state_dict': ...}`` or a bare dict)."""
-    path = Path(path)
-    if not path.is_file():
-        raise PosewarpError("weights file not found", path)
-    try:
-        try:  # memory-map zip checkpoints; SCHP's 2019 files are the legacy format, which cannot be mapped
-            ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling errors come in many types
-        raise PosewarpError(f"not a loadable PyTorch checkpoint ({type(exc).__name__}: {exc})".split("\n")[0], path)
+    ckpt = read_tensor_file(path)
     state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise PosewarpError("not an SCHP checkpoint (expected a dict of tensors under 'state_dict')", path)

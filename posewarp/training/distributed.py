@@ -19,7 +19,6 @@ import torch.distributed as dist
 from torch import nn
 
 from posewarp.devices import resolve_device
-from posewarp.errors import PosewarpError
 
 
 @dataclass

@@ -55,7 +55,7 @@ class Stage1(Stage):
 
     def train_step(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
         loss = self.config.loss
-        G, D_raw = self.nets["generator"], self.nets["discriminator"]
+        D_raw = self.nets["discriminator"]
         cond = torch.cat((batch["src_parsing"], batch["tgt_pose"]), dim=1)
         real = torch.cat((cond, batch["tgt_parsing"]), dim=1)
 
