@@ -119,3 +119,12 @@ def test_tensor_round_trip_and_pictures():
     assert pic.sum() > 0 and pic[0, 31].sum() == 0
     assert draw.grid([[pic, pic]], ["a", "b"]).shape[1] > 64
     np.testing.assert_array_equal(parsing.colorize(np.array([[5]]))[0, 0], (255, 85, 0))
+
+
+def test_atomic_outputs_get_the_usual_permissions(tmp_path):
+    import os
+
+    images.write_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.uint8))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "o.png").stat().st_mode & 0o777 == 0o666 & ~umask
