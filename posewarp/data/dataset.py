@@ -154,14 +154,22 @@ def make_item(src: tuple, tgt: tuple, *, mirror: bool = False, pose_radius: floa
     side: what ``PairDataset`` returns, less names and index (also used by the loose-file benchmark)."""
     out = {}
     for side, (rgb, labels, kp) in (("src", src), ("tgt", tgt)):
-        size = rgb.shape[:2]
         image, labels, kp = _side(rgb, labels, kp, mirror)
         out[f"{side}_image"] = image
         out[f"{side}_labels"] = labels
         out[f"{side}_keypoints"] = kp
-        if maps:
-            out[f"{side}_parsing"] = P.one_hot(labels)
-            out[f"{side}_pose"] = pose_disks(kp, size, pose_radius)
     if maps:
+        add_maps(out, pose_radius)
         out["tgt_mask"] = pose_mask(out["tgt_keypoints"], tuple(tgt[0].shape[:2]))
     return out
+
+
+def add_maps(batch: dict, pose_radius: float = 4.0) -> dict:
+    """Add the dense network inputs (``*_parsing`` one-hot, ``*_pose`` disks) computed from ``*_labels`` and
+    ``*_keypoints``, for one item or a whole batch, on the tensors' device (so a training loop can read
+    ``maps=False`` items and render the maps on the GPU)."""
+    for side in ("src", "tgt"):
+        labels = batch[f"{side}_labels"]
+        batch[f"{side}_parsing"] = P.one_hot(labels)
+        batch[f"{side}_pose"] = pose_disks(batch[f"{side}_keypoints"], tuple(labels.shape[-2:]), pose_radius)
+    return batch

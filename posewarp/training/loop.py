@@ -118,8 +118,13 @@ class EpochBatches(Sampler[list[int]]):
             yield chunk[self.rank * self.local : (self.rank + 1) * self.local].tolist()
 
 
-def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+def to_device(batch: dict[str, Any], device: torch.device, pose_radius: float = 4.0) -> dict[str, Any]:
+    """Move a batch to the device and render its dense maps there (the datasets are read with ``maps=False``:
+    one-hot parsing and pose disks are cheaper to make per batch on the device than per item in workers)."""
+    from posewarp.data import add_maps
+
+    out = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+    return out if "src_parsing" in out else add_maps(out, pose_radius)
 
 
 class _StopFlag:
@@ -208,7 +213,7 @@ def validate(stage: Stage, dataset: Dataset, config: TrainConfig, ctx: Dist) -> 
             with torch.no_grad():
                 for batch in loader:
                     with ctx.autocast():
-                        out = stage.validate_batch(to_device(batch, ctx.device), ctx)
+                        out = stage.validate_batch(to_device(batch, ctx.device, config.data.pose_radius), ctx)
                     for k, v in out.items():
                         v = v.detach().double()
                         sums[k] = sums[k] + v if k in sums else v
@@ -270,7 +275,7 @@ def run_phase(
                         batch = next(batches)
                     except StopIteration:
                         break
-                    batch = to_device(batch, ctx.device)
+                    batch = to_device(batch, ctx.device, config.data.pose_radius)
                     for name, opt in stage.opts.items():
                         lr = learning_rate(config.optim, stage.lrs[name], step, max_steps)
                         for group in opt.param_groups:
@@ -320,7 +325,7 @@ def run_phase(
                     ):
                         stage.set_training(False)
                         with torch.no_grad(), ctx.autocast():
-                            picture = stage.sample_grid(to_device(sample_batch, ctx.device), ctx)
+                            picture = stage.sample_grid(to_device(sample_batch, ctx.device, config.data.pose_radius), ctx)
                         stage.set_training(True)
                         write_image(run_dir.sample_path(run, step, phase), picture)
                     if step % config.snapshot_every == 0 or last or stopping:

@@ -79,11 +79,11 @@ def _open_data(config: TrainConfig):
     if "train" not in names:
         raise PosewarpError(f"the pack has no 'train' split (it has {', '.join(names) or 'none'})", path)
     d = config.data
-    train_set = PairDataset(path, "train", flip=d.flip, pose_radius=d.pose_radius, seed=config.seed)
+    train_set = PairDataset(path, "train", flip=d.flip, pose_radius=d.pose_radius, seed=config.seed, maps=False)
     test_split = "test" if "test" in names else "train"
     if test_split == "train":
         err.print(f"[yellow]{path}: no 'test' split; validating on the training split[/yellow]")
-    test_set = PairDataset(path, test_split, flip=False, pose_radius=d.pose_radius, seed=config.seed)
+    test_set = PairDataset(path, test_split, flip=False, pose_radius=d.pose_radius, seed=config.seed, maps=False)
     h, w = train_set.image_size
     multiple = 2 ** config.model.n_downsample
     if h % multiple or w % multiple:
