@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The exact commands that made the shipped demo snapshots (stage1-tiny-synth.pt, stage2-tiny-synth.pt).
+# CPU only; about 30-40 minutes on one core. Usage: bash weights/make_demo_weights.sh [WORKDIR]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+work="${1:-$(mktemp -d)}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+posewarp synth "$work/world" --identities 60 --poses-per-identity 6 --size 128x64 --seed 0 --test-fraction 0.1
+posewarp pack --images "$work/world/images" --keypoints "$work/world/keypoints" --parsing "$work/world/parsing" \
+    --pairs "$work/world/pairs-train.csv" --pairs "$work/world/pairs-test.csv" --split train --split test \
+    --out "$work/world.h5"
+posewarp train --stage 1 --data "$work/world.h5" --preset tiny --max-steps 1500 --seed 0 --out "$work/runs" --desc ship
+posewarp train --stage 2 --data "$work/world.h5" --preset tiny --max-steps 1000 --seed 0 --out "$work/runs" --desc ship
+cp "$(ls -d "$work"/runs/*-stage1-ship | tail -1)/snapshot-latest.pt" "$here/stage1-tiny-synth.pt"
+cp "$(ls -d "$work"/runs/*-stage2-ship | tail -1)/snapshot-latest.pt" "$here/stage2-tiny-synth.pt"
+echo "wrote $here/stage1-tiny-synth.pt and $here/stage2-tiny-synth.pt (work folder: $work)"
