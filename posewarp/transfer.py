@@ -75,7 +75,10 @@ def read_target_poses(spec: str, *, device: str = "auto", weights=None) -> list[
             poses = _poses_from_json(path)
             return [(path.stem if len(poses) == 1 else f"{path.stem}-{i:04d}", p) for i, p in enumerate(poses)]
         if suffix == ".csv":
-            return [(Path(name).stem, kp) for name, kp in K.read_patn_csv(path).items()] or _no_rows(path)
+            rows = [(Path(name).stem, kp) for name, kp in K.read_patn_csv(path).items()]
+            if not rows:
+                raise PosewarpError("the annotation CSV has no rows", path)
+            return rows
         if suffix in images.IMAGE_EXTENSIONS:
             return [(path.stem, _estimate_pose(images.read_image(path), device, weights))]
         raise PosewarpError("unknown pose file type (use .json, .csv, an image or a folder)", path)
@@ -83,10 +86,6 @@ def read_target_poses(spec: str, *, device: str = "auto", weights=None) -> list[
         name, kp = K.from_patn_row(spec)
         return [(Path(name).stem or "pose", kp)]
     raise PosewarpError("pose file not found", spec)
-
-
-def _no_rows(path: Path):
-    raise PosewarpError("the annotation CSV has no rows", path)
 
 
 def _beside(src: Path, folder: str, suffix: str) -> Path | None:

@@ -50,7 +50,6 @@ def keypoints(
     parsed_scales = parse_scales(scales, "0.5,1,1.5,2")
 
     from posewarp.console import err
-    from posewarp.errors import PosewarpError
     from posewarp.preprocess.keypoints import DEFAULT_SCALES, estimate_folder
 
     shard_ = parse_shard_option(shard)
@@ -73,5 +72,4 @@ def keypoints(
         print(json.dumps(report.as_dict(), indent=2))
     else:
         err.print(report.table(f"keypoints -> {out}"))
-    if report.failed and report.done + report.skipped == 0:
-        raise PosewarpError(f"no image could be processed ({len(report.failed)} failed)", image_dir)
+    report.check_any_processed(image_dir)

@@ -56,7 +56,6 @@ def parse(
     parsed_scales = parse_scales(scales, "0.75,1,1.25")
 
     from posewarp.console import err
-    from posewarp.errors import PosewarpError
     from posewarp.preprocess.parser import label_names, parse_folder
 
     shard_ = parse_shard_option(shard)
@@ -83,5 +82,4 @@ def parse(
         print(json.dumps(doc, indent=2))
     else:
         err.print(report.table(f"parse -> {out}"))
-    if report.failed and report.done + report.skipped == 0:
-        raise PosewarpError(f"no image could be processed ({len(report.failed)} failed)", image_dir)
+    report.check_any_processed(image_dir)

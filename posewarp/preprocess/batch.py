@@ -105,6 +105,11 @@ class BatchReport:
             table.add_row("...", f"{len(self.failed) - max_failures} more failures", style="dim")
         return table
 
+    def check_any_processed(self, image_dir) -> None:
+        """A batch job exits 1 only when nothing could be processed (every image failed)."""
+        if self.failed and self.done + self.skipped == 0:
+            raise PosewarpError(f"no image could be processed ({len(self.failed)} failed)", image_dir)
+
     def as_dict(self) -> dict:
         return {
             "done": self.done,
