@@ -205,7 +205,7 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
     from posewarp.inference import TransferPipeline
 
     out = Path(out)
-    dataset = PairDataset(data, split)
+    dataset = PairDataset(data, split, maps=False)
     pipeline = TransferPipeline.load(stage1, stage2, device=device, size=dataset.image_size)
     n = len(dataset) if limit is None else min(limit, len(dataset))
     if n == 0:
@@ -214,7 +214,7 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
     pairs, annotations, rows = [], {}, []
     shown = set(np.linspace(0, n - 1, min(8, n)).round().astype(int).tolist())  # grid rows spread over the split
     for batch in track(loader, "transfer", total=len(loader), show=show_progress):
-        result = pipeline.run(batch["src_image"], batch["src_parsing"], batch["tgt_pose"])
+        result = pipeline.run(batch)
         fake = images.to_uint8(result["image"])
         real = images.to_uint8(batch["tgt_image"])
         for i in range(len(fake)):
