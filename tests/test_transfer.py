@@ -99,10 +99,10 @@ def test_batch_mode_is_ready_for_eval(demo, capsys):
 def test_bad_pose_file_with_17_points(demo, tmp_path, capsys):
     out, opts = runs(demo)
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 51}]}))
+    bad.write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 60}]}))
     code, _, err = cli(["transfer", out / "world" / "images" / "id0000_pose00.png", "--pose", bad,
                         "--out", tmp_path / "o.png", *opts], capsys)
-    assert code == 1 and "17 keypoints" in err and str(bad) in err
+    assert code == 1 and "20 keypoints" in err and str(bad) in err
     assert not (tmp_path / "o.png").exists()
 
 
@@ -110,7 +110,7 @@ def test_missing_source_inputs_name_the_download(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("POSEWARP_HOME", str(tmp_path / "home"))
     images.write_image(tmp_path / "alone.png", np.full((64, 32, 3), 200, np.uint8))
     pose = tmp_path / "p.json"
-    K.write_openpose_json(pose, np.ones((18, 3), np.float32))
+    K.write_openpose_json(pose, np.full((18, 3), (10, 20, 1), np.float32))
     code, _, err = cli(["transfer", tmp_path / "alone.png", "--pose", pose, "--out", tmp_path / "o.png"], capsys)
     assert code == 1 and "posewarp weights download openpose" in err
 
