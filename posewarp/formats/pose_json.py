@@ -9,7 +9,7 @@
 * Detector outputs, one object per person: COCO results (``{"image_id", "keypoints": [x, y, score] * 17}``),
   mmpose (``{"keypoints": [[x, y], ...], "keypoint_scores": [...]}``) and Ultralytics YOLO-pose ``to_json()``
   (``{"keypoints": {"x": [...], "y": [...], "visible": [...]}}``). Every point carries a score, so a point
-  scored below ``MIN_SCORE`` (0.3, the keypoint threshold of mmpose's and DWPose's drawings) counts as missing.
+  scored below ``MIN_SCORE`` (0.3, the keypoint threshold mmpose's demos draw with) counts as missing.
 * Plain arrays: ``[x0, y0, c0, ...]``, ``[[x, y, c], ...]``, or a list of either (a sequence).
 """
 
