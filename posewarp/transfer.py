@@ -47,7 +47,7 @@ def _choose(entries: list[tuple[str, np.ndarray]], person: int | None, path) -> 
         several += len(people) > 1
     if len(entries) > 1:
         how = f"person {person}" if person is not None else "the largest in each"
-        note = f"{several} of {len(entries)} poses had several people; used {how}" if several else "one person each"
+        note = f"{several} of {len(entries)} poses had several people; used {how}" if several else ""
     return chosen, note
 
 
@@ -84,7 +84,7 @@ def read_target_poses(spec: str, *, pose_format: str = "auto", person: int | Non
     else:
         raise PosewarpError("pose file not found", spec)
     chosen, note = _choose(entries, person, spec)
-    return chosen, f"{fmt}, {note}"
+    return chosen, ", ".join(filter(None, (fmt, note)))
 
 
 def _source_pose(pose_file: Path, src: Path, rgb: np.ndarray, pose_format: str, person: int | None
@@ -100,7 +100,7 @@ def _source_pose(pose_file: Path, src: Path, rgb: np.ndarray, pose_format: str, 
         raise PosewarpError(f"holds {len(poses.entries)} images' poses, none named {src.name!r}", pose_file)
     kp, note = K.choose_person(people, person, pose_file)
     K.check_values(kp, pose_file, rgb.shape[:2])
-    return kp, f"{pose_file} ({poses.format}, {note})"
+    return kp, f"{pose_file} ({', '.join(filter(None, (poses.format, note)))})"
 
 
 def _beside(src: Path, folder: str, suffix: str) -> Path | None:

@@ -113,21 +113,21 @@ def select_person(people: np.ndarray, how: str = "best") -> np.ndarray:
 
 def choose_person(people: np.ndarray, person: int | None = None, path: str | os.PathLike | None = None
                   ) -> tuple[np.ndarray, str]:
-    """One person of ``(P, 18, 3)`` and a note saying which: number ``person`` (from 0), else the largest."""
+    """One person of ``(P, 18, 3)`` and a note saying which ("" for a file's only person): number ``person``
+    (from 0), else the largest."""
     people = check_shape(people, path)
     if people.ndim == 2:
         people = people[None]
     if len(people) == 0:
         raise PosewarpError("no person in the pose file", path)
     if person is None:
-        index = largest_person(people)
-        how = "the largest" if len(people) > 1 else "the only one"
+        index, how = largest_person(people), "the largest"
     elif not 0 <= person < len(people):
         raise PosewarpError(f"--person {person}: the file has {len(people)} "
                             f"{'person' if len(people) == 1 else 'people'} (numbered from 0)", path)  # fmt: skip
     else:
         index, how = person, f"--person {person}"
-    return people[index], f"person {index} of {len(people)} ({how})"
+    return people[index], f"person {index} of {len(people)} ({how})" if len(people) > 1 or person is not None else ""
 
 
 # --- OpenPose JSON ------------------------------------------------------------------------------
