@@ -91,11 +91,12 @@ def _source_pose(pose_file: Path, src: Path, rgb: np.ndarray, pose_format: str, 
                  ) -> tuple[np.ndarray, str]:
     """The source person from its pose file: the file's only image, or the entry named like the source."""
     poses = K.read_poses(pose_file, pose_format)
-    by_name = {Path(n).name: people for n, people in poses.entries}
+    named = [p for n, p in poses.entries if Path(n).name == src.name] or \
+        [p for n, p in poses.entries if Path(n).stem == src.stem]  # fmt: skip
     if len(poses.entries) == 1:
         people = poses.entries[0][1]
-    elif src.name in by_name or src.stem in {Path(n).stem for n in by_name}:
-        people = by_name.get(src.name, next(v for n, v in by_name.items() if Path(n).stem == src.stem))
+    elif named:
+        people = named[0]
     else:
         raise PosewarpError(f"holds {len(poses.entries)} images' poses, none named {src.name!r}", pose_file)
     kp, note = K.choose_person(people, person, pose_file)

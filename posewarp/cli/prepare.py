@@ -30,10 +30,17 @@ def _protocol(value: str | None) -> str:
     return value or "patn"
 
 
-def _report(report, as_json: bool) -> None:
+def _run(prepare, root: Path, out: Path, as_json: bool, **options) -> None:
+    """Call the library's ``prepare_*`` and print its report; Ctrl-C keeps what was written and exits 130."""
     from posewarp.console import err, summary_table
     from posewarp.data.prepare import next_steps
 
+    try:
+        report = prepare(root, out, show_progress=not as_json, **options)
+    except KeyboardInterrupt:
+        err.print(f"[yellow]interrupted: the images written so far in {out} are kept; run the same command to "
+                  "finish[/yellow]")  # fmt: skip
+        raise typer.Exit(130) from None
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
@@ -44,13 +51,6 @@ def _report(report, as_json: bool) -> None:
     err.print(summary_table(f"posewarp prepare {report.dataset}", report.summary()))
     err.print("next (parsing needs `posewarp weights download schp-lip`):\n  " + "\n  ".join(next_steps(report)),
               highlight=False, soft_wrap=True)  # fmt: skip
-
-
-def _interrupted(out: Path) -> typer.Exit:
-    from posewarp.console import err
-
-    err.print(f"[yellow]interrupted: the images written so far in {out} are kept; run the same command to finish[/yellow]")
-    return typer.Exit(130)
 
 
 @prepare_app.command(
@@ -75,12 +75,8 @@ def deepfashion(
     protocol = _protocol(protocol)
     from posewarp.data.deepfashion import prepare_deepfashion
 
-    try:
-        report = prepare_deepfashion(root, out, lists=lists, protocol=protocol, quality=quality, overwrite=overwrite,
-                                     workers=workers, show_progress=not as_json)  # fmt: skip
-    except KeyboardInterrupt:
-        raise _interrupted(out) from None
-    _report(report, as_json)
+    _run(prepare_deepfashion, root, out, as_json, lists=lists, protocol=protocol, quality=quality, overwrite=overwrite,
+         workers=workers)  # fmt: skip
 
 
 @prepare_app.command(
@@ -102,9 +98,4 @@ def market(
     protocol = _protocol(protocol)
     from posewarp.data.market import prepare_market
 
-    try:
-        report = prepare_market(root, out, lists=lists, protocol=protocol, overwrite=overwrite, workers=workers,
-                                show_progress=not as_json)  # fmt: skip
-    except KeyboardInterrupt:
-        raise _interrupted(out) from None
-    _report(report, as_json)
+    _run(prepare_market, root, out, as_json, lists=lists, protocol=protocol, overwrite=overwrite, workers=workers)

@@ -17,7 +17,7 @@ from posewarp.cli.options import POSE_FORMAT_HELP, check_device, check_pose_form
     "  posewarp transfer examples/person.png --pose examples/pose-arms-up.json --out out.png --grid grid.png\n\n"
     "  posewarp transfer photo.jpg --pose openpose_body25_keypoints.json --person 1   # BODY_25, second person\n\n"
     "  posewarp transfer photo.jpg --pose other-photo.jpg --stage1 runs/00001-stage1 --stage2 runs/00002-stage2\n\n"
-    "  posewarp transfer examples/person.png --pose examples/walk-sequence.json --out walk.gif\n\n"
+    "  posewarp transfer examples/person.png --pose examples/walk.json --out walk.gif\n\n"
     "  posewarp transfer --data data/test.h5 --split test --out results/",
 )
 def transfer(

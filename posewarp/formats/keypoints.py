@@ -291,7 +291,7 @@ def _to_poses(entries: list[pose_json.Entry], fmt: str, path: str | os.PathLike 
     layouts = set()
     for i, e in enumerate(entries):
         name = e.name or (stem if len(entries) == 1 else f"{stem}-{i:04d}")
-        where = "" if len(entries) == 1 else f"{name}: "
+        where = f"{name}: " if len(entries) > 1 or e.container == "coco" else ""
         if not np.isfinite(e.people).all():
             raise PosewarpError(f"{where}a keypoint value is NaN or infinite", path)
         people = np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
