@@ -31,15 +31,16 @@ from posewarp.training.config import ModelConfig
 from posewarp.pose_fit import fit_pose
 
 SHIPPED = {"stage1": "stage1-tiny-synth.pt", "stage2": "stage2-tiny-synth.pt"}
+SHIPPED_DIR = Path(__file__).resolve().parent / "demo_weights"  # package data: in the wheel and the checkout
 
 
 def shipped_weights(kind: str) -> Path:
-    """The small demo snapshot shipped in the repository's ``weights/`` folder."""
-    path = Path(__file__).resolve().parent.parent / "weights" / SHIPPED[kind]
+    """The small demo snapshot shipped inside the package (``posewarp/demo_weights/``)."""
+    path = SHIPPED_DIR / SHIPPED[kind]
     if not path.is_file():
         raise PosewarpError(
-            f"the shipped {kind} demo weights are not here (posewarp installed without its weights/ folder?); "
-            f"pass --{kind} RUN_DIR_OR_SNAPSHOT",
+            f"the shipped {kind} demo weights are missing from this install (a build without package data?); "
+            f"reinstall posewarp or pass --{kind} RUN_DIR_OR_SNAPSHOT",
             path,
         )
     return path
