@@ -42,6 +42,7 @@ class ModelConfig:
     ndf: int = 64
     d_layers: int = 3
     part_prior: bool = False  # Stage I also sees the source parsing moved part by part onto the target pose
+    parser_skips: bool = False  # Stage I is a U-Net (encoder levels reach the decoder)
     # Stage II only
     gate: bool = True  # soft gate in the warping block (--no-gate ablation)
     warp: bool = True  # warping block at all (--no-warp ablation = plain ResNet generator, the paper's woWB)
@@ -52,10 +53,25 @@ class ModelConfig:
     grids: str = "matcher"  # transformation grids: "matcher" (paper), "parts" (per-part keypoint maps) or both
     region_style: bool = False  # source mean colour / feature per label painted into the target parsing
     upsample: str = "transposed"  # decoder upsampling: "transposed" (paper) or "resize" (resize + conv)
+    composite: bool = False  # output = soft per-pixel selection of the rendering, the source and the warped source
     matcher_features: str = "vgg16"  # "small" (trained from scratch) or "vgg16" (the paper's GEO trunk)
     matcher_width: int = 32  # "small" features: first layer width
     matcher_feature_size: int | None = None  # correlation resolution (square); None: 15 (vgg16) or 16 (small)
     vgg: str = "pretrained"  # perceptual loss trunk: "pretrained" VGG19 from disk, or "random" (tests, tiny)
+
+
+# The two designs of the networks. ModelConfig's defaults are the paper's, so a snapshot written before
+# posewarp's design existed rebuilds as it was trained; presets choose posewarp's, and
+# ``posewarp train --design paper`` (``design(cfg, "paper")``) puts the paper's networks and losses on any preset.
+PAPER_DESIGN = {"part_prior": False, "parser_skips": False, "warp_levels": "bottleneck", "gate_mode": "spatial",
+                "grids": "matcher", "region_style": False, "upsample": "transposed", "composite": False}
+POSEWARP_DESIGN = {"part_prior": True, "parser_skips": True, "warp_levels": "all", "gate_mode": "channel",
+                   "grids": "parts", "region_style": True, "upsample": "resize", "composite": True}
+PAPER_LOSSES = {"loss.vgg": 10.0}  # the perceptual term (a preset may drop it, e.g. tiny's random VGG)
+DESIGNS = {
+    "paper": {**{f"model.{k}": v for k, v in PAPER_DESIGN.items()}, **PAPER_LOSSES},
+    "posewarp": {f"model.{k}": v for k, v in POSEWARP_DESIGN.items()},
+}
 
 
 @dataclass(frozen=True)
@@ -172,7 +188,11 @@ def _check_type(current, value, f: dataclasses.Field, name: str):
 
 
 def _preset_tiny() -> TrainConfig:
-    """Trains on a CPU in minutes at 128x64 (a sanity check and the synthetic benchmarks, not a real model)."""
+    """Trains on a CPU in minutes at 128x64 (the demo, the shipped demo weights and the synthetic benchmarks).
+
+    No perceptual loss: without ImageNet weights offline it could only use a random VGG19, which cost two thirds
+    of every step for no measured gain (benchmarks/quality.py); ``--design paper`` puts it back with the paper's
+    networks."""
     return TrainConfig(
         preset="tiny",
         max_steps=600,
@@ -183,30 +203,32 @@ def _preset_tiny() -> TrainConfig:
         snapshot_every=200,
         data=DataConfig(batch_size=8),
         model=ModelConfig(ngf=16, n_downsample=2, n_blocks=2, ndf=16, d_layers=2, matcher_features="small",
-                          matcher_width=16, matcher_feature_size=10, vgg="random"),
+                          matcher_width=16, matcher_feature_size=10, vgg="random", **POSEWARP_DESIGN),
+        loss=LossConfig(vgg=0.0),
         optim=OptimConfig(lr=1e-3, decay_start=0.5),
         matcher=MatcherConfig(steps=300, lr=1e-3),
     )
 
 
 def _preset_market() -> TrainConfig:
-    """Market-1501 at 128x64 on one GPU: the paper's losses, a lighter generator (2 downsamples to 32x16)."""
+    """Market-1501 at 128x64 on one GPU: posewarp's networks with the paper's losses, a lighter generator (2
+    downsamples to 32x16)."""
     return TrainConfig(
         preset="market-128x64",
         max_steps=100_000,
         data=DataConfig(batch_size=32, workers=4),
-        model=ModelConfig(ngf=64, n_downsample=2, n_blocks=6, ndf=64, d_layers=3),
+        model=ModelConfig(ngf=64, n_downsample=2, n_blocks=6, ndf=64, d_layers=3, **POSEWARP_DESIGN),
         matcher=MatcherConfig(steps=20_000),
     )
 
 
 def _preset_deepfashion() -> TrainConfig:
-    """DeepFashion at 256x176: the authors' generator sizes at a single-GPU batch."""
+    """DeepFashion at 256x176: posewarp's networks at the authors' sizes, the paper's losses, a single-GPU batch."""
     return TrainConfig(
         preset="deepfashion-256x176",
         max_steps=200_000,
         data=DataConfig(batch_size=8, workers=4),
-        model=ModelConfig(ngf=64, n_downsample=3, n_blocks=9, ndf=64, d_layers=3),
+        model=ModelConfig(ngf=64, n_downsample=3, n_blocks=9, ndf=64, d_layers=3, **POSEWARP_DESIGN),
         matcher=MatcherConfig(steps=20_000),
     )
 
@@ -258,16 +280,26 @@ def default_preset(image_size: tuple[int, int]) -> str:
     return {(128, 64): "market-128x64", (256, 176): "deepfashion-256x176"}.get(tuple(image_size), "paper")
 
 
+def design(cfg: TrainConfig, name: str) -> TrainConfig:
+    """``cfg`` with the networks (and for the paper, the losses) of the named design, its sizes kept."""
+    if name not in DESIGNS:
+        raise PosewarpError(f"unknown design {name!r} (choose from {', '.join(DESIGNS)})")
+    return cfg.replace(DESIGNS[name])
+
+
 def resolve(
     stage: int,
     preset_name: str | None = None,
     config_file: str | os.PathLike | None = None,
     overrides: dict[str, Any] | None = None,
+    design_name: str | None = None,
 ) -> TrainConfig:
-    """preset < config file < CLI overrides. A config file may name its own preset (CLI --preset still wins)."""
+    """preset < design < config file < CLI overrides. A config file may name its own preset (CLI --preset wins)."""
     file_doc = load_json(config_file) if config_file is not None else {}
     name = file_doc.get("preset", preset_name) if preset_name is None else preset_name
     cfg = preset(name or "paper", stage)
+    if design_name is not None:
+        cfg = design(cfg, design_name)
     if file_doc:
         file_doc = {k: v for k, v in file_doc.items() if k not in ("preset", "stage")}
         try:

@@ -38,14 +38,15 @@ def configure(
     config_file: str | os.PathLike | None = None,
     overrides: dict | None = None,
     resume: str | os.PathLike | None = None,
+    design: str | None = None,
 ) -> TrainConfig:
-    """The resolved config of ``posewarp train``: preset < config file < CLI, or (``resume``) the run's own
-    config.json < config file < CLI. Without a preset anywhere it follows the pack's image size."""
+    """The resolved config of ``posewarp train``: preset < design < config file < CLI, or (``resume``) the run's
+    own config.json < config file < CLI. Without a preset anywhere it follows the pack's image size."""
     from posewarp.training import config as C
 
     if resume is not None:
-        if preset is not None:
-            raise PosewarpError("--preset cannot change a resumed run (its config.json is used)", resume)
+        if preset is not None or design is not None:
+            raise PosewarpError("--preset and --design cannot change a resumed run (its config.json is used)", resume)
         saved = run_dir.read_config(resume)
         if saved.get("stage") != stage:
             raise PosewarpError(f"this is a stage {saved.get('stage')} run; it cannot resume as stage {stage}", resume)
@@ -57,7 +58,7 @@ def configure(
             from posewarp.data import PairDataset
 
             preset = C.default_preset(PairDataset(data, "train").image_size)
-    return C.resolve(stage, preset, config_file, overrides)
+    return C.resolve(stage, preset, config_file, overrides, design)
 
 
 def phases(config: TrainConfig) -> list[str]:
