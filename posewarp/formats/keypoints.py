@@ -8,14 +8,15 @@ and -1,-1 in PATN CSV). "R" is the person's own right (image left for a frontal 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 
 from posewarp.errors import PosewarpError
-from posewarp.formats import atomic
+from posewarp.formats import atomic, jsonfile
+from posewarp.formats.input_file import csv_rows, read_text
 
 NUM_KEYPOINTS = 18
 
@@ -46,6 +47,20 @@ OPENPOSE_JSON_VERSION = 1.3
 def empty() -> np.ndarray:
     """One person with every keypoint missing."""
     return np.zeros((NUM_KEYPOINTS, 3), np.float32)
+
+
+MAX_COORDINATE = 1e6  # pixels: beyond this a keypoint is a broken file, not a photo
+
+
+def check_finite(kp: np.ndarray, path: str | os.PathLike | None = None, who: str = "the pose") -> np.ndarray:
+    """Refuse NaN, infinite or absurdly large keypoint values (they would be packed or drawn without a word)."""
+    kp = np.asarray(kp)
+    if not np.isfinite(kp).all():
+        raise PosewarpError(f"{who} has non-finite keypoint values (NaN or infinity)", path)
+    if kp.size and np.abs(kp).max() > MAX_COORDINATE:
+        raise PosewarpError(f"{who} has a keypoint value of {np.abs(kp).max():.3g}, beyond any image "
+                            f"(at most {MAX_COORDINATE:g} pixels)", path)  # fmt: skip
+    return kp
 
 
 def check_shape(kp: np.ndarray, path: str | os.PathLike | None = None) -> np.ndarray:
@@ -137,9 +152,11 @@ def from_openpose_dict(doc: object, path: str | os.PathLike | None = None) -> np
             n = len(flat) // 3 if isinstance(flat, list) else 0
             raise PosewarpError(f"person {i} has {n} keypoints, expected {NUM_KEYPOINTS} (COCO-18)", path)
         try:
-            people.append(np.asarray(flat, np.float32).reshape(NUM_KEYPOINTS, 3))
+            values = np.asarray(flat, np.float32).reshape(NUM_KEYPOINTS, 3)
         except (TypeError, ValueError):
             raise PosewarpError(f"person {i} has non-numeric keypoint values", path) from None
+        check_finite(values, path, f"person {i}")
+        people.append(values)
     if not people:
         return np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
     out = np.stack(people)
@@ -149,13 +166,7 @@ def from_openpose_dict(doc: object, path: str | os.PathLike | None = None) -> np
 
 def read_openpose_json(path: str | os.PathLike) -> np.ndarray:
     """All people of an OpenPose JSON file as ``(P, 18, 3)``."""
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PosewarpError(f"malformed JSON ({exc})", path) from None
-    return from_openpose_dict(doc, path)
+    return from_openpose_dict(jsonfile.read(path), path)
 
 
 def write_openpose_json(path: str | os.PathLike, people: np.ndarray) -> None:
@@ -166,47 +177,58 @@ def write_openpose_json(path: str | os.PathLike, people: np.ndarray) -> None:
 # --- PATN annotation CSV ------------------------------------------------------------------------
 
 PATN_HEADER = "name:keypoints_y:keypoints_x"
+_PATN_SPECIAL = (":", '"', "\n", "\r")
+
+
+def _patn_name(name: str) -> str:
+    """The name field of a PATN row, quoted CSV-style when it holds a colon, quote or line break."""
+    if any(c in name for c in _PATN_SPECIAL) or name != name.strip():
+        return '"' + name.replace('"', '""') + '"'
+    return name
 
 
 def to_patn_row(name: str, kp: np.ndarray) -> str:
     """``name: [y0, ...]: [x0, ...]`` with integer pixels and -1 for missing points."""
-    kp = check_shape(kp)
+    kp = check_finite(check_shape(kp), None, repr(name))
     present = visible(kp)
     ys = [int(round(float(y))) if v else -1 for y, v in zip(kp[:, 1], present)]
     xs = [int(round(float(x))) if v else -1 for x, v in zip(kp[:, 0], present)]
-    return f"{name}: {ys}: {xs}"
+    return f"{_patn_name(name)}: {ys}: {xs}"
+
+
+def _patn_fields(row: list[str], line: int | None, path) -> tuple[str, np.ndarray]:
+    where = f"line {line}: " if line else ""
+    if len(row) < 3:
+        raise PosewarpError(f"{where}PATN row needs 'name:keypoints_y:keypoints_x', got {':'.join(row)[:60]!r}", path)
+    name = ":".join(row[:-2]).strip()  # an unquoted name with colons keeps them
+    ys, xs = (jsonfile.loads(field, path) for field in row[-2:])
+    if not (isinstance(ys, list) and isinstance(xs, list)) or len(ys) != NUM_KEYPOINTS or len(xs) != NUM_KEYPOINTS:
+        raise PosewarpError(f"{where}row {name!r}: expected {NUM_KEYPOINTS} y and x values", path)
+    try:
+        values = np.array([ys, xs], np.float32)
+    except (TypeError, ValueError):
+        raise PosewarpError(f"{where}row {name!r}: keypoint lists are not lists of numbers", path) from None
+    check_finite(values, path, f"{where}row {name!r}")
+    kp = empty()
+    present = (values[0] != -1) & (values[1] != -1)
+    kp[present] = np.stack([values[1][present], values[0][present], np.ones(int(present.sum()), np.float32)], 1)
+    return name, kp
 
 
 def from_patn_row(line: str, path: str | os.PathLike | None = None) -> tuple[str, np.ndarray]:
     """Parse one PATN row into (name, ``(18, 3)``); confidence is 1 for present points."""
-    parts = line.strip().split(":")
-    if len(parts) != 3:
+    rows = csv_rows(line.strip(), path, ":")
+    if len(rows) != 1:
         raise PosewarpError(f"PATN row needs 'name:keypoints_y:keypoints_x', got {line.strip()[:60]!r}", path)
-    name = parts[0].strip()
-    try:
-        ys, xs = json.loads(parts[1]), json.loads(parts[2])
-    except json.JSONDecodeError:
-        raise PosewarpError(f"row {name!r}: keypoint lists are not valid lists of numbers", path) from None
-    if not (isinstance(ys, list) and isinstance(xs, list)) or len(ys) != NUM_KEYPOINTS or len(xs) != NUM_KEYPOINTS:
-        raise PosewarpError(f"row {name!r}: expected {NUM_KEYPOINTS} y and x values", path)
-    kp = empty()
-    for i, (y, x) in enumerate(zip(ys, xs)):
-        if x != -1 and y != -1:
-            kp[i] = (x, y, 1.0)
-    return name, kp
+    return _patn_fields(rows[0][1], None, path)
 
 
 def read_patn_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """A PATN annotation CSV as ``{name: (18, 3)}``."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except UnicodeDecodeError:
-        raise PosewarpError("not a text file", path) from None
-    if not lines or lines[0].replace(" ", "") != PATN_HEADER:
+    """A PATN annotation CSV as ``{name: (18, 3)}`` (a regular UTF-8 file; quoted names may hold colons)."""
+    rows = csv_rows(read_text(path), path, ":")
+    if not rows or "".join(rows[0][1]).replace(" ", "") != PATN_HEADER.replace(":", ""):
         raise PosewarpError(f"expected the PATN header {PATN_HEADER!r}", path)
-    return dict(from_patn_row(line, path) for line in lines[1:] if line.strip())
+    return dict(_patn_fields(row, line, path) for line, row in rows[1:] if any(f.strip() for f in row))
 
 
 def write_patn_csv(path: str | os.PathLike, annotations: dict[str, np.ndarray]) -> None:
@@ -218,18 +240,13 @@ def write_patn_csv(path: str | os.PathLike, annotations: dict[str, np.ndarray]) 
 
 
 def read_pairs_csv(path: str | os.PathLike) -> list[tuple[str, str]]:
-    """A PATN pairs file (header ``from,to``) as a list of (source name, target name)."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except UnicodeDecodeError:
-        raise PosewarpError("not a text file", path) from None
-    if not rows or [c.strip() for c in rows[0][:2]] != ["from", "to"]:
+    """A PATN pairs file (header ``from,to``) as a list of (source name, target name); CSV quoting is
+    understood, so names may hold commas, quotes and line breaks."""
+    rows = csv_rows(read_text(path), path)
+    if not rows or [c.strip() for c in rows[0][1][:2]] != ["from", "to"]:
         raise PosewarpError("expected a CSV with the header 'from,to'", path)
     pairs = []
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in rows[1:]:
         if not row:
             continue
         if len(row) < 2:
@@ -239,4 +256,9 @@ def read_pairs_csv(path: str | os.PathLike) -> list[tuple[str, str]]:
 
 
 def write_pairs_csv(path: str | os.PathLike, pairs: list[tuple[str, str]]) -> None:
-    atomic.write_text(path, "from,to\n" + "".join(f"{a},{b}\n" for a, b in pairs))
+    """``from,to`` rows, quoted where a name holds a comma, quote or line break."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(("from", "to"))
+    writer.writerows(pairs)
+    atomic.write_text(path, buf.getvalue())
