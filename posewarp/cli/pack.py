@@ -52,24 +52,20 @@ def pack(
     from posewarp.console import err, summary_table
     from posewarp.data.packer import pack as run_pack
 
-    try:
-        report = run_pack(
-            images,
-            keypoints,
-            parsing,
-            list(pairs),
-            out,
-            splits=list(split) if split else None,
-            size=hw,
-            fit=fit or "crop",
-            encode=encode or "raw",
-            strict=strict,
-            resume=resume,
-            show_progress=not as_json,
-        )
-    except KeyboardInterrupt:
-        err.print(f"[yellow]interrupted: {out}.partial is kept; run the same command with --resume to finish it[/yellow]")
-        raise typer.Exit(130) from None
+    report = run_pack(
+        images,
+        keypoints,
+        parsing,
+        list(pairs),
+        out,
+        splits=list(split) if split else None,
+        size=hw,
+        fit=fit or "crop",
+        encode=encode or "raw",
+        strict=strict,
+        resume=resume,
+        show_progress=not as_json,
+    )
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
