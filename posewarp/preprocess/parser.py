@@ -349,7 +349,7 @@ def parse_folder(
     are reported and skipped. Returns the :class:`~posewarp.preprocess.batch.BatchReport`; its counts give the
     share of image pixels per label (percent, named by ``label_set``) for the labels seen.
     """
-    from posewarp.formats import draw, images
+    from posewarp.formats import draw, images, outputs
     from posewarp.preprocess import batch as B
 
     names = label_names(dataset, label_set)
@@ -357,6 +357,8 @@ def parse_folder(
     overlay_dir = None if overlay_dir is None else Path(overlay_dir)
     _outside(out_dir, image_dir, "--out")
     _outside(overlay_dir, image_dir, "--overlay")
+    if overlay_dir is not None:
+        outputs.check_folder(overlay_dir)
     todo, skipped = B.plan_batch(image_dir, out_dir, ".png", shard=shard, overwrite=overwrite)
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
