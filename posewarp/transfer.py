@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from posewarp.errors import PosewarpError
-from posewarp.formats import draw, images
+from posewarp.formats import atomic, draw, images, jsonfile, outputs
 from posewarp.formats import keypoints as K
 from posewarp.formats import parsing as P
 
@@ -39,10 +39,7 @@ def _estimate_pose(rgb: np.ndarray, device: str, weights) -> np.ndarray:
 
 
 def _poses_from_json(path: Path) -> list[np.ndarray]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PosewarpError(f"malformed JSON ({exc})", path) from None
+    doc = jsonfile.read(path)
     items = doc if isinstance(doc, list) else [doc]
     poses = []
     for i, item in enumerate(items):
@@ -52,10 +49,13 @@ def _poses_from_json(path: Path) -> list[np.ndarray]:
                 raise PosewarpError(f"pose {i} has no person", path)
             poses.append(K.select_person(people, "best"))
             continue
-        arr = np.asarray(item, dtype=np.float32) if isinstance(item, list) else np.zeros(0)
+        try:
+            arr = np.asarray(item, dtype=np.float32) if isinstance(item, list) else np.zeros(0)
+        except (TypeError, ValueError):
+            raise PosewarpError(f"pose {i} is not a list of numbers", path) from None
         if arr.size != K.NUM_KEYPOINTS * 3:
             raise PosewarpError(f"pose {i} has {arr.size // 3} keypoints, expected {K.NUM_KEYPOINTS} (COCO-18)", path)
-        poses.append(arr.reshape(K.NUM_KEYPOINTS, 3))
+        poses.append(K.check_finite(arr.reshape(K.NUM_KEYPOINTS, 3), path, f"pose {i}"))
     if not poses:
         raise PosewarpError("no pose in the file", path)
     return poses
@@ -69,7 +69,7 @@ def read_target_poses(spec: str, *, device: str = "auto", weights=None) -> list[
         if not files:
             raise PosewarpError("no OpenPose JSON files in the pose folder", path)
         return [(f.stem, K.select_person(K.read_openpose_json(f), "best")) for f in files]
-    if path.is_file():
+    if path.exists() or path.is_symlink():  # a FIFO or device is refused by the reader, naming it
         suffix = path.suffix.lower()
         if suffix == ".json":
             poses = _poses_from_json(path)
@@ -137,8 +137,6 @@ GRID_TITLES = ["source", "target pose", "parsing", "output"]
 
 def write_animation(path: Path, frames: list[np.ndarray], fps: float) -> None:
     """An animated GIF (PIL) or MP4 (OpenCV, mp4v), written atomically."""
-    from posewarp.formats import atomic
-
     if path.suffix.lower() == ".gif":
         from PIL import Image
 
@@ -164,24 +162,34 @@ def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike, *, src_p
              size: tuple[int, int] | None = None) -> dict:
     """One source person into one pose (``out`` an image) or a pose sequence (``out`` a .gif/.mp4 plus frames)."""
     from posewarp.inference import TransferPipeline
+    from posewarp.interrupt import graceful
 
     src, out = Path(src), Path(out)
+    outputs.check_file(out)
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg", *ANIMATIONS):
+        raise PosewarpError("--out must end in .png or .jpg (or .gif/.mp4 for a pose sequence)", out)
+    if grid is not None:
+        outputs.check_file(grid)
     targets = read_target_poses(pose, device=device, weights=keypoint_weights)
     sequence = len(targets) > 1 or out.suffix.lower() in ANIMATIONS
     if sequence and out.suffix.lower() not in ANIMATIONS:
         raise PosewarpError(f"a pose sequence ({len(targets)} poses) needs --out ending in .gif or .mp4", out)
-    if not sequence and out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise PosewarpError("--out must end in .png or .jpg (or .gif/.mp4 for a pose sequence)", out)
+    frames_dir = out.with_name(f"{out.stem}-frames")
+    if sequence:
+        outputs.check_folder(frames_dir)
     rgb = images.read_image(src)
     src_kp, labels, origin = source_inputs(src, rgb, src_pose=src_pose, src_parsing=src_parsing, device=device,
                                            keypoint_weights=keypoint_weights, parser_weights=parser_weights)
     pipeline = TransferPipeline.load(stage1, stage2, device=device, size=size)
-    results = [pipeline(rgb, src_kp, labels, kp, align=align) for _, kp in targets]
-    written = []
+    results, written = [], []
+    note = (lambda: f"{len(results)} of {len(targets)} frames are in {frames_dir}; {out} was not written"
+            if sequence else f"{out} was not written")  # fmt: skip
+    with graceful(note, immediate=True):
+        for name, kp in targets:
+            results.append(pipeline(rgb, src_kp, labels, kp, align=align))
+            if sequence:
+                images.write_image(frames_dir / f"{name}.png", results[-1].image)
     if sequence:
-        frames_dir = out.with_name(f"{out.stem}-frames")
-        for (name, _), r in zip(targets, results):
-            images.write_image(frames_dir / f"{name}.png", r.image)
         write_animation(out, [r.image for r in results], fps)
         written += [str(out), str(frames_dir)]
     else:
@@ -194,43 +202,116 @@ def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike, *, src_p
             "written": written, "device": str(pipeline.device)}
 
 
+def _stem(name: str) -> str:
+    """An image name without its extension, relative folders kept (``MEN/Denim/01_1_front``)."""
+    return Path(name).with_suffix("").as_posix()
+
+
+def batch_outputs(dataset, n: int, data) -> list[tuple[str, str]]:
+    """``(pred, gt)`` file names relative to OUT of the first ``n`` pairs: ``pred/<from>___<to>.png`` and
+    ``gt/<to>.png`` with the relative paths of the names kept (DeepFashion's subfolders), which is what
+    ``posewarp eval --pairs`` looks for. Names that could leave OUT, or two pairs that would write one file,
+    are refused before anything is rendered."""
+    from posewarp.data.sources import check_name
+
+    planned, owner, gt_owner = [], {}, {}
+    for i in range(n):
+        src_name, tgt_name = dataset.pair_names(i)
+        for name in (src_name, tgt_name):
+            if check_name(name):
+                raise PosewarpError(f"pair {i}: name {name!r}: {check_name(name)}", data)
+        pred, gt = f"pred/{_stem(src_name)}___{_stem(tgt_name)}.png", f"gt/{_stem(tgt_name)}.png"
+        if owner.setdefault(pred, (src_name, tgt_name)) != (src_name, tgt_name):
+            raise PosewarpError(f"pairs {owner[pred]} and {(src_name, tgt_name)} would both write {pred}; "
+                                "give the images distinct names", data)  # fmt: skip
+        if gt_owner.setdefault(gt, tgt_name) != tgt_name:
+            raise PosewarpError(f"images {gt_owner[gt]!r} and {tgt_name!r} would both write {gt}; "
+                                "give the images distinct names", data)  # fmt: skip
+        planned.append((pred, gt))
+    return planned
+
+
+PROGRESS = ".transfer-progress.json"  # batch mode: what an interrupted run was rendering, for the next run
+
+
+def _progress_doc(data, split: str, n: int, stage1, stage2, size) -> dict:
+    from posewarp.training.checkpoint import resolve_snapshot
+
+    def ident(path):
+        path = Path(path).resolve()
+        st = path.stat()
+        return [str(path), st.st_size, st.st_mtime_ns]
+
+    from posewarp.inference import shipped_weights
+
+    snaps = [resolve_snapshot(s or shipped_weights(k)) for s, k in ((stage1, "stage1"), (stage2, "stage2"))]
+    return {"data": ident(data), "split": split, "pairs": n, "stage1": ident(snaps[0]), "stage2": ident(snaps[1]),
+            "size": list(size)}
+
+
 def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike, *, stage1=None, stage2=None,
                      device: str = "auto", batch_size: int = 16, limit: int | None = None,
                      grid: str | os.PathLike | None = None, show_progress: bool = True) -> dict:
-    """Render every pair of a pack split; writes ``pred/``, ``gt/``, ``pairs.csv`` and ``annotations.csv``."""
+    """Render every pair of a pack split; writes ``pred/``, ``gt/``, ``pairs.csv`` and ``annotations.csv``.
+
+    Ctrl-C keeps the pairs rendered so far; running the same command again (same pack, split, snapshots)
+    renders only the rest. ``pairs.csv`` and ``annotations.csv`` are written when every pair is done."""
     import torch
 
     from posewarp.console import track
     from posewarp.data import PairDataset
     from posewarp.inference import TransferPipeline
+    from posewarp.interrupt import graceful
 
     out = Path(out)
+    outputs.check_folder(out)
+    if grid is not None:
+        outputs.check_file(grid)
     dataset = PairDataset(data, split)
-    pipeline = TransferPipeline.load(stage1, stage2, device=device, size=dataset.image_size)
     n = len(dataset) if limit is None else min(limit, len(dataset))
     if n == 0:
         raise PosewarpError(f"split {split!r} has no pairs", data)
-    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, range(n)), batch_size=batch_size)
-    pairs, annotations, rows = [], {}, []
-    shown = set(np.linspace(0, n - 1, min(8, n)).round().astype(int).tolist())  # grid rows spread over the split
-    for batch in track(loader, "transfer", total=len(loader), show=show_progress):
-        result = pipeline.run(batch["src_image"], batch["src_parsing"], batch["tgt_pose"])
-        fake = images.to_uint8(result["image"])
-        real = images.to_uint8(batch["tgt_image"])
-        for i in range(len(fake)):
-            src_name, tgt_name = batch["src_name"][i], batch["tgt_name"][i]
-            images.write_image(out / "pred" / f"{Path(src_name).stem}___{Path(tgt_name).stem}.png", fake[i])
-            images.write_image(out / "gt" / f"{Path(tgt_name).stem}.png", real[i])
-            pairs.append((src_name, tgt_name))
-            annotations[f"{Path(tgt_name).stem}.png"] = batch["tgt_keypoints"][i].numpy()
-            if grid is not None and len(pairs) - 1 in shown:
-                size = fake[i].shape[:2]
-                rows.append([images.to_uint8(batch["src_image"][i]),
-                             draw.pose_picture(batch["tgt_keypoints"][i].numpy(), size),
-                             draw.parsing_picture(result["parsing"][i].cpu().numpy()), fake[i], real[i]])
+    planned = batch_outputs(dataset, n, data)
+    pipeline = TransferPipeline.load(stage1, stage2, device=device, size=dataset.image_size)
+    shown = set(np.linspace(0, n - 1, min(8, n)).round().astype(int).tolist()) if grid is not None else set()
+    progress_file, doc = out / PROGRESS, _progress_doc(data, split, n, stage1, stage2, pipeline.size)
+    resuming = progress_file.is_file() and _read_progress(progress_file) == doc
+    todo = [i for i, (pred, gt) in enumerate(planned)
+            if not (resuming and i not in shown and (out / pred).is_file() and (out / gt).is_file())]  # fmt: skip
+    atomic.write_text(progress_file, json.dumps(doc))
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, todo), batch_size=batch_size)
+    rows, done = [], n - len(todo)
+    note = lambda: f"{done} of {n} pairs are rendered in {out}; run the same command again to render the rest"  # noqa: E731
+    with graceful(note, immediate=True):
+        for batch in track(loader, "transfer", total=len(loader), show=show_progress):
+            result = pipeline.run(batch["src_image"], batch["src_parsing"], batch["tgt_pose"])
+            fake = images.to_uint8(result["image"])
+            real = images.to_uint8(batch["tgt_image"])
+            for i in range(len(fake)):
+                index = int(batch["index"][i])
+                pred, gt = planned[index]
+                images.write_image(out / pred, fake[i])
+                images.write_image(out / gt, real[i])
+                done += 1
+                if index in shown:
+                    size = fake[i].shape[:2]
+                    rows.append((index, [images.to_uint8(batch["src_image"][i]),
+                                         draw.pose_picture(batch["tgt_keypoints"][i].numpy(), size),
+                                         draw.parsing_picture(result["parsing"][i].cpu().numpy()), fake[i], real[i]]))
+    pairs = [dataset.pair_names(i) for i in range(n)]
+    annotations = {planned[i][1][len("gt/"):]: dataset.pair_keypoints(i)[1] for i in range(n)}
     K.write_pairs_csv(out / "pairs.csv", pairs)
     K.write_patn_csv(out / "annotations.csv", annotations)
     if grid is not None:
-        images.write_image(Path(grid), draw.grid(rows, GRID_TITLES + ["real"]))
+        images.write_image(Path(grid), draw.grid([row for _, row in sorted(rows, key=lambda r: r[0])],
+                                                 GRID_TITLES + ["real"]))  # fmt: skip
+    progress_file.unlink()
     return {"data": str(data), "split": split, "pairs": n, "out": str(out), "size": list(pipeline.size),
-            "device": str(pipeline.device)}
+            "device": str(pipeline.device), "resumed_after": n - len(todo)}
+
+
+def _read_progress(path: Path) -> dict | None:
+    try:
+        return jsonfile.read(path)
+    except PosewarpError:
+        return None
