@@ -165,7 +165,12 @@ def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike, *, src_p
     from posewarp.interrupt import graceful
 
     src, out = Path(src), Path(out)
+    if not 0.1 <= fps <= 120:  # also refuses NaN
+        raise PosewarpError(f"--fps must be a number from 0.1 to 120, got {fps}")
     outputs.check_file(out)
+    outputs.check_not_input(out, src, grid and Path(grid))
+    if grid is not None:
+        outputs.check_not_input(grid, src)
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg", *ANIMATIONS):
         raise PosewarpError("--out must end in .png or .jpg (or .gif/.mp4 for a pose sequence)", out)
     if grid is not None:

@@ -95,6 +95,7 @@ def pack(
             raise PosewarpError(f"--size must be positive, got {size[0]}x{size[1]}")
     split_names = _split_names(pairs, splits)
     outputs.check_file(out)
+    outputs.check_not_input(out, keypoints, *pairs)
     inputs = Inputs(images, keypoints, parsing)
     split_pairs = {name: read_pairs_csv(p) for name, p in zip(split_names, pairs)}
     candidates = sorted({n for rows in split_pairs.values() for pair in rows for n in pair})

@@ -43,6 +43,15 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return i, n
 
 
+def outside(folder: Path | None, image_dir: Path, what: str) -> None:
+    """Refuse an output folder inside the image folder: its PNGs would be read as images by the next run."""
+    if folder is None:
+        return
+    folder, image_dir = folder.resolve(), image_dir.resolve()
+    if folder == image_dir or image_dir in folder.parents:
+        raise PosewarpError(f"{what} must lie outside the image folder (its PNGs would be read as images)", folder)
+
+
 @dataclass
 class BatchItem:
     image: Path

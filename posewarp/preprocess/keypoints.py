@@ -166,6 +166,7 @@ def estimate_folder(
         outputs.check_file(annotations)
     if overlay_dir is not None:
         outputs.check_folder(overlay_dir)
+        B.outside(Path(overlay_dir), image_dir, "--overlay")
     todo, skipped = B.plan_batch(image_dir, out_dir, ".json", shard=shard, overwrite=overwrite)
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)

@@ -36,7 +36,7 @@ def save(path: str | os.PathLike, payload: dict[str, Any]) -> None:
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise PosewarpError("checkpoint not found", path)
+        raise PosewarpError("checkpoint not found" if not path.exists() else "not a regular file", path)
     try:
         doc = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling/zip problem is the file's fault
