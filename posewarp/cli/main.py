@@ -7,6 +7,7 @@ and exit code 1; Ctrl-C exits 130 after saying what was kept and how to continue
 
 from __future__ import annotations
 
+import os
 import sys
 
 from posewarp.cli.app import app, state
@@ -32,6 +33,16 @@ def _os_message(exc: OSError) -> str:
     return f"{where}: {what}" if where is not None else what
 
 
+def _exit_past_a_broken_hdf5(code: int) -> None:
+    """After HDF5 failed to close a file on a full disk, its exit handler would crash the process (exit 139)
+    after the one-line error; the .partial on disk is already what --resume needs, so leave without it."""
+    partial_file = sys.modules.get("posewarp.data.partial_file")
+    if partial_file is not None and partial_file.HDF5_BROKEN["value"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -41,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         message = str(exc) if isinstance(exc, PosewarpError) else _os_message(exc)
         print(f"error: {one_line(message)}", file=sys.stderr)
+        _exit_past_a_broken_hdf5(1)
         sys.exit(1)
     except SystemExit as exc:
         if exc.code == 130:

@@ -60,6 +60,11 @@ def _split_names(pairs: list[Path], splits: list[str] | None) -> list[str]:
     return names
 
 
+def _storable(text: str) -> str:
+    """``text`` as an HDF5 string can hold it (NUL bytes written as ``\\x00``)."""
+    return text.replace("\x00", "\\x00")
+
+
 def _reason(exc: PosewarpError, name: str) -> str:
     return exc.message if exc.path in (None, name) else f"{exc.message} ({exc.path})"
 
@@ -116,7 +121,7 @@ def pack(
     digest = hashlib.sha256(json.dumps({"args": args, "names": candidates}).encode()).hexdigest()
 
     partial = schema.partial_path(out)
-    with partial_file.exclusive(partial):
+    with partial_file.exclusive(partial) as reserve, partial_file.quiet_h5py():
         f = partial_file.open_for_resume(partial, resume, digest)
         try:
             if f is None:
@@ -130,17 +135,19 @@ def pack(
             with graceful(note, what="this image") as stop:
                 _process(f, inputs, candidates, hw, fit if size else None, encode, strict, show_progress, stop, packed)
             excluded = [(schema.text(a), schema.text(b)) for a, b in f["excluded"][:]]
+            partial_file.check_space(f, 8 * sum(len(rows) for rows in split_pairs.values()))
             split_counts, dropped = _write_pairs(f, split_pairs, pairs, excluded)
             num_images = int(f.attrs["num_written"])
             f.attrs["num_images"] = num_images
             f.attrs["state"] = schema.COMPLETE
-            f.flush()
+            f.flush()  # a full disk fails here, where HDF5 can still close the file after the reserve is released
+            f.close()
         except (OSError, RuntimeError) as exc:  # HDF5 could not write (a full disk despite the check, a lost mount)
-            partial_file.close_quietly(f)
-            error = partial_file.hdf5_os_error(exc)
-            if error is None:
+            if not partial_file.from_hdf5(exc):
                 raise
-            raise partial_file.resumable(outputs.os_error(error, partial)) from None
+            reserve.release()  # room for HDF5 to close the file consistently
+            partial_file.close_quietly(f)
+            raise partial_file.hdf5_failure(exc, partial) from None
         except BaseException as exc:
             partial_file.close_quietly(f)
             if (strict and isinstance(exc, PosewarpError)) or partial.stat().st_size == 0:
@@ -149,7 +156,6 @@ def pack(
                 raise partial_file.resumable(exc) from None
             raise
         try:
-            f.close()
             os.replace(partial, out)
         except OSError as exc:
             raise partial_file.resumable(outputs.os_error(exc, out)) from None
@@ -231,7 +237,7 @@ def _process(f, inputs, candidates, hw, fit, encode, strict, show_progress, stop
     bad: list[tuple[str, str]] = []
 
     def flush(upto: int) -> None:
-        partial_file.check_space(f, batch, bad, hw)
+        partial_file.check_space(f, partial_file.batch_bytes(batch, bad, hw), len(batch))
         _append(f, batch, bad, encode)
         f.attrs["num_processed"] = upto
         f.flush()
@@ -254,7 +260,7 @@ def _process(f, inputs, candidates, hw, fit, encode, strict, show_progress, stop
             except PosewarpError as exc:
                 if strict:
                     raise PosewarpError(f"{_reason(exc, name)} (--strict)", name) from None
-                bad.append((name, _reason(exc, name)))
+                bad.append((_storable(name), _storable(_reason(exc, name))))
             else:
                 batch.append(item)
             if len(batch) >= BATCH or len(bad) >= BATCH or k == len(candidates) - 1:

@@ -30,7 +30,7 @@ def nesting_depth(text: str | bytes) -> int:
 
 
 def _refuse(constant: str):
-    raise ValueError(f"{constant} is not a JSON number")
+    raise ValueError(f"non-finite number {constant}, not standard JSON")
 
 
 def loads(text: str | bytes, path: str | os.PathLike | None = None) -> object:

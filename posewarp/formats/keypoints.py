@@ -152,7 +152,8 @@ def from_openpose_dict(doc: object, path: str | os.PathLike | None = None) -> np
             n = len(flat) // 3 if isinstance(flat, list) else 0
             raise PosewarpError(f"person {i} has {n} keypoints, expected {NUM_KEYPOINTS} (COCO-18)", path)
         try:
-            values = np.asarray(flat, np.float32).reshape(NUM_KEYPOINTS, 3)
+            with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
+                values = np.asarray(flat, np.float32).reshape(NUM_KEYPOINTS, 3)
         except (TypeError, ValueError):
             raise PosewarpError(f"person {i} has non-numeric keypoint values", path) from None
         check_finite(values, path, f"person {i}")
@@ -200,7 +201,7 @@ def _patn_fields(row: list[str], line: int | None, path) -> tuple[str, np.ndarra
     where = f"line {line}: " if line else ""
     if len(row) < 3:
         raise PosewarpError(f"{where}PATN row needs 'name:keypoints_y:keypoints_x', got {':'.join(row)[:60]!r}", path)
-    name = ":".join(row[:-2]).strip()  # an unquoted name with colons keeps them
+    name = ":".join(row[:-2])  # an unquoted name with colons keeps them
     ys, xs = (jsonfile.loads(field, path) for field in row[-2:])
     if not (isinstance(ys, list) and isinstance(xs, list)) or len(ys) != NUM_KEYPOINTS or len(xs) != NUM_KEYPOINTS:
         raise PosewarpError(f"{where}row {name!r}: expected {NUM_KEYPOINTS} y and x values", path)

@@ -74,11 +74,11 @@ def _check_name(path: Path) -> None:
 def check_file(path: str | os.PathLike) -> Path:
     """Before the work: ``path`` can be written as a file (created with its missing parent folders)."""
     path = Path(path)
+    _check_name(path)
     if path.is_dir():
         raise OutputError("cannot write: it is a folder; give a file name", path)
     if path.exists() and not path.is_file():
         raise OutputError("cannot write: it exists and is not a regular file", path)
-    _check_name(path)
     _check_writable_folder(_existing_ancestor(path.parent), path)
     return path
 
@@ -95,8 +95,8 @@ def check_not_input(path: str | os.PathLike, *inputs: str | os.PathLike | None) 
 def check_folder(path: str | os.PathLike) -> Path:
     """Before the work: ``path`` is (or can be created as) a folder that files can be written in."""
     path = Path(path)
+    _check_name(path)
     if path.exists() and not path.is_dir():
         raise OutputError("cannot write: it exists and is not a folder", path)
-    _check_name(path)
     _check_writable_folder(_existing_ancestor(path), path)
     return path

@@ -1,0 +1,117 @@
+"""Shared helpers for tests/test_faults_*.py: run the CLI in-process or as a subprocess, with a real SIGINT or a
+failing write planted by a few lines of Python before ``main`` runs, and check the one-line error promise.
+
+Imported by those tests (pytest puts tests/ on sys.path); not a test module itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from posewarp.cli.main import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Lines a subprocess runs before `main`: send a real SIGINT to itself from inside a function, at its n-th call.
+SIGINT_AT = """
+import os, signal
+def sigint_at(owner, name, n):
+    original, calls = getattr(owner, name), [0]
+    def wrapper(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == n:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(*args, **kwargs)
+    setattr(owner, name, wrapper)
+"""
+
+# ... or make a write fail with ENOSPC from its n-th call on, as a full disk would.
+ENOSPC_AT = """
+import errno
+def enospc_at(owner, name, n):
+    original, calls = getattr(owner, name), [0]
+    def wrapper(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] >= n:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(*args, **kwargs)
+    setattr(owner, name, wrapper)
+"""
+
+
+def cli(args, capsys) -> tuple[int, str, str]:
+    """Run ``posewarp ARGS`` in this process: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run(args, *, setup: str = "", env: dict | None = None, timeout: float = 120, cwd=None,
+        wrap: list[str] | None = None) -> subprocess.CompletedProcess:  # fmt: skip
+    """``posewarp ARGS`` in a fresh Python process; ``setup`` is Python run before ``main`` (patches), ``wrap`` a
+    command line put in front (e.g. ``unshare``)."""
+    code = textwrap.dedent(setup) + "\nimport sys\nfrom posewarp.cli.main import main\nmain(sys.argv[1:])\n"
+    command = [*(wrap or []), sys.executable, "-c", code, *[str(a) for a in args]]
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", **(env or {})}
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd)
+
+
+def one_line_error(err: str, *needles: str) -> str:
+    """The ``error: ...`` line of stderr, after checking there is exactly one and no traceback."""
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def interrupted_note(err: str, *needles: str) -> str:
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("interrupted: ")]
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def temp_files(folder: Path) -> list[Path]:
+    """Temporary files an atomic write would leave behind."""
+    return [p for p in Path(folder).rglob("*") if ".tmp" in p.name or p.name.startswith(".posewarp-probe")]
+
+
+def _unshare_works() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    try:
+        probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+UNSHARE = _unshare_works()
+
+
+def mounted(folder: Path, how: str) -> list[str]:
+    """A command prefix that runs the rest inside a private mount namespace where ``folder`` is ``how``:
+    ``"ro"`` (read-only bind mount) or ``"tmpfs:SIZE"`` (a small file system that fills up)."""
+    if not UNSHARE:
+        pytest.skip("no unprivileged mount namespaces here (unshare -rm)")
+    if how == "ro":
+        script = f'mount --bind "{folder}" "{folder}" && mount -o remount,bind,ro "{folder}" && exec "$0" "$@"'
+    else:
+        script = f'mount -t tmpfs -o size={how.split(":")[1]} tmpfs "{folder}" && exec "$0" "$@"'
+    return ["unshare", "-rm", "sh", "-c", script]
