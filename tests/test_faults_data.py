@@ -8,9 +8,9 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from faults import SIGINT_AT, UNSHARE, cli, mounted, one_line_error, run
+from faults import UNSHARE, cli, mounted, one_line_error, run
 
-from posewarp.data import PairDataset, describe, pack, partial_file, schema
+from posewarp.data import PairDataset, pack, partial_file, schema
 from posewarp.errors import PosewarpError, SchemaError
 from posewarp.synth import generate
 from posewarp.training import checkpoint, load_snapshot
@@ -188,12 +188,3 @@ def test_a_training_state_without_networks_is_refused_on_resume(tmp_path, capsys
     code, _, err = cli(["train", "--stage", "1", "--resume", state_path.parent, "--max-steps", "2"], capsys)
     assert code == 1
     one_line_error(err, str(state_path), "'networks' must map network names to dicts of tensors")
-
-
-def test_pack_interrupt_note_is_printed_once(world, tmp_path):
-    result = run(args(world, tmp_path / "d.h5"), setup=SIGINT_AT + "from posewarp.data import sources\n"
-                                                                    "sigint_at(sources.Inputs, 'load', 40)\n")  # fmt: skip
-    assert result.returncode == 130 and result.stderr.count("interrupted:") == 1
-    assert "40 of 80 images" in result.stderr
-    with pytest.raises(SchemaError, match="unfinished pack"):
-        describe(schema.partial_path(tmp_path / "d.h5"))

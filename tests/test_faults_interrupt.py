@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from faults import SIGINT_AT, interrupted_note, run, temp_files
 
-from posewarp.data import pack, schema
+from posewarp.data import describe, pack, schema
+from posewarp.errors import SchemaError
 from posewarp.preprocess.keypoints import estimate_folder
 from posewarp.synth import generate
 from posewarp.transfer import transfer_dataset
@@ -41,7 +42,9 @@ def test_pack_stops_flushes_and_resumes_to_the_same_file(world, tmp_path):
     result = run(args, setup=SIGINT_AT + "from posewarp.data import sources\nsigint_at(sources.Inputs, 'load', 4)\n")
     assert result.returncode == 130, result.stderr
     interrupted_note(result.stderr, "4 of 9 images", str(schema.partial_path(out)), "--resume")
-    assert not out.exists()
+    assert not out.exists() and result.stderr.count("interrupted:") == 1
+    with pytest.raises(SchemaError, match="unfinished pack"):  # readers refuse it until it is finished
+        describe(schema.partial_path(out))
     with h5py.File(schema.partial_path(out)) as f:
         assert int(f.attrs["num_processed"]) == 4  # the images read before the stop were flushed, not lost
     report = pack(*pack_inputs(world), out, resume=True, show_progress=False)
