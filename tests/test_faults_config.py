@@ -61,7 +61,7 @@ def test_bad_config_never_leaves_a_run_dir(tmp_path, capsys):
     base = ["train", "--stage", "1", "--data", data, "--preset", "tiny", "--out", tmp_path / "runs"]
     cases = [
         (["--config", deep], [str(deep), "nests 100001 levels deep, over the limit of 32"]),
-        (["--config", nan], [str(nan), "non-finite number NaN"]),
+        (["--config", nan], ["option optim.lr must be a number in [0, 10], got nan"]),
         (["--workers", "1000"], ["option data.workers must be an integer from 0 to 256, got 1000"]),
         (["--lr", "100"], ["option optim.lr must be a number in [0, 10], got 100.0"]),
         (["--stage", "2", "--stage1", tmp_path / "no-such-run"], ["snapshot not found"]),
@@ -88,10 +88,10 @@ def test_a_run_that_fails_before_its_first_state_leaves_no_run_dir(tmp_path, mon
 
     data = make_pack(tmp_path)
 
-    def broken(config):
+    def broken(self, *args, **kwargs):
         raise PosewarpError("the network cannot be built")
 
-    monkeypatch.setattr(stage1, "build_generator", broken)
+    monkeypatch.setattr(stage1.Stage1, "__init__", broken)
     with pytest.raises(PosewarpError, match="cannot be built"):
         train(tiny_config(1, data), out=tmp_path / "runs", device="cpu", show_progress=False)
     assert list((tmp_path / "runs").iterdir()) == []

@@ -12,10 +12,11 @@ from faults import UNSHARE, cli, mounted, one_line_error, run
 
 from posewarp.data import PairDataset, pack, partial_file, schema
 from posewarp.errors import PosewarpError, SchemaError
+from posewarp.inference import shipped_weights
 from posewarp.synth import generate
-from posewarp.training import checkpoint, load_snapshot
+from posewarp.training import load_snapshot
 
-REPO_STAGE1 = checkpoint.Path(__file__).resolve().parent.parent / "weights" / "stage1-tiny-synth.pt"
+REPO_STAGE1 = shipped_weights("stage1")
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from posewarp.data import describe, pack, schema
 from posewarp.errors import SchemaError
 from posewarp.preprocess.keypoints import estimate_folder
 from posewarp.synth import generate
-from posewarp.transfer import transfer_dataset
 
 SMALL = {"identities": 3, "poses_per_identity": 3, "size": (32, 16), "seed": 0, "test_fraction": 0.34}
 
@@ -104,9 +103,8 @@ def test_transfer_batch_keeps_finished_pairs_and_renders_the_rest(world, tmp_pat
     assert result.returncode == 130, result.stderr
     interrupted_note(result.stderr, "1 of 6 pairs", "run the same command again")
     assert temp_files(out) == [] and not (out / "pairs.csv").exists()
-    doc = transfer_dataset(data, "test", out, device="cpu", show_progress=False)
-    assert doc["resumed_after"] == 1 and len(list((out / "pred").glob("*.png"))) == 6
-    assert (out / "pairs.csv").read_text().count("\n") == 7
+    assert len(list((out / "pred").glob("*.png"))) == 1 and (out / ".transfer-progress.json").is_file()
+    # the next run renders only the rest: tests/test_faults_outputs.py (after a full disk, the same path)
 
 
 def test_eval_stops_at_once_writing_nothing(world, tmp_path):

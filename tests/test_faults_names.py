@@ -7,7 +7,7 @@ import shutil
 import h5py
 import numpy as np
 import pytest
-from faults import cli, one_line_error, run
+from faults import cli, one_line_error
 
 from posewarp.data import pack
 from posewarp.errors import PosewarpError
@@ -56,11 +56,11 @@ def test_csv_round_trips_names_with_commas_quotes_colons_and_line_breaks(tmp_pat
     assert list(K.read_patn_csv(tmp_path / "old.csv")) == ["a:b:c.png"]  # an unquoted name keeps its colons
 
 
-def test_batch_transfer_keeps_subfolders_and_eval_scores_the_right_pairs_subprocess(source, tmp_path):
+def test_batch_transfer_keeps_subfolders_and_eval_scores_the_right_pairs(source, tmp_path, capsys):
     data = layout(source, tmp_path, ["MEN/a.png", "WOMEN/a.png", "WOMEN/b.png"])
     out = tmp_path / "results"
-    result = run(["transfer", "--data", data, "--out", out, "--device", "cpu", "--json"])
-    assert result.returncode == 0, result.stderr
+    code, _, err = cli(["transfer", "--data", data, "--out", out, "--device", "cpu", "--json"], capsys)
+    assert code == 0, err
     preds = sorted(p.relative_to(out / "pred").as_posix() for p in (out / "pred").rglob("*.png"))
     assert preds == ["MEN/a___WOMEN/a.png", "MEN/a___WOMEN/b.png", "WOMEN/a___MEN/a.png", "WOMEN/a___WOMEN/b.png",
                      "WOMEN/b___MEN/a.png", "WOMEN/b___WOMEN/a.png"]  # fmt: skip

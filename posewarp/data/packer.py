@@ -83,8 +83,12 @@ def pack(
     strict: bool = False,
     resume: bool = False,
     show_progress: bool = True,
+    pose_format: str = "auto",
+    person: int | None = None,
 ) -> PackReport:
-    """Pack the images named by ``pairs`` (one split per CSV) into ``out``; see schema.py for the layout."""
+    """Pack the images named by ``pairs`` (one split per CSV) into ``out``; see schema.py for the layout.
+
+    ``pose_format`` and ``person`` say how to read ``keypoints`` (``keypoints.read_poses``, ``choose_person``)."""
     start = time.perf_counter()
     out = Path(out)
     pairs = [Path(p) for p in pairs]
@@ -101,7 +105,7 @@ def pack(
     split_names = _split_names(pairs, splits)
     outputs.check_file(out)
     outputs.check_not_input(out, keypoints, *pairs)
-    inputs = Inputs(images, keypoints, parsing)
+    inputs = Inputs(images, keypoints, parsing, pose_format, person)
     split_pairs = {name: read_pairs_csv(p) for name, p in zip(split_names, pairs)}
     candidates = sorted({n for rows in split_pairs.values() for pair in rows for n in pair})
     if strict:
@@ -117,6 +121,8 @@ def pack(
         "size": list(size) if size else None,
         "fit": fit,
         "encode": encode,
+        "pose_format": pose_format,
+        "person": person,
     }
     digest = hashlib.sha256(json.dumps({"args": args, "names": candidates}).encode()).hexdigest()
 
@@ -171,6 +177,7 @@ def pack(
         packed_now=len(candidates) - resumed_from,
         seconds=time.perf_counter() - start,
         file_bytes=out.stat().st_size,
+        keypoint_note=inputs.keypoints.note(),
     )
 
 

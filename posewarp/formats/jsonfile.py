@@ -1,9 +1,10 @@
 """Reading JSON inputs within limits: size and nesting depth checked before parsing, standard JSON only.
 
-Every JSON reader of posewarp (OpenPose keypoints, pose sequences, configs, run dirs) goes through here, so a
-document nested 200,000 levels deep or a 10 GB file ends in one line naming the file instead of a
-``RecursionError`` or an exhausted memory; ``NaN`` and ``Infinity`` (accepted by Python's ``json``, not by
-the JSON standard) are refused. Limits: ``posewarp.limits`` (``json_bytes``, ``json_depth``).
+Every JSON reader of posewarp (pose files, configs, run dirs) goes through here, so a document nested 200,000
+levels deep or a 10 GB file ends in one line naming the file instead of a ``RecursionError`` or an exhausted
+memory. ``NaN`` and ``Infinity`` parse (as in Python's ``json``); what reads the numbers refuses them with its
+own words (keypoints: ``keypoints.check_values``; configs: ``training/ranges.py``). Limits: ``posewarp.limits``
+(``json_bytes``, ``json_depth``).
 """
 
 from __future__ import annotations
@@ -29,12 +30,8 @@ def nesting_depth(text: str | bytes) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def _refuse(constant: str):
-    raise ValueError(f"non-finite number {constant}, not standard JSON")
-
-
 def loads(text: str | bytes, path: str | os.PathLike | None = None) -> object:
-    """Parse JSON text after checking its size and depth; any problem raises ``PosewarpError`` naming ``path``."""
+    """Parse JSON text after checking its size and depth; a problem raises ``PosewarpError`` naming ``path``."""
     size, most = len(text), int(limits.get("json_bytes"))
     if size > most:
         raise PosewarpError(f"JSON is {size:,} bytes, over the limit of {most:,} ({limits.hint('json_bytes')})", path)
@@ -43,7 +40,7 @@ def loads(text: str | bytes, path: str | os.PathLike | None = None) -> object:
         raise PosewarpError(f"JSON nests {depth} levels deep, over the limit of {deepest} "
                             f"({limits.hint('json_depth')})", path)  # fmt: skip
     try:
-        return json.loads(text, parse_constant=_refuse)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise PosewarpError(f"malformed JSON ({exc})", path) from None
     except (ValueError, RecursionError) as exc:

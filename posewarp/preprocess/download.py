@@ -63,7 +63,7 @@ def open_part(part: Path, offset: int):
         if exc.errno in (errno.ELOOP, errno.EEXIST):
             raise PosewarpError("appeared as a link or by another download while opening it; run again", part) from None
         raise outputs.os_error(exc, part) from None
-    return os.fdopen(fd, "ab" if offset else "wb")
+    return os.fdopen(fd, "ab" if offset else "wb", buffering=0)  # on disk at once: the .part is always the prefix
 
 
 def fetch(url: str, part: Path, size: int | None, label: str, show_progress: bool) -> None:

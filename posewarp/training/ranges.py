@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from posewarp.training.config import PRESETS
+from posewarp.training.config import GRID_KINDS, PRESETS
 
 BIG = 10**9  # steps and intervals: any real run is far below
 
@@ -97,6 +97,7 @@ RANGES: dict[str, Any] = {
     "val_batches": Int(0, BIG),
     "snapshot_every": STEPS,
     "stage1": PATH,
+    "stage1_share": Real(0.0, 1.0),
     "vgg_path": PATH,
     "data.path": PATH,
     "data.batch_size": Int(1, 65536),
@@ -112,6 +113,12 @@ RANGES: dict[str, Any] = {
     "model.gate": FLAG,
     "model.warp": FLAG,
     "model.extra_block": FLAG,
+    "model.part_prior": FLAG,
+    "model.warp_levels": Choice(("bottleneck", "all")),
+    "model.gate_mode": Choice(("spatial", "channel")),
+    "model.grids": Choice(GRID_KINDS),
+    "model.region_style": FLAG,
+    "model.upsample": Choice(("transposed", "resize")),
     "model.matcher_features": Choice(("small", "vgg16")),
     "model.matcher_width": CHANNELS,
     "model.matcher_feature_size": Int(1, 256),
