@@ -6,11 +6,14 @@ Imported by those tests (pytest puts tests/ on sys.path); not a test module itse
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -68,23 +71,37 @@ def run(args, *, setup: str = "", env: dict | None = None, timeout: float = 120,
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd)
 
 
-def one_line_error(err: str, *needles: str) -> str:
-    """The ``error: ...`` line of stderr, after checking there is exactly one and no traceback."""
+def _the_line(err: str, prefix: str, needles: tuple[str, ...]) -> str:
+    """The one stderr line starting with ``prefix``, after checking there is exactly one and no traceback."""
     assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    lines = [line for line in err.splitlines() if line.startswith(prefix)]
     assert len(lines) == 1, err
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
+
+
+def one_line_error(err: str, *needles: str) -> str:
+    return _the_line(err, "error: ", needles)
 
 
 def interrupted_note(err: str, *needles: str) -> str:
-    assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.startswith("interrupted: ")]
-    assert len(lines) == 1, err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
+    """The note Ctrl-C leaves: what is kept and how to continue."""
+    return _the_line(err, "interrupted: ", needles)
+
+
+@contextlib.contextmanager
+def http_server(handler):
+    """A local HTTP server in a thread; yields its base URL and the server object."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
 
 
 def temp_files(folder: Path) -> list[Path]:

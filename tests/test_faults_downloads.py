@@ -5,10 +5,9 @@ import errno
 import hashlib
 import http.server
 import os
-import threading
 
 import pytest
-from faults import one_line_error, run
+from faults import http_server, one_line_error, run
 
 from posewarp.errors import OutputError, PosewarpError
 from posewarp.preprocess import download as D
@@ -40,13 +39,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    with http_server(Handler) as (url, _):
+        yield url
 
 
 @pytest.fixture

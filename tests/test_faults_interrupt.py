@@ -12,7 +12,7 @@ import time
 import h5py
 import numpy as np
 import pytest
-from faults import SIGINT_AT, interrupted_note, run, temp_files
+from faults import SIGINT_AT, http_server, interrupted_note, run, temp_files
 
 from posewarp.data import describe, pack, schema
 from posewarp.errors import SchemaError
@@ -155,10 +155,13 @@ class StallingHandler(http.server.BaseHTTPRequestHandler):
 
 
 def test_download_stops_at_once_on_a_stalled_server_and_resumes(tmp_path, monkeypatch):
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StallingHandler)
+    with http_server(StallingHandler) as (base, httpd):
+        _stalled_download(base, httpd, tmp_path, monkeypatch)
+
+
+def _stalled_download(base, httpd, tmp_path, monkeypatch):
     httpd.payload, httpd.release = bytes(range(256)) * 400, threading.Event()
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/w.bin"
+    url = f"{base}/w.bin"
     home = tmp_path / "home"
     part = home / "pt_inception-2015-12-05-6726825d.pth.part"
     code = "import sys\nfrom posewarp.cli.main import main\nmain(sys.argv[1:])"
@@ -184,5 +187,3 @@ def test_download_stops_at_once_on_a_stalled_server_and_resumes(tmp_path, monkey
 
     path = W.download("inception-fid", url=url, show_progress=False)
     assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(httpd.payload).digest()
-    httpd.shutdown()
-    httpd.server_close()
