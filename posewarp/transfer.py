@@ -267,6 +267,8 @@ PROGRESS = ".transfer-progress.json"  # batch mode: what an interrupted run was 
 
 
 def _progress_doc(data, split: str, n: int, stage1, stage2, size) -> dict:
+    """What a batch run renders: the pack, split, pair count and snapshots (path, size, mtime) and the size."""
+    from posewarp.inference import shipped_weights
     from posewarp.training.checkpoint import resolve_snapshot
 
     def ident(path):
@@ -274,11 +276,16 @@ def _progress_doc(data, split: str, n: int, stage1, stage2, size) -> dict:
         st = path.stat()
         return [str(path), st.st_size, st.st_mtime_ns]
 
-    from posewarp.inference import shipped_weights
-
     snaps = [resolve_snapshot(s or shipped_weights(k)) for s, k in ((stage1, "stage1"), (stage2, "stage2"))]
     return {"data": ident(data), "split": split, "pairs": n, "stage1": ident(snaps[0]), "stage2": ident(snaps[1]),
             "size": list(size)}
+
+
+def _read_progress(path: Path) -> dict | None:
+    try:
+        return jsonfile.read(path)
+    except PosewarpError:
+        return None
 
 
 def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike, *, stage1=None, stage2=None,
@@ -341,9 +348,3 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
     return {"data": str(data), "split": split, "pairs": n, "out": str(out), "size": list(pipeline.size),
             "device": str(pipeline.device), "resumed_after": n - len(todo)}
 
-
-def _read_progress(path: Path) -> dict | None:
-    try:
-        return jsonfile.read(path)
-    except PosewarpError:
-        return None

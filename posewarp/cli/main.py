@@ -28,9 +28,8 @@ def one_line(text: str) -> str:
 
 
 def _os_message(exc: OSError) -> str:
-    where = exc.filename if exc.filename is not None else None
     what = exc.strerror or str(exc)
-    return f"{where}: {what}" if where is not None else what
+    return f"{exc.filename}: {what}" if exc.filename is not None else what
 
 
 def _exit_past_a_broken_hdf5(code: int) -> None:
