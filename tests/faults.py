@@ -10,10 +10,13 @@ import contextlib
 import http.server
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -63,12 +66,60 @@ def cli(args, capsys) -> tuple[int, str, str]:
 
 def run(args, *, setup: str = "", env: dict | None = None, timeout: float = 120, cwd=None,
         wrap: list[str] | None = None) -> subprocess.CompletedProcess:  # fmt: skip
-    """``posewarp ARGS`` in a fresh Python process; ``setup`` is Python run before ``main`` (patches), ``wrap`` a
-    command line put in front (e.g. ``unshare``)."""
-    code = textwrap.dedent(setup) + "\nimport sys\nfrom posewarp.cli.main import main\nmain(sys.argv[1:])\n"
-    command = [*(wrap or []), sys.executable, "-c", code, *[str(a) for a in args]]
-    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", **(env or {})}
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd)
+    """``posewarp ARGS`` in its own process; ``setup`` is Python run before ``main`` (patches).
+
+    The process is forked from this one, which has imported torch already, so that a case costs a fraction of
+    a second instead of a fresh interpreter's few seconds: it has its own signals (a real SIGINT or SIGKILL),
+    exit code, stdout and stderr. ``wrap`` (a command put in front, e.g. ``unshare``) needs a fresh
+    interpreter: ``python -c`` under it."""
+    env = {"OMP_NUM_THREADS": "1", "COLUMNS": "200", **(env or {})}
+    args = [str(a) for a in args]
+    if wrap:
+        code = textwrap.dedent(setup) + "\nimport sys\nfrom posewarp.cli.main import main\nmain(sys.argv[1:])\n"
+        return subprocess.run([*wrap, sys.executable, "-c", code, *args], capture_output=True, text=True,
+                              timeout=timeout, env={**os.environ, **env}, cwd=cwd)  # fmt: skip
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            _child(args, setup, env, cwd, out, err)
+        deadline = time.monotonic() + timeout
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise subprocess.TimeoutExpired(args, timeout)
+            time.sleep(0.02)
+        texts = []
+        for f in (out, err):
+            f.seek(0)
+            texts.append(f.read().decode("utf-8", "replace"))
+    return subprocess.CompletedProcess(args, os.waitstatus_to_exitcode(done[1]), *texts)
+
+
+def _child(args, setup, env, cwd, out, err) -> None:
+    code = 1
+    try:
+        os.dup2(out.fileno(), 1)
+        os.dup2(err.fileno(), 2)
+        sys.stdout = open(1, "w", closefd=False, buffering=1)
+        sys.stderr = open(2, "w", closefd=False, buffering=1)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
+        os.environ.update(env)
+        if cwd is not None:
+            os.chdir(cwd)
+        exec(textwrap.dedent(setup), {})
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - shown in the test's failure message
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _the_line(err: str, prefix: str, needles: tuple[str, ...]) -> str:
