@@ -78,8 +78,11 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     from posewarp.training import configure, train
     from posewarp.transfer import transfer_dataset
 
+    from posewarp.formats.outputs import check_folder
+    from posewarp.interrupt import Interrupted
+
     plan = plan or PLANS["quick" if quick else "full"]
-    out = Path(out)
+    out = check_folder(out)
     if out.exists() and any(out.iterdir()):
         raise PosewarpError("the demo folder is not empty; pick another --out or remove it", out)
     world, data = out / "world", out / "world.h5"
@@ -96,12 +99,14 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     err.rule("3/6 train Stage I (pose-guided parser)")
     cfg1 = configure(1, preset="tiny", overrides={**common, "max_steps": plan.stage1_steps})
     stage1 = train(cfg1, out=runs, device=device, show_progress=show_progress)
+    if stage1.interrupted:
+        raise Interrupted(f"training was stopped; its run so far is {stage1.run_dir}")
     err.rule("4/6 train Stage II (geometric matcher, then the Warping-GAN)")
     cfg2 = configure(2, preset="tiny", overrides={**common, "max_steps": plan.stage2_steps,
                                                    "matcher.steps": plan.matcher_steps, "stage1": stage1.run_dir})
     stage2 = train(cfg2, out=runs, device=device, show_progress=show_progress)
-    if stage1.interrupted or stage2.interrupted:
-        raise PosewarpError("training was interrupted; the demo stops here", runs)
+    if stage2.interrupted:
+        raise Interrupted(f"training was stopped; its runs so far are in {runs}")
 
     err.rule("5/6 transfer the held-out test pairs")
     results = out / "results"

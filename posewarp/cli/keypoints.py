@@ -30,7 +30,7 @@ def keypoints(
     scales: str | None = typer.Option(
         None, "--scales", help="Comma-separated scales of 368 px height, averaged (default 0.5, as the reference port)."
     ),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Images per network call (default 8)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, max=256, help="Images per network call (default 8)."),
     no_amp: bool = typer.Option(False, "--no-amp", help="Full float32 on CUDA (AMP is never used on CPU)."),
     annotations: Path | None = typer.Option(
         None, "--annotations", help="Also write a PATN annotation CSV (one person per image)."

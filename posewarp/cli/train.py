@@ -116,4 +116,7 @@ def train(
             err.print(f"[bold]done[/bold]: {result.run_dir} at {result.phase} step {result.step}"
                       f"{' (interrupted)' if result.interrupted else ''}; {val}")
     if result.interrupted:
-        raise typer.Exit(130)
+        from posewarp.interrupt import Interrupted
+
+        raise Interrupted(f"the training state is saved; continue with `posewarp train --stage {result.stage} "
+                          f"--resume {result.run_dir}`")  # fmt: skip

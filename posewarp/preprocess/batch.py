@@ -7,6 +7,9 @@
 * :func:`run_batch` feeds chunks of items to a ``process`` callable under a Rich progress bar. A
   ``PosewarpError`` in a chunk makes it retry the chunk's items one by one, so a bad image only loses
   itself; failures are recorded in the :class:`BatchReport` (DESIGN.md: skip and report, never die).
+  An ``OutputError`` (full disk, read-only folder) stops the job: every later item would fail the same
+  way. Ctrl-C stops it after the current chunk; outputs already written are complete and are skipped
+  when the same command runs again.
 
 Contract for ``process(items)``: read and check every input first, then write each output atomically
 (``posewarp.formats.atomic``) and count into ``report.counts``, so a retried chunk never counts twice.
@@ -21,8 +24,9 @@ from pathlib import Path
 
 from rich.table import Table
 
-from posewarp.errors import PosewarpError
+from posewarp.errors import OutputError, PosewarpError
 from posewarp.formats.images import list_images
+from posewarp.formats.outputs import check_folder
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -37,6 +41,15 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     if n < 1 or not 0 <= i < n:
         raise PosewarpError(f"--shard {text!r}: need 0 <= i < n")
     return i, n
+
+
+def outside(folder: Path | None, image_dir: Path, what: str) -> None:
+    """Refuse an output folder inside the image folder: its PNGs would be read as images by the next run."""
+    if folder is None:
+        return
+    folder, image_dir = folder.resolve(), image_dir.resolve()
+    if folder == image_dir or image_dir in folder.parents:
+        raise PosewarpError(f"{what} must lie outside the image folder (its PNGs would be read as images)", folder)
 
 
 @dataclass
@@ -62,6 +75,7 @@ def plan_batch(
 ) -> tuple[list[BatchItem], int]:
     """``(items to do, number skipped because their output exists)`` for this shard."""
     image_dir = Path(image_dir)
+    check_folder(out_dir)
     images = list_images(image_dir)
     if shard is not None:
         i, n = shard
@@ -130,17 +144,22 @@ def run_batch(
 ) -> BatchReport:
     """Run ``process`` on chunks of ``batch_size`` items; a failing chunk is retried item by item."""
     from posewarp.console import progress
+    from posewarp.interrupt import graceful
 
     batch_size = max(1, int(batch_size))
     bar = progress()
     bar.disable = not show_progress
-    with bar:
+    note = (lambda: f"{report.done} of {len(items)} images done in this run; run the same command again to do the "
+            "rest (images already done are skipped)")  # fmt: skip
+    with bar, graceful(note, immediate=True):
         task = bar.add_task(description, total=len(items), info="")
         for start in range(0, len(items), batch_size):
             chunk = items[start : start + batch_size]
             try:
                 process(chunk)
                 report.done += len(chunk)
+            except OutputError:
+                raise
             except PosewarpError as exc:
                 if len(chunk) == 1:
                     report.failed.append((chunk[0].name, exc.message))
@@ -149,6 +168,8 @@ def run_batch(
                         try:
                             process([item])
                             report.done += 1
+                        except OutputError:
+                            raise
                         except PosewarpError as one:
                             report.failed.append((item.name, one.message))
             bar.update(task, advance=len(chunk), info=f"[red]{len(report.failed)} failed" if report.failed else "")

@@ -12,7 +12,6 @@ A config is plain data: ``asdict`` gives the JSON saved as ``config.json`` and i
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,6 +153,8 @@ def _apply(obj, doc: dict[str, Any], prefix: str):
     for key, value in doc.items():
         if key not in fields:
             raise PosewarpError(f"unknown config option '{prefix}{key}' (known: {', '.join(fields)})")
+        if isinstance(value, dict) and not dataclasses.is_dataclass(getattr(obj, key)):
+            raise PosewarpError(f"option {prefix}{key} must be a value, not an object")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             changes[key] = _apply(current, value, f"{prefix}{key}.")
@@ -167,23 +168,23 @@ def _check_type(current, value, f: dataclasses.Field, name: str):
     if value is None:
         if "None" in kind:
             return None
-        raise PosewarpError(f"config option {name} cannot be null")
+        raise PosewarpError(f"option {name} cannot be null")
     if kind.startswith("tuple"):
         if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(type(v) is int and v > 0 for v in value)):
-            raise PosewarpError(f"config option {name} must be [height, width], got {value!r}")
+            raise PosewarpError(f"option {name} must be [height, width], got {value!r}")
         return tuple(value)
     if "bool" in kind:
         if not isinstance(value, bool):
-            raise PosewarpError(f"config option {name} must be true or false, got {value!r}")
+            raise PosewarpError(f"option {name} must be true or false, got {value!r}")
     elif "int" in kind and "float" not in kind:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise PosewarpError(f"config option {name} must be an integer, got {value!r}")
+            raise PosewarpError(f"option {name} must be an integer, got {value!r}")
     elif "float" in kind:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PosewarpError(f"config option {name} must be a number, got {value!r}")
+            raise PosewarpError(f"option {name} must be a number, got {value!r}")
         value = float(value)
     elif "str" in kind and not isinstance(value, str):
-        raise PosewarpError(f"config option {name} must be a string, got {value!r}")
+        raise PosewarpError(f"option {name} must be a string, got {value!r}")
     return value
 
 
@@ -264,12 +265,14 @@ def preset(name: str, stage: int) -> TrainConfig:
 
 
 def load_json(path: str | os.PathLike) -> dict[str, Any]:
+    from posewarp.formats import jsonfile
+
+    if not Path(path).exists():
+        raise PosewarpError("config file not found", path)
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PosewarpError("config file not found", path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PosewarpError(f"cannot read config file: {exc}", path) from None
+        doc = jsonfile.read(path)
+    except PosewarpError as exc:
+        raise PosewarpError(f"cannot read config file: {exc.message}", path) from None
     if not isinstance(doc, dict):
         raise PosewarpError("config file must hold a JSON object", path)
     return doc
@@ -334,32 +337,14 @@ def resolve_resume(
 
 
 def validate(cfg: TrainConfig) -> None:
-    problems = []
-    if cfg.max_steps < 1:
-        problems.append("max_steps must be >= 1")
-    if cfg.data.batch_size < 1:
-        problems.append("data.batch_size must be >= 1")
-    if cfg.amp not in ("auto", "bf16", "fp16", "off"):
-        problems.append("amp must be auto, bf16, fp16 or off")
-    if cfg.model.matcher_features not in ("small", "vgg16"):
-        problems.append("model.matcher_features must be small or vgg16")
-    if cfg.model.vgg not in ("pretrained", "random"):
-        problems.append("model.vgg must be pretrained or random")
-    for name, choices in (("warp_levels", ("bottleneck", "all")), ("gate_mode", ("spatial", "channel")),
-                          ("grids", GRID_KINDS), ("upsample", ("transposed", "resize"))):
-        if getattr(cfg.model, name) not in choices:
-            problems.append(f"model.{name} must be one of {', '.join(choices)}")
+    """Every value within its range (``ranges.RANGES``), before anything is built or written."""
+    from posewarp.training.ranges import check
+
+    problems = check(cfg.to_dict())
     if "+" in cfg.model.grids and cfg.model.gate_mode == "spatial":
-        problems.append("model.grids with several grids needs model.gate_mode channel")
-    if not 0.0 <= cfg.stage1_share <= 1.0:
-        problems.append("stage1_share must be in [0, 1]")
-    if not 0.0 <= cfg.optim.decay_start <= 1.0:
-        problems.append("optim.decay_start must be in [0, 1]")
-    for name in ("log_every", "sample_every", "val_every", "snapshot_every"):
-        if getattr(cfg, name) < 1:
-            problems.append(f"{name} must be >= 1")
+        problems.append("option model.grids with several grids needs option model.gate_mode channel")
     if problems:
-        raise PosewarpError("bad training config: " + "; ".join(problems))
+        raise PosewarpError("; ".join(problems))
 
 
 def learning_rate(optim: OptimConfig, base_lr: float, step: int, max_steps: int) -> float:
