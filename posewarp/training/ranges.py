@@ -114,6 +114,8 @@ RANGES: dict[str, Any] = {
     "model.warp": FLAG,
     "model.extra_block": FLAG,
     "model.part_prior": FLAG,
+    "model.parser_skips": FLAG,
+    "model.composite": FLAG,
     "model.warp_levels": Choice(("bottleneck", "all")),
     "model.gate_mode": Choice(("spatial", "channel")),
     "model.grids": Choice(GRID_KINDS),
