@@ -166,7 +166,8 @@ def baselines_table(data: Path, parser_run: str, matcher_run: str | None, paper_
 
 COLUMNS = [("ssim", "SSIM", "{:.3f}"), ("mask_ssim", "mask-SSIM", "{:.3f}"), ("l1_person", "L1 person", "{:.3f}"),
            ("l1_background", "L1 bg", "{:.3f}"), ("miou", "mIoU", "{:.3f}"), ("gate_mean", "gate", "{:.2f}"),
-           ("gate_spread", "+-", "{:.2f}"), ("gate_corr", "r(change)", "{:+.2f}"), ("steps", "steps", "{:d}"),
+           ("gate_spread", "+-", "{:.2f}"), ("gate_corr", "r(change)", "{:+.2f}"), ("warped_share", "warped px", "{:.2f}"),
+           ("warped_corr", "r(change)", "{:+.2f}"), ("steps", "steps", "{:d}"),
            ("cpu_s", "CPU s", "{:.0f}")]
 
 

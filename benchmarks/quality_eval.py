@@ -8,8 +8,10 @@ keypoints, target keypoints) to ``{"image": (N, 3, H, W) in [-1, 1], "parsing": 
 - L1 in [-1, 1] units on the target person (true parsing > 0) and on the background, separately;
 - mIoU of the target parsing the method used (Stage I's prediction) against the truth;
 - the gate: its mean over the target person per pair (all warping blocks, each at its resolution),
-  the mean and spread of that over pairs, and its correlation with the amount of pose change (the mean
-  displacement of the keypoints seen in both images, in image heights).
+  the mean and spread of that over pairs, and its correlation with the amount of pose change
+  (``pose_change``: keypoint displacement after similarity alignment, in torso lengths);
+- for a composite output: the share of the target person's pixels taken from warped source pixels, its
+  correlation with the pose change, and the share rendered.
 """
 
 from __future__ import annotations
@@ -29,12 +31,23 @@ from posewarp.training.validation import confusion, parsing_scores
 Method = Callable[[dict], dict]
 
 
-def pose_change(batch: dict, height: int) -> torch.Tensor:
-    """``(N,)`` mean displacement of the keypoints seen in both images, in image heights."""
-    sk, tk = batch["src_keypoints"], batch["tgt_keypoints"]
-    both = (sk[..., 2] > 0) & (tk[..., 2] > 0)
-    disp = (sk[..., :2] - tk[..., :2]).norm(dim=-1)
-    return (disp * both).sum(1) / both.sum(1).clamp_min(1) / height
+def pose_change(batch: dict) -> torch.Tensor:
+    """``(N,)`` how much the pose changes, not where the person stands: the mean distance between the target
+    keypoints and the source keypoints after the best similarity alignment (Procrustes: translation, rotation,
+    scale; PA-MPJPE in pose estimation), over the keypoints seen in both, in target torso lengths."""
+    from posewarp.nn.part_grids import _torso_length
+
+    sk, tk = batch["src_keypoints"].double(), batch["tgt_keypoints"].double()
+    w = ((sk[..., 2] > 0) & (tk[..., 2] > 0)).double()
+    n = w.sum(1).clamp_min(1)[:, None]
+    a = sk[..., :2] - (w[..., None] * sk[..., :2]).sum(1, keepdim=True) / n[..., None]
+    b = tk[..., :2] - (w[..., None] * tk[..., :2]).sum(1, keepdim=True) / n[..., None]
+    # complex-number Procrustes: b ~ z * a with z = sum(w conj(a) b) / sum(w |a|^2)
+    ac, bc = torch.complex(a[..., 0], a[..., 1]), torch.complex(b[..., 0], b[..., 1])
+    z = (w * ac.conj() * bc).sum(1) / (w * ac.abs() ** 2).sum(1).clamp_min(1e-9)
+    err = (bc - z[:, None] * ac).abs()
+    length, _ = _torso_length(batch["tgt_keypoints"].float())
+    return ((w * err).sum(1) / n[:, 0] / length.double().clamp_min(1)).float()
 
 
 def gate_inside(gates: list[torch.Tensor], person: torch.Tensor) -> torch.Tensor:
@@ -48,8 +61,8 @@ def gate_inside(gates: list[torch.Tensor], person: torch.Tensor) -> torch.Tensor
 
 def evaluate(method: Method, data, split: str = "test", batch_size: int = 40) -> dict:
     dataset = PairDataset(data, split, maps=False)
-    height = dataset.image_size[0]
-    scores: dict[str, list] = {"ssim": [], "mask_ssim": [], "l1_person": [], "l1_background": [], "gate": [], "change": []}
+    scores: dict[str, list] = {"ssim": [], "mask_ssim": [], "l1_person": [], "l1_background": [], "gate": [], "change": [],
+                               "warped_share": [], "rendered_share": []}
     conf = None
     for batch in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
         out = method(batch)
@@ -67,13 +80,26 @@ def evaluate(method: Method, data, split: str = "test", batch_size: int = 40) ->
             conf = c if conf is None else conf + c
         if out.get("gates"):
             scores["gate"] += gate_inside([g.cpu() for g in out["gates"]], person).tolist()
-        scores["change"] += pose_change(batch, height).tolist()
+        if out.get("composition") is not None:  # candidates: rendering, source, background, warped sources
+            weights = out["composition"].cpu()
+            scores["warped_share"] += gate_inside([weights[:, 3:].sum(1, keepdim=True)], person).tolist()
+            scores["rendered_share"] += gate_inside([weights[:, :1]], person).tolist()
+        scores["change"] += pose_change(batch).tolist()
     result = {k: float(np.mean(scores[k])) for k in ("ssim", "mask_ssim", "l1_person", "l1_background")}
     result["pairs"] = len(scores["ssim"])
     if conf is not None:
         result["miou"] = parsing_scores(conf)["miou"]
+    change = np.asarray(scores["change"])
     if scores["gate"]:
         gate = np.asarray(scores["gate"])
         result["gate_mean"], result["gate_spread"] = float(gate.mean()), float(gate.std())
-        result["gate_corr"] = float(np.corrcoef(gate, np.asarray(scores["change"]))[0, 1]) if gate.std() > 0 else 0.0
+        result["gate_corr"] = _corr(gate, change)
+    if scores["warped_share"]:
+        share = np.asarray(scores["warped_share"])
+        result["warped_share"], result["warped_corr"] = float(share.mean()), _corr(share, change)
+        result["rendered_share"] = float(np.mean(scores["rendered_share"]))
     return result
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0

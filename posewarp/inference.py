@@ -100,7 +100,8 @@ class TransferPipeline:
         """Batched core. ``batch`` holds ``src_image`` (N, 3, H, W) in [-1, 1], ``src_labels`` (N, H, W),
         ``src_keypoints`` and ``tgt_keypoints`` (N, 18, 3) (what ``PairDataset(maps=False)`` gives); returns
         ``image`` (N, 3, H, W), ``parsing`` (N, H, W) int64, ``warped`` (N, 3, H, W) (the source under the
-        last transformation grid) or None, and ``gates``: the warping blocks' gates (N, 1, h, w), finest first."""
+        last transformation grid) or None, ``gates``: the warping blocks' gates (N, 1, h, w), finest first, and
+        ``composition``: the output's per-pixel candidate weights (N, K, H, W) of a composite generator, or None."""
         b = {k: batch[k].to(self.device) for k in ("src_image", "src_labels", "src_keypoints", "tgt_keypoints")}
         b["src_image"] = b["src_image"].float()
         b["src_parsing"] = P.one_hot(b["src_labels"])
@@ -110,7 +111,8 @@ class TransferPipeline:
         grid = transformation_grids(self.model, self.matcher, b, tgt_parsing)
         warped = None if grid is None else grids.warp(b["src_image"], grid[:, -1], padding_mode="border")
         out = self.generator(b["src_image"], b["src_parsing"], tgt_parsing, b["tgt_pose"], grid)
-        return {"image": out["image"], "parsing": labels, "warped": warped, "gates": out["gates"]}
+        return {"image": out["image"], "parsing": labels, "warped": warped, "gates": out["gates"],
+                "composition": out.get("composition")}
 
     # -- one person, numpy in, numpy out ---------------------------------------------------------
 

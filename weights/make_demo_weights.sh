@@ -11,7 +11,10 @@ posewarp pack --images "$work/world/images" --keypoints "$work/world/keypoints" 
     --pairs "$work/world/pairs-train.csv" --pairs "$work/world/pairs-test.csv" --split train --split test \
     --out "$work/world.h5"
 posewarp train --stage 1 --data "$work/world.h5" --preset tiny --max-steps 1500 --seed 0 --out "$work/runs" --desc ship
-posewarp train --stage 2 --data "$work/world.h5" --preset tiny --max-steps 1000 --seed 0 --out "$work/runs" --desc ship
-cp "$(ls -d "$work"/runs/*-stage1-ship | tail -1)/snapshot-latest.pt" "$here/stage1-tiny-synth.pt"
+stage1="$(ls -d "$work"/runs/*-stage1-ship | tail -1)"
+# Stage II learns from Stage I's predicted parsing, as it runs at inference
+posewarp train --stage 2 --data "$work/world.h5" --preset tiny --max-steps 1500 --seed 0 --out "$work/runs" --desc ship \
+    --stage1 "$stage1"
+cp "$stage1/snapshot-latest.pt" "$here/stage1-tiny-synth.pt"
 cp "$(ls -d "$work"/runs/*-stage2-ship | tail -1)/snapshot-latest.pt" "$here/stage2-tiny-synth.pt"
 echo "wrote $here/stage1-tiny-synth.pt and $here/stage2-tiny-synth.pt (work folder: $work)"

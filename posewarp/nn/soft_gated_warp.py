@@ -72,6 +72,9 @@ def as_grids(grid: torch.Tensor | None, count: int) -> list[torch.Tensor] | None
     return list(grid.unbind(1))
 
 
+UNWARPED_PRIOR = 2.0  # initial logit advantage of the unwarped candidate
+
+
 class ChannelGatedWarpBlock(nn.Module):
     """The warping-block as posewarp builds it: a soft gate per channel and location selects between the
     unwarped features and the features warped by each transformation grid.
@@ -98,6 +101,13 @@ class ChannelGatedWarpBlock(nn.Module):
                 nn.ReflectionPad2d(1), nn.Conv2d(in_channels, hidden, 3), nn.ReLU(True),
                 nn.ReflectionPad2d(1), nn.Conv2d(hidden, channels * (1 + num_grids), 3),
             )
+            # Start by keeping the unwarped features (softmax weight ~0.88 with one grid) and let the block learn
+            # where to warp: where a grid moves nothing, both candidates are equal and the gate stays put.
+            last = self.gate[-1]
+            nn.init.zeros_(last.weight)
+            with torch.no_grad():
+                last.bias.zero_()
+                last.bias[:channels] = UNWARPED_PRIOR
         else:
             self.gate = None
 

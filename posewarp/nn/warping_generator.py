@@ -23,8 +23,9 @@ channels (the authors' code has 179.5 M: its warp block has neither R nor the ga
   input) and its mean bottleneck feature per label painted likewise (bottleneck input);
 - ``upsample="resize"``: resize-convolutions instead of transposed convolutions;
 - ``composite=True``: the output is a per-pixel soft selection between the decoder's rendering, the source
-  pixels and the source pixels moved by each grid (``composition`` in the output), so what the warp can
-  carry is copied exactly and only the rest (disoccluded body, uncovered background) is rendered.
+  pixels, the source's background with its person filled in (``nn.fill``) and the source pixels moved by
+  each grid (``composition`` in the output), so what the warp can carry is copied exactly and only the rest
+  (disoccluded body, turned heads, new folds) is rendered.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from posewarp.nn import region_style as RS
+from posewarp.nn.fill import source_background
 from posewarp.nn.blocks import Encoder, ResnetBlock, check_input, conv_block, head, upsample
 from posewarp.nn.grids import warp as grid_warp
 from posewarp.nn.soft_gated_warp import ChannelGatedWarpBlock, SoftGatedWarpBlock, as_grids
@@ -68,8 +70,8 @@ class WarpingGenerator(nn.Module):
         self.image_channels, self.parsing_channels, self.pose_channels = image_channels, parsing_channels, pose_channels
         self.multiple = 2 ** n_downsample
         self.use_warp, self.num_grids, self.region_style = warp, num_grids, region_style
-        # output candidates: the rendering, the source pixels, the source moved by each grid
-        self.candidates = (2 + (num_grids if warp else 0)) if composite else 0
+        # output candidates: the rendering, the source pixels, the source background, the source moved by each grid
+        self.candidates = (3 + (num_grids if warp else 0)) if composite else 0
         self.skips = warp_levels == "all"
         self.appearance = Encoder(in_channels=image_channels + parsing_channels, ngf=ngf, n_downsample=n_downsample)
         shape_in = parsing_channels + pose_channels + (image_channels if region_style else 0)
@@ -159,7 +161,10 @@ class WarpingGenerator(nn.Module):
 
     def _composite(self, x, src_image, src_parsing, tgt_parsing, grid):
         """A soft per-pixel choice between the rendering and the (warped) source pixels."""
-        pixels, labels = [src_image], [src_parsing]
+        background = torch.zeros_like(src_parsing)
+        background[:, 0] = 1
+        pixels = [src_image, source_background(src_image, 1 - src_parsing[:, :1])]
+        labels = [src_parsing, background]
         for g in as_grids(grid, self.num_grids) if self.use_warp else []:
             pixels.append(grid_warp(src_image, g, padding_mode="border"))
             labels.append(grid_warp(src_parsing, g, padding_mode="border"))
