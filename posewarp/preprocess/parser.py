@@ -5,12 +5,14 @@ input, an affine letterbox of the whole image into the square network input (bla
 in BGR order, the fusion head upsampled bilinearly (``align_corners=True``) to the input size, every channel
 warped back to the image with the inverse affine (``cv2.warpAffine``, linear, border 0) and the argmax.
 Beyond it (C.4): flip test-time augmentation with the left/right channels swapped, several scales, batches of
-images, and autocast on CUDA (``amp=False`` keeps the reference's float32 numbers).
+images, and autocast on CUDA (``amp=False`` keeps the reference's float32 numbers). For speed the checkpoint's
+batch norms are folded into the convolutions at load time (:mod:`posewarp.preprocess.bn_folding`) and the network
+runs as :mod:`posewarp.preprocess.runtime` measured fastest, optionally compiled; photos above the working size
+are downscaled first and their labels upscaled (:mod:`posewarp.preprocess.working_size`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,10 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from posewarp.errors import PosewarpError
-from posewarp.tensor_file import read_tensor_file
-from posewarp.formats import parsing
 from posewarp.devices import resolve_device
+from posewarp.errors import PosewarpError
+from posewarp.formats import parsing
+from posewarp.preprocess import working_size as WS
+from posewarp.preprocess.runtime import NetworkRunner
+from posewarp.tensor_file import read_tensor_file
 
 # SCHP's pretrained_settings: ImageNet statistics in BGR order, input range [0, 1].
 MEAN_BGR = (0.406, 0.456, 0.485)
@@ -148,15 +152,23 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def load_network(path: str | os.PathLike, dataset: ParserDataset) -> nn.Module:
-    """Build :class:`SCHPNet` for ``dataset`` and load the checkpoint at ``path`` strictly."""
-    return build_network(read_state_dict(path), dataset, path)
+def load_network(path: str | os.PathLike, dataset: ParserDataset, *, fold: bool = False) -> nn.Module:
+    """Build :class:`SCHPNet` for ``dataset`` and load the checkpoint at ``path`` strictly (``fold``: then fold
+    its batch norms into the convolutions, for inference)."""
+    return build_network(read_state_dict(path), dataset, path, fold=fold)
 
 
 def build_network(
-    state: dict[str, torch.Tensor], dataset: ParserDataset, path: str | os.PathLike | None = None
+    state: dict[str, torch.Tensor],
+    dataset: ParserDataset,
+    path: str | os.PathLike | None = None,
+    *,
+    fold: bool = False,
 ) -> nn.Module:
-    """:class:`SCHPNet` in eval mode holding ``state`` (keys without ``module.``); a misfit says what does not fit."""
+    """:class:`SCHPNet` in eval mode holding ``state`` (keys without ``module.``); a misfit says what does not fit.
+
+    ``fold``: batch norms folded into the convolutions (:func:`~posewarp.preprocess.bn_folding.fold_batch_norms`).
+    """
     from posewarp.preprocess.schp_net import SCHPNet
 
     head = state.get("fushion.3.weight")
@@ -189,18 +201,29 @@ def build_network(
         if buffer_name.endswith("num_batches_tracked"):  # not in the checkpoint (non-persistent)
             buffer.zero_()
     net.load_state_dict(state, strict=True)
+    if fold:
+        from posewarp.preprocess.bn_folding import fold_batch_norms
+
+        fold_batch_norms(net)
     return net.eval()
 
 
 # ---------------------------------------------------------------- the parser
 
 
+def default_batch_size(device: torch.device) -> int:
+    """1 on the CPU (batch 4 was 1.17x slower per image there and needed 0.5 GB more), 16 on a GPU."""
+    return 16 if device.type == "cuda" else 1
+
+
 class HumanParser:
     """SCHP-compatible human parser: ``parser(rgb) -> (H, W) uint8 labels``.
 
-    ``weights`` defaults to the registry's file for ``dataset`` (``posewarp weights download schp-lip``).
-    ``network`` replaces the SCHP network by any module with the same output structure (tests, other backbones).
-    ``input_size`` overrides the dataset's square input (473 for LIP); smaller is faster and coarser.
+    ``weights`` defaults to the registry's file for ``dataset`` (``posewarp weights download schp-lip``); its batch
+    norms are folded at load time. ``network`` replaces the SCHP network by any module with the same output
+    structure (tests, other backbones), used as given. ``input_size`` overrides the dataset's square input (473 for
+    LIP); smaller is faster and coarser. ``compile``: run the network through ``torch.compile`` (falls back to
+    eager when that fails). ``max_pixels``: the working size (see :mod:`posewarp.preprocess.working_size`).
     """
 
     def __init__(
@@ -214,6 +237,8 @@ class HumanParser:
         *,
         input_size: int | None = None,
         network: nn.Module | None = None,
+        compile: bool = False,
+        max_pixels: int = WS.MAX_WORK_PIXELS,
     ):
         self.dataset = get_dataset(dataset)
         self.device = resolve_device(device)
@@ -224,13 +249,17 @@ class HumanParser:
         self.input_size = int(input_size or self.dataset.input_size)
         if self.input_size < 16:
             raise PosewarpError(f"input size must be at least 16 pixels, got {self.input_size}")
-        self.amp = bool(amp) and self.device.type == "cuda"
+        self.max_pixels = int(max_pixels)
         if network is None:
             from posewarp.preprocess import weights as registry
 
-            network = load_network(registry.require(self.dataset.weights, weights), self.dataset)
-        self.network = network.eval().to(self.device)
+            network = load_network(registry.require(self.dataset.weights, weights), self.dataset, fold=True)
+        self.runner = NetworkRunner(network, self.device, amp=amp, compile=compile)
         self._flip_perm = torch.as_tensor(self.dataset.flip_permutation, device=self.device)
+
+    @property
+    def network(self) -> nn.Module:
+        return self.runner.net
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -244,27 +273,31 @@ class HumanParser:
         return self.batch_logits([rgb])[0]
 
     def batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Labels for several RGB images of any sizes, in one forward pass."""
-        return [np.argmax(lg, axis=2).astype(np.uint8) for lg in self.batch_logits(images)]
+        """Labels ``(H, W)`` uint8 for several RGB images of any sizes, in one forward pass."""
+        return [labels_of(scores, rgb.shape[:2]) for scores, rgb in zip(self.working_logits(images), images)]
 
     def batch_logits(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """``(H, W, C)`` float32 logits at each image's size (bilinear from the working size for large photos)."""
+        return [upscale_logits(scores, rgb.shape[:2]) for scores, rgb in zip(self.working_logits(images), images)]
+
+    def working_logits(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """``(h, w, C)`` float32 logits at each image's working size (its own size unless it is a large photo)."""
         if not images:
             return []
         size = self.input_size
-        inputs, inverses = [], []
+        inputs, inverses, shapes = [], [], []
         for rgb in images:
             rgb = np.asarray(rgb)
             if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
                 raise PosewarpError(f"the parser expects (H, W, 3) uint8 RGB images, got {rgb.dtype} {rgb.shape}")
+            rgb = WS.downscale(rgb, self.max_pixels)
             forward, inverse = letterbox_affine(rgb.shape[0], rgb.shape[1], size)
             inputs.append(letterbox(np.ascontiguousarray(rgb[:, :, ::-1]), forward, size))
             inverses.append(inverse)
+            shapes.append(rgb.shape[:2])
         x = normalize(torch.from_numpy(np.stack(inputs)).to(self.device))
         scores = self.letterboxed_logits(x).permute(0, 2, 3, 1).cpu().numpy()
-        return [
-            unletterbox(scores[i], inverses[i], rgb.shape[0], rgb.shape[1])
-            for i, rgb in enumerate(images)
-        ]
+        return [unletterbox(scores[i], inverses[i], h, w) for i, (h, w) in enumerate(shapes)]
 
     @torch.inference_mode()
     def letterboxed_logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -274,9 +307,7 @@ class HumanParser:
         for scale in self.scales:
             xs = x if scale == 1.0 else F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=True)
             batch = torch.cat([xs, xs.flip(-1)]) if self.flip else xs
-            with torch.autocast("cuda", dtype=_amp_dtype()) if self.amp else contextlib.nullcontext():
-                out = self.network(batch)[0][-1]
-            out = out.float()
+            out = self.runner(batch)[0][-1].float()
             if out.shape[1] != self.dataset.num_classes:
                 raise PosewarpError(f"network gave {out.shape[1]} channels, expected {self.dataset.num_classes}")
             if out.shape[-2:] != size:
@@ -288,8 +319,21 @@ class HumanParser:
         return total if len(self.scales) == 1 else total / len(self.scales)
 
 
-def _amp_dtype() -> torch.dtype:
-    return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float16
+def labels_of(scores: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
+    """Argmax labels of working-size logits, brought to the image size (nearest neighbour when they differ)."""
+    return WS.upscale_labels(np.argmax(scores, axis=2).astype(np.uint8), image_hw)
+
+
+def upscale_logits(scores: np.ndarray, image_hw: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
+    """Working-size logits ``(h, w, C)`` at ``image_hw`` (bilinear, 4 channels at a time), into ``out`` if given."""
+    if scores.shape[:2] == tuple(image_hw) and out is None:
+        return scores
+    out = np.empty((*image_hw, scores.shape[2]), np.float32) if out is None else out
+    for start in range(0, scores.shape[2], 4):
+        group = np.ascontiguousarray(scores[:, :, start : start + 4])
+        resized = cv2.resize(group, (image_hw[1], image_hw[0]), interpolation=cv2.INTER_LINEAR)
+        out[:, :, start : start + 4] = resized.reshape(*image_hw, -1)
+    return out
 
 
 # ---------------------------------------------------------------- folder to folder (`posewarp parse`)
@@ -315,12 +359,21 @@ def _outside(folder: Path | None, image_dir: Path, what: str) -> None:
         raise PosewarpError(f"{what} must lie outside the image folder (its PNGs would be read as images)", folder)
 
 
-def write_logits(path: Path, logits: np.ndarray) -> None:
-    """``(H, W, C)`` float32 logits as ``.npy`` (SCHP's ``--logits`` layout), written atomically."""
+def write_logits(path: Path, scores: np.ndarray, image_hw: tuple[int, int]) -> None:
+    """Working-size logits as ``(H, W, C)`` float32 ``.npy`` at the image's size (SCHP's ``--logits`` layout),
+    written atomically through a memory map so that a large photo's logits never sit in memory whole."""
     from posewarp.formats import atomic
 
-    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, logits.astype(np.float32, copy=False))
+    with atomic.atomic_path(path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(*image_hw, scores.shape[2]))
+        upscale_logits(scores, image_hw, out=out)
+        out.flush()
+        del out
+
+
+# Compiling the parser took 25-80 s on a 2-core CPU and saved about 0.5 CPU s per image (benchmarks/parse.py):
+# ``compile=None`` compiles on the CPU when a job has at least this many images.
+COMPILE_AUTO_IMAGES = 200
 
 
 def parse_folder(
@@ -334,7 +387,9 @@ def parse_folder(
     scales: Sequence[float] = (1.0,),
     amp: bool = True,
     input_size: int | None = None,
-    batch_size: int = 4,
+    batch_size: int | None = None,
+    compile: bool | None = None,
+    threads: int | None = None,
     logits: bool = False,
     overlay_dir: str | os.PathLike | None = None,
     label_set: str | None = None,
@@ -346,11 +401,14 @@ def parse_folder(
     """``posewarp parse``: a palette label PNG ``OUTDIR/<relative path>.png`` (pixel values = label ids, the
     image's size) for every image of a folder; ``logits`` adds ``<stem>.npy`` (H, W, C float32) beside it,
     ``overlay_dir`` colour overlays. Images already parsed are skipped unless ``overwrite``; unreadable images
-    are reported and skipped. Returns the :class:`~posewarp.preprocess.batch.BatchReport`; its counts give the
-    share of image pixels per label (percent, named by ``label_set``) for the labels seen.
+    are reported and skipped. ``compile`` None compiles on the CPU for jobs of :data:`COMPILE_AUTO_IMAGES` images
+    or more; ``threads``: see :mod:`posewarp.threads`. Returns the :class:`~posewarp.preprocess.batch.BatchReport`;
+    its counts give the share of image pixels per label (percent, named by ``label_set``) for the labels seen,
+    its ``runtime`` how the network ran.
     """
     from posewarp.formats import draw, images
     from posewarp.preprocess import batch as B
+    from posewarp.threads import cpu_threads
 
     names = label_names(dataset, label_set)
     image_dir, out_dir = Path(image_dir), Path(out_dir)
@@ -361,25 +419,34 @@ def parse_folder(
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
     report = B.BatchReport(skipped=skipped)
-    parser = None
-    if todo:
-        parser = HumanParser(
-            weights, dataset, device=device, flip=flip, scales=scales, amp=amp, input_size=input_size, network=network
-        )
+    if not todo:
+        return report
+    if compile is None:
+        compile = resolve_device(device).type == "cpu" and len(todo) >= COMPILE_AUTO_IMAGES
     pixels = np.zeros(len(names), np.int64)
+    with cpu_threads(threads) as thread_note:
+        parser = HumanParser(
+            weights, dataset, device=device, flip=flip, scales=scales, amp=amp, input_size=input_size,
+            network=network, compile=compile,
+        )  # fmt: skip
+        B.announce("parse", f"{parser.runner.describe()}, {thread_note}", show_progress)
 
-    def process(items: list) -> None:
-        rgbs = [images.read_image(item.image) for item in items]  # raises before anything is written
-        for item, rgb, scores in zip(items, rgbs, parser.batch_logits(rgbs)):
-            labels = np.argmax(scores, axis=2).astype(np.uint8)
-            if logits:
-                write_logits(B.output_path(out_dir, item.name, ".npy"), scores)
-            if overlay_dir is not None:
-                images.write_image(B.output_path(overlay_dir, item.name, ".png"), draw.overlay(rgb, labels))
-            parsing.write_label_png(item.output, labels)  # last: its presence marks the image as done
-            pixels[:] += np.bincount(labels.ravel(), minlength=len(names))
+        def process(items: list, rgbs: list[np.ndarray]) -> None:
+            for item, rgb, scores in zip(items, rgbs, parser.working_logits(rgbs)):
+                labels = labels_of(scores, rgb.shape[:2])
+                if logits:
+                    write_logits(B.output_path(out_dir, item.name, ".npy"), scores, rgb.shape[:2])
+                if overlay_dir is not None:
+                    images.write_image(B.output_path(overlay_dir, item.name, ".png"), draw.overlay(rgb, labels))
+                parsing.write_label_png(item.output, labels)  # last: its presence marks the image as done
+                pixels[:] += np.bincount(labels.ravel(), minlength=len(names))
 
-    B.run_batch(todo, process, batch_size=batch_size, description="parse", report=report, show_progress=show_progress)
+        batch_size = default_batch_size(parser.device) if batch_size is None else batch_size
+        B.run_batch(
+            todo, process, read=B.read_rgb, batch_size=batch_size, description="parse", report=report,
+            show_progress=show_progress,
+        )  # fmt: skip
+        report.runtime = f"{parser.runner.describe()}, {thread_note}"
     if pixels.sum():
         share = 100.0 * pixels / pixels.sum()
         for i in np.argsort(-share, kind="stable"):
