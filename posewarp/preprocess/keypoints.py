@@ -100,7 +100,7 @@ class KeypointEstimator:
         batch_size: int | None = None,
         net: torch.nn.Module | None = None,
         compile: bool = False,
-        max_pixels: int = WS.MAX_WORK_PIXELS,
+        max_pixels: int | None = None,
     ):
         from posewarp.preprocess import weights as W
 
@@ -110,7 +110,7 @@ class KeypointEstimator:
         self.scales = scales
         self.device = resolve_device(device)
         self.batch_size = default_batch_size(self.device) if batch_size is None else max(1, int(batch_size))
-        self.max_pixels = int(max_pixels)
+        self.max_pixels = max_pixels
         if net is None:
             net = load_body_pose_weights(W.require("openpose", weights))
         self.runner = NetworkRunner(net, self.device, amp=amp, compile=compile)

@@ -238,7 +238,7 @@ class HumanParser:
         input_size: int | None = None,
         network: nn.Module | None = None,
         compile: bool = False,
-        max_pixels: int = WS.MAX_WORK_PIXELS,
+        max_pixels: int | None = None,
     ):
         self.dataset = get_dataset(dataset)
         self.device = resolve_device(device)
@@ -249,7 +249,7 @@ class HumanParser:
         self.input_size = int(input_size or self.dataset.input_size)
         if self.input_size < 16:
             raise PosewarpError(f"input size must be at least 16 pixels, got {self.input_size}")
-        self.max_pixels = int(max_pixels)
+        self.max_pixels = max_pixels
         if network is None:
             from posewarp.preprocess import weights as registry
 
@@ -278,7 +278,7 @@ class HumanParser:
 
     def batch_logits(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """``(H, W, C)`` float32 logits at each image's size (bilinear from the working size for large photos)."""
-        return [upscale_logits(scores, rgb.shape[:2]) for scores, rgb in zip(self.working_logits(images), images)]
+        return [WS.upscale(scores, rgb.shape[:2]) for scores, rgb in zip(self.working_logits(images), images)]
 
     def working_logits(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """``(h, w, C)`` float32 logits at each image's working size (its own size unless it is a large photo)."""
@@ -320,20 +320,8 @@ class HumanParser:
 
 
 def labels_of(scores: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
-    """Argmax labels of working-size logits, brought to the image size (nearest neighbour when they differ)."""
-    return WS.upscale_labels(np.argmax(scores, axis=2).astype(np.uint8), image_hw)
-
-
-def upscale_logits(scores: np.ndarray, image_hw: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
-    """Working-size logits ``(h, w, C)`` at ``image_hw`` (bilinear, 4 channels at a time), into ``out`` if given."""
-    if scores.shape[:2] == tuple(image_hw) and out is None:
-        return scores
-    out = np.empty((*image_hw, scores.shape[2]), np.float32) if out is None else out
-    for start in range(0, scores.shape[2], 4):
-        group = np.ascontiguousarray(scores[:, :, start : start + 4])
-        resized = cv2.resize(group, (image_hw[1], image_hw[0]), interpolation=cv2.INTER_LINEAR)
-        out[:, :, start : start + 4] = resized.reshape(*image_hw, -1)
-    return out
+    """Labels ``(H, W)`` uint8: the argmax of the logits brought to the image size (bilinear, in bands)."""
+    return WS.upscaled_argmax(scores, image_hw)
 
 
 # ---------------------------------------------------------------- folder to folder (`posewarp parse`)
@@ -366,7 +354,7 @@ def write_logits(path: Path, scores: np.ndarray, image_hw: tuple[int, int]) -> N
 
     with atomic.atomic_path(path) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(*image_hw, scores.shape[2]))
-        upscale_logits(scores, image_hw, out=out)
+        WS.upscale(scores, image_hw, out=out)
         out.flush()
         del out
 
