@@ -18,6 +18,7 @@ from posewarp.errors import PosewarpError
 from posewarp.formats import parsing
 from posewarp.preprocess import parser as P
 from posewarp.preprocess.bn_folding import fold_batch_norms
+from posewarp.preprocess.pyramid_factorized import FactorizedPyramidPooling, interpolation_matrix
 from posewarp.preprocess.schp_net import ActivatedBatchNorm2d, SCHPNet
 
 KEY_FILE = Path(__file__).parent / "data" / "schp_lip_keys.txt"
@@ -172,9 +173,9 @@ def test_norm_equals_the_inplace_abn_kernel_with_negative_weights():
     assert (net.layer1[0].bn1(torch.randn(1, 64, 2, 2) - 10) < 0).any()  # no activation in the backbone's BN
 
 
-def test_folding_keeps_the_function_with_the_effective_scale(signed_state):
+def test_inference_form_keeps_the_function_with_the_effective_scale(signed_state):
     net = P.build_network(signed_state, P.DATASETS["lip"])
-    folded = P.build_network(signed_state, P.DATASETS["lip"], fold=True)
+    folded = P.build_network(signed_state, P.DATASETS["lip"], inference=True)
     assert not any(isinstance(m, ActivatedBatchNorm2d) for m in folded.modules())
     assert folded.layer1[0].conv1.bias is not None and isinstance(folded.fushion[1], torch.nn.LeakyReLU)
     x = torch.randn(1, 3, 65, 65, generator=torch.Generator().manual_seed(1))
@@ -184,6 +185,21 @@ def test_folding_keeps_the_function_with_the_effective_scale(signed_state):
         torch.testing.assert_close(b, a, rtol=0, atol=1e-4 * a.abs().max().item())
     with pytest.raises(ValueError, match="no convolution before the norm"):
         fold_batch_norms(torch.nn.Sequential(ActivatedBatchNorm2d(3)))
+
+
+@pytest.mark.parametrize("size", [(30, 30), (5, 3), (2, 2), (1, 1)])
+def test_factorized_pyramid_equals_upsample_then_convolve(signed_state, size):
+    """Priors of 1, 2, 3 and 6 bins brought to feature maps larger, smaller and of one pixel."""
+    net = P.build_network(signed_state, P.DATASETS["lip"])
+    x = torch.randn(1, 2048, *size, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ref = net.context_encoding(x)
+        out = FactorizedPyramidPooling(net.context_encoding)(x)
+    torch.testing.assert_close(out, ref, rtol=0, atol=2e-6 * ref.abs().max().item())
+    grid = interpolation_matrix(7, 3)[1:-1]  # the upsampling weights, without the padding rows
+    line = torch.arange(3.0)
+    torch.testing.assert_close(grid.double() @ line.double(), torch.nn.functional.interpolate(
+        line[None, None], size=7, mode="linear", align_corners=True)[0, 0].double())  # fmt: skip
 
 
 # ------------------------------------------------------------------ SCHP's simple_extractor, written out plainly

@@ -8,7 +8,8 @@ decoding of :mod:`posewarp.preprocess.openpose_decode`:
 2. network input ``pixel / 256 - 0.5`` (float32, not /255), output PAFs (38) and heatmaps (19, with the
    port's final ReLU);
 3. each map is resized x8 (cubic), cropped to the unpadded size and resized (cubic) to the image size;
-4. maps are averaged over scales in float64.
+4. maps are averaged over scales in float64 (with one scale they are kept in float32: the same values, half
+   the memory; the decoder converts each map to float64 before smoothing, as the port's accumulator does).
 
 Single scale (the default, ``scales=(0.5,)`` as in the port) gives the port's maps exactly. With
 several scales the port computes ``heatmap_avg += heatmap_avg + heatmap / n``, which doubles the running
@@ -18,9 +19,11 @@ the plain mean ``sum(maps) / n`` -- the correction the CMU default ``--scales 0.
 Beyond the port: images whose padded inputs have the same size go through the network together
 (``batch_size``; different sizes are never padded further, since more padding would change the
 network's answers near the border; a folder is sorted by that size first), CUDA runs under autocast (bf16
-where supported, else fp16) when ``amp`` is on; CPU always computes in float32, in the memory format
-measured fastest (:mod:`posewarp.preprocess.runtime`). Other layouts and batches round differently in the
-last bits of the maps, never enough to move a keypoint in the compatibility tests. Photos above
+where supported, else fp16) when ``amp`` is on, channels_last. The CPU computes in float32 in the port's
+contiguous NCHW layout, so that its maps equal the port's bit for bit: channels_last was about 15% faster on an
+AVX-512 CPU, but its kernels round differently (1e-6 of the maps) and the peak decision is discontinuous
+(a maximum on a near-plateau moved by a pixel in benchmarks/keypoints.py). Batches of several images may
+round differently in the last bits too. Photos above
 :data:`~posewarp.preprocess.working_size.MAX_WORK_PIXELS` are downscaled first and their keypoints scaled
 back (:mod:`posewarp.preprocess.working_size`), which keeps memory bounded.
 """
@@ -113,7 +116,8 @@ class KeypointEstimator:
         self.max_pixels = max_pixels
         if net is None:
             net = load_body_pose_weights(W.require("openpose", weights))
-        self.runner = NetworkRunner(net, self.device, amp=amp, compile=compile)
+        exact = torch.contiguous_format if self.device.type == "cpu" else None  # the port's layout (see above)
+        self.runner = NetworkRunner(net, self.device, amp=amp, compile=compile, memory_format=exact)
 
     @property
     def net(self) -> torch.nn.Module:
@@ -128,26 +132,36 @@ class KeypointEstimator:
         return input_shape(*WS.working_size(height, width, self.max_pixels), self.scales[0])
 
     def maps(self, rgbs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per image the scale-averaged ``(heatmaps (H, W, 19), pafs (H, W, 38))`` in float64 (no downscaling)."""
+        """Per image the scale-averaged ``(heatmaps (H, W, 19), pafs (H, W, 38))`` (no downscaling); float64,
+        or float32 with a single scale (the same values: the port adds them to zeros in float64)."""
         for rgb in rgbs:
             _check(rgb)
         n = len(self.scales)
+        if n == 1:
+            return self._maps_at(rgbs, self.scales[0])
         heat_avg = [np.zeros((*rgb.shape[:2], 19)) for rgb in rgbs]
         paf_avg = [np.zeros((*rgb.shape[:2], 38)) for rgb in rgbs]
         for scale in self.scales:
-            prepared = [prepare(rgb, scale) for rgb in rgbs]
-            groups: dict[tuple, list[int]] = {}
-            for idx, (inp, _) in enumerate(prepared):
-                groups.setdefault(inp.shape, []).append(idx)
-            for members in groups.values():
-                for start in range(0, len(members), self.batch_size):
-                    chunk = members[start : start + self.batch_size]
-                    pafs, heats = self._forward(np.stack([prepared[i][0] for i in chunk]))
-                    for k, i in enumerate(chunk):
-                        size, image_hw = prepared[i][1], rgbs[i].shape[:2]
-                        heat_avg[i] += upsample(heats[k], size, image_hw) / n
-                        paf_avg[i] += upsample(pafs[k], size, image_hw) / n
+            for i, (heat, paf) in enumerate(self._maps_at(rgbs, scale)):
+                heat_avg[i] += heat / n
+                paf_avg[i] += paf / n
         return list(zip(heat_avg, paf_avg))
+
+    def _maps_at(self, rgbs: list[np.ndarray], scale: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        """float32 ``(heatmaps, pafs)`` at one scale, brought to each image's size; same-size inputs batched."""
+        out: list = [None] * len(rgbs)
+        prepared = [prepare(rgb, scale) for rgb in rgbs]
+        groups: dict[tuple, list[int]] = {}
+        for idx, (inp, _) in enumerate(prepared):
+            groups.setdefault(inp.shape, []).append(idx)
+        for members in groups.values():
+            for start in range(0, len(members), self.batch_size):
+                chunk = members[start : start + self.batch_size]
+                pafs, heats = self._forward(np.stack([prepared[i][0] for i in chunk]))
+                for k, i in enumerate(chunk):
+                    size, image_hw = prepared[i][1], rgbs[i].shape[:2]
+                    out[i] = (upsample(heats[k], size, image_hw), upsample(pafs[k], size, image_hw))
+        return out
 
     def batch(self, rgbs: list[np.ndarray]) -> list[np.ndarray]:
         """``(P, 18, 3)`` people for each image (photos above the working size are downscaled first)."""

@@ -5,10 +5,11 @@ input, an affine letterbox of the whole image into the square network input (bla
 in BGR order, the fusion head upsampled bilinearly (``align_corners=True``) to the input size, every channel
 warped back to the image with the inverse affine (``cv2.warpAffine``, linear, border 0) and the argmax.
 Beyond it (C.4): flip test-time augmentation with the left/right channels swapped, several scales, batches of
-images, and autocast on CUDA (``amp=False`` keeps the reference's float32 numbers). For speed the checkpoint's
-batch norms are folded into the convolutions at load time (:mod:`posewarp.preprocess.bn_folding`) and the network
-runs as :mod:`posewarp.preprocess.runtime` measured fastest, optionally compiled; photos above the working size
-are downscaled first and their labels upscaled (:mod:`posewarp.preprocess.working_size`).
+images, and autocast on CUDA (``amp=False`` keeps the reference's float32 numbers). For speed the checkpoint is
+loaded in an inference form that computes the same function (batch norms folded into the convolutions, the
+pyramid pooling's bottleneck applied before upsampling: :func:`build_network`), which runs as
+:mod:`posewarp.preprocess.runtime` measured fastest, optionally compiled; photos above the working size are
+downscaled first and their scores upscaled (:mod:`posewarp.preprocess.working_size`).
 """
 
 from __future__ import annotations
@@ -152,10 +153,10 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def load_network(path: str | os.PathLike, dataset: ParserDataset, *, fold: bool = False) -> nn.Module:
-    """Build :class:`SCHPNet` for ``dataset`` and load the checkpoint at ``path`` strictly (``fold``: then fold
-    its batch norms into the convolutions, for inference)."""
-    return build_network(read_state_dict(path), dataset, path, fold=fold)
+def load_network(path: str | os.PathLike, dataset: ParserDataset, *, inference: bool = False) -> nn.Module:
+    """Build :class:`SCHPNet` for ``dataset`` and load the checkpoint at ``path`` strictly (``inference``: then
+    turn it into its faster inference form, see :func:`build_network`)."""
+    return build_network(read_state_dict(path), dataset, path, inference=inference)
 
 
 def build_network(
@@ -163,11 +164,13 @@ def build_network(
     dataset: ParserDataset,
     path: str | os.PathLike | None = None,
     *,
-    fold: bool = False,
+    inference: bool = False,
 ) -> nn.Module:
     """:class:`SCHPNet` in eval mode holding ``state`` (keys without ``module.``); a misfit says what does not fit.
 
-    ``fold``: batch norms folded into the convolutions (:func:`~posewarp.preprocess.bn_folding.fold_batch_norms`).
+    ``inference``: the same function computed faster, no longer in the checkpoint's key layout: batch norms folded
+    into the convolutions (:mod:`~posewarp.preprocess.bn_folding`) and the pyramid pooling's bottleneck applied
+    before its priors are upsampled (:mod:`~posewarp.preprocess.pyramid_factorized`).
     """
     from posewarp.preprocess.schp_net import SCHPNet
 
@@ -201,10 +204,12 @@ def build_network(
         if buffer_name.endswith("num_batches_tracked"):  # not in the checkpoint (non-persistent)
             buffer.zero_()
     net.load_state_dict(state, strict=True)
-    if fold:
+    if inference:
         from posewarp.preprocess.bn_folding import fold_batch_norms
+        from posewarp.preprocess.pyramid_factorized import FactorizedPyramidPooling
 
         fold_batch_norms(net)
+        net.context_encoding = FactorizedPyramidPooling(net.context_encoding)
     return net.eval()
 
 
@@ -219,10 +224,10 @@ def default_batch_size(device: torch.device) -> int:
 class HumanParser:
     """SCHP-compatible human parser: ``parser(rgb) -> (H, W) uint8 labels``.
 
-    ``weights`` defaults to the registry's file for ``dataset`` (``posewarp weights download schp-lip``); its batch
-    norms are folded at load time. ``network`` replaces the SCHP network by any module with the same output
-    structure (tests, other backbones), used as given. ``input_size`` overrides the dataset's square input (473 for
-    LIP); smaller is faster and coarser. ``compile``: run the network through ``torch.compile`` (falls back to
+    ``weights`` defaults to the registry's file for ``dataset`` (``posewarp weights download schp-lip``), loaded in
+    its inference form (norms folded, pyramid factorized; :func:`build_network`). ``network`` replaces the SCHP
+    network by any module with the same output structure (tests, other backbones), used as given. ``input_size``
+    overrides the dataset's square input (473 for LIP); smaller is faster and coarser. ``compile``: run the network through ``torch.compile`` (falls back to
     eager when that fails). ``max_pixels``: the working size (see :mod:`posewarp.preprocess.working_size`).
     """
 
@@ -253,7 +258,7 @@ class HumanParser:
         if network is None:
             from posewarp.preprocess import weights as registry
 
-            network = load_network(registry.require(self.dataset.weights, weights), self.dataset, fold=True)
+            network = load_network(registry.require(self.dataset.weights, weights), self.dataset, inference=True)
         self.runner = NetworkRunner(network, self.device, amp=amp, compile=compile)
         self._flip_perm = torch.as_tensor(self.dataset.flip_permutation, device=self.device)
 
