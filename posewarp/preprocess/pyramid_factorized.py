@@ -19,15 +19,14 @@ from torch import nn
 def interpolation_matrix(out_size: int, in_size: int, *, dtype=torch.float32, device=None) -> torch.Tensor:
     """``(out_size + 2, in_size)``: bilinear ``align_corners=True`` weights, with a zero row above and below (the
     convolution's zero padding)."""
-    matrix = torch.zeros(out_size + 2, in_size, dtype=torch.float64)
     scale = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
-    for y in range(out_size):
-        src = y * scale
-        lo = min(int(src), in_size - 1)
-        hi = min(lo + 1, in_size - 1)
-        matrix[y + 1, lo] += 1.0 - (src - lo)
-        matrix[y + 1, hi] += src - lo
-    return matrix.to(dtype=dtype, device=device)
+    src = torch.arange(out_size, dtype=torch.float64, device=device) * scale
+    lo = src.floor().clamp(max=in_size - 1)
+    frac = (src - lo)[:, None]
+    columns = torch.arange(in_size, dtype=torch.float64, device=device)[None, :]
+    hi = (lo + 1).clamp(max=in_size - 1)[:, None]
+    weights = (columns == lo[:, None]) * (1 - frac) + (columns == hi) * frac
+    return torch.nn.functional.pad(weights, (0, 0, 1, 1)).to(dtype)
 
 
 def conv3x3_of_upsampled(prior: torch.Tensor, weight: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

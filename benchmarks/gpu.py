@@ -1,0 +1,192 @@
+"""The GPU check in one script (under 5 minutes on one card): preprocessing throughput, Stage II training speed, DDP.
+
+    python benchmarks/gpu.py [--device cuda] [--steps 10]
+
+Prints one table naming the device:
+
+* ``posewarp keypoints`` and ``posewarp parse`` throughput in images/s at batch 1 and 16 (256x176 pictures,
+  networks, decoding, argmax; seeded random weights of the real architectures);
+* Stage II training steps/s at the ``deepfashion-256x176`` preset size (its batch of 8, 256x176), built through the
+  public training API (``Stage2`` with the preset config; random VGG trunks so that no download is needed): fp32
+  and AMP bf16, each with channels_last off and on;
+* one DistributedDataParallel step of the Stage II generator in a one-process NCCL group.
+
+Without a GPU it runs its CPU part so that the script itself stays tested: batch 1 and 4 throughput, one
+``tiny``-preset Stage II step at 128x64 in fp32, a one-process gloo DDP step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from posewarp.data.dataset import add_maps  # noqa: E402
+from posewarp.preprocess import keypoints as KP  # noqa: E402
+from posewarp.preprocess import parser as P  # noqa: E402
+from posewarp.preprocess.openpose_net import BodyPoseNet  # noqa: E402
+from posewarp.preprocess.schp_net import SCHPNet  # noqa: E402
+from posewarp.training import preset  # noqa: E402
+from posewarp.training.distributed import Dist  # noqa: E402
+from posewarp.training.stage2 import Stage2, build_generator, build_matcher  # noqa: E402
+
+ROWS: list[tuple[str, str]] = []
+
+
+def row(name: str, fn) -> None:
+    """Run one measurement; a failure becomes its row's text instead of ending the script."""
+    start = time.perf_counter()
+    try:
+        value = fn()
+    except Exception as exc:  # noqa: BLE001 -- report and go on to the next measurement
+        traceback.print_exc()
+        value = f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}"
+    ROWS.append((name, value))
+    print(f"{name}: {value}  ({time.perf_counter() - start:.0f} s)", flush=True)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def images_per_second(fn, items: list, batch: int, device: torch.device, rounds: int) -> str:
+    """``fn(list of images)`` on ``rounds`` batches after one warm-up batch."""
+    fn(items[:batch])
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        fn(items[:batch])
+    sync(device)
+    return f"{batch * rounds / (time.perf_counter() - start):.1f} images/s"
+
+
+def pictures(n: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 256, (256, 176, 3), dtype=np.uint8) for _ in range(n)]
+
+
+def stage2_batch(batch: int, size: tuple[int, int], device: torch.device) -> dict:
+    g = torch.Generator().manual_seed(0)
+    doc = {}
+    for side in ("src", "tgt"):
+        doc[f"{side}_image"] = torch.rand(batch, 3, *size, generator=g) * 2 - 1
+        doc[f"{side}_labels"] = torch.randint(0, 20, (batch, *size), generator=g)
+        xy = torch.rand(batch, 18, 2, generator=g) * torch.tensor([size[1] - 1, size[0] - 1])
+        doc[f"{side}_keypoints"] = torch.cat([xy, torch.ones(batch, 18, 1)], dim=2)
+    return add_maps({k: v.to(device) for k, v in doc.items()})
+
+
+def stage2_steps(preset_name: str, device: torch.device, amp: torch.dtype | None, channels_last: bool,
+                 steps: int) -> str:  # fmt: skip
+    config = preset(preset_name, 2).replace({"model.vgg": "random"})
+    ctx = Dist(device=device, amp_dtype=amp)
+    stage = Stage2(config, ctx, matcher=build_matcher(config))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    for net in stage.nets.values():
+        net.to(memory_format=fmt)
+    size = (256, 176) if preset_name != "tiny" else (128, 64)
+    batch = stage2_batch(config.data.batch_size, size, device)
+    batch = {k: v.contiguous(memory_format=fmt) if v.ndim == 4 else v for k, v in batch.items()}
+    stage.set_training(True)
+    for _ in range(2):  # warm-up (cuDNN autotuning, allocator)
+        stage.train_step(batch, ctx)
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        stage.train_step(batch, ctx)
+    sync(device)
+    seconds = (time.perf_counter() - start) / steps
+    return f"{1 / seconds:.2f} steps/s ({seconds * 1000:.0f} ms/step, batch {config.data.batch_size} at {size[0]}x{size[1]})"
+
+
+def ddp_step(preset_name: str, device: torch.device) -> str:
+    """One forward/backward/step of the generator wrapped in DDP, in a one-process group."""
+    import torch.distributed as dist
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=1,
+                            **({"device_id": device} if device.type == "cuda" else {}))  # fmt: skip
+    try:
+        config = preset(preset_name, 2).replace({"model.vgg": "random"})
+        size = (256, 176) if preset_name != "tiny" else (128, 64)
+        generator = build_generator(config).to(device)
+        ddp = torch.nn.parallel.DistributedDataParallel(generator, device_ids=[device.index] if device.type == "cuda" else None)
+        opt = torch.optim.Adam(ddp.parameters(), lr=1e-4)
+        b = stage2_batch(2, size, device)
+        grid = torch.stack(torch.meshgrid(torch.linspace(-1, 1, size[0]), torch.linspace(-1, 1, size[1]), indexing="ij")[::-1], -1)
+        grid = grid.expand(2, *grid.shape).to(device)
+        start = time.perf_counter()
+        out = ddp(b["src_image"], b["src_parsing"].float(), b["tgt_parsing"].float(), b["tgt_pose"], grid)
+        loss = (out["image"] - b["tgt_image"]).abs().mean()
+        loss.backward()
+        opt.step()
+        sync(device)
+        seconds = time.perf_counter() - start
+        check = torch.ones(1, device=device)
+        dist.all_reduce(check)
+        return f"ok ({backend}, loss {loss.item():.3f}, {seconds * 1000:.0f} ms, all_reduce {check.item():.0f})"
+    finally:
+        dist.destroy_process_group()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--steps", type=int, default=10, help="timed Stage II steps per configuration (GPU)")
+    args = ap.parse_args()
+    device = torch.device(args.device)
+    gpu = device.type == "cuda"
+    if gpu:
+        torch.backends.cudnn.benchmark = True
+        name = f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda}, torch {torch.__version__})"
+    else:
+        name = f"CPU only ({os.cpu_count()} CPUs, {torch.get_num_threads()} threads, torch {torch.__version__})"
+    print(f"device: {name}", flush=True)
+    batches, rounds = ((1, 16), 4) if gpu else ((1, 4), 1)
+    items = pictures(max(batches))
+
+    torch.manual_seed(0)
+    estimator = KP.KeypointEstimator(net=BodyPoseNet(), device=device, batch_size=max(batches))
+    for batch in batches:
+        row(f"keypoints 256x176, batch {batch}", lambda: images_per_second(estimator.batch, items, batch, device, rounds))
+    net = SCHPNet(num_classes=20).eval()
+    parser = P.HumanParser(network=P.build_network(net.state_dict(), P.DATASETS["lip"], inference=True),
+                           device=device)  # fmt: skip
+    for batch in batches:
+        row(f"parse 256x176 (473 input), batch {batch}",
+            lambda: images_per_second(parser.batch, items, batch, device, rounds))  # fmt: skip
+    del estimator, parser, net
+
+    if gpu:
+        for amp in (None, torch.bfloat16):
+            for cl in (False, True):
+                label = f"Stage II train, deepfashion-256x176, {'AMP bf16' if amp else 'fp32'}, channels_last {'on' if cl else 'off'}"
+                row(label, lambda: stage2_steps("deepfashion-256x176", device, amp, cl, args.steps))
+        row("DDP step, 1 process, NCCL, deepfashion-256x176 generator", lambda: ddp_step("deepfashion-256x176", device))
+    else:
+        row("Stage II train, tiny 128x64, fp32 (CPU part)", lambda: stage2_steps("tiny", device, None, False, 1))
+        row("DDP step, 1 process, gloo, tiny generator (CPU part)", lambda: ddp_step("tiny", device))
+
+    width = max(len(n) for n, _ in ROWS)
+    print(f"\n| {name} | |\n|{'-' * (width + 2)}|---|")
+    for n, v in ROWS:
+        print(f"| {n:<{width}} | {v} |")
+    if any(v.startswith("FAILED") for _, v in ROWS):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
