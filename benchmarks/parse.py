@@ -5,7 +5,7 @@
 Per image, every side reads a PNG, parses it with the SCHP LIP network (473x473 input) and writes a palette
 label PNG: the baseline is ``simple_extractor.py`` (benchmarks/reference_schp.py: batch norms unfolded, contiguous
 NCHW), posewarp is ``HumanParser`` loaded from the same checkpoint file as ``posewarp parse`` loads it (norms
-folded, its measured layout), eager and -- as ``posewarp parse`` runs jobs of 200 images or more on the CPU --
+folded, its measured layout), eager and -- as ``posewarp parse`` runs jobs of 1000 images or more on the CPU --
 compiled (the compile time is printed). Seeded random weights (He-initialised, norm weights of both signs): same
 architecture, same cost. Sizes 128x64, 256x176 and a 512x512 photo-like picture; process CPU time per image, min
 and median per side over the repeats, the ratio of the medians. Outputs must agree: equal labels, except at

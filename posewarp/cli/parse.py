@@ -38,7 +38,7 @@ def parse(
         None, "--batch-size", min=1, help="Images per network call (default 1 on the CPU, 16 on a GPU)."
     ),
     compile_: bool | None = typer.Option(
-        None, "--compile/--no-compile", help="torch.compile the network (default: on the CPU for 200+ images)."
+        None, "--compile/--no-compile", help="torch.compile the network (default: on the CPU for 1000+ images)."
     ),
     threads: int | None = typer.Option(
         None, "--threads", min=1, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."

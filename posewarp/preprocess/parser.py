@@ -364,9 +364,9 @@ def write_logits(path: Path, scores: np.ndarray, image_hw: tuple[int, int]) -> N
         del out
 
 
-# Compiling the parser took 25-80 s on a 2-core CPU and saved about 0.5 CPU s per image (benchmarks/parse.py):
-# ``compile=None`` compiles on the CPU when a job has at least this many images.
-COMPILE_AUTO_IMAGES = 200
+# Compiling the parser took 19-53 s (warm/cold inductor cache) on a 2-core CPU and saved about 0.1 CPU s per
+# image at 473x473 (benchmarks/parse.py): ``compile=None`` compiles on the CPU when a job has this many images.
+COMPILE_AUTO_IMAGES = 1000
 
 
 def parse_folder(
