@@ -18,21 +18,20 @@ import time
 import numpy as np
 import torch
 
-from posewarp.formats import heatmaps, images
-from posewarp.formats import parsing as P
+from posewarp.formats import images
 from posewarp.inference import TransferPipeline
 from posewarp.synth import render
 
 
 def preset_pipeline(size, device):
+    from posewarp import models
     from posewarp.training import preset
-    from posewarp.training.stage1 import build_generator as stage1
-    from posewarp.training.stage2 import build_generator, build_matcher
 
     cfg = preset("deepfashion-256x176", 2)
     cfg1 = preset("deepfashion-256x176", 1)
-    return TransferPipeline(stage1=stage1(cfg1), generator=build_generator(cfg), matcher=build_matcher(cfg),
-                            size=size, device=torch.device(device))
+    matcher = models.build_matcher(cfg) if models.uses_matcher(cfg.model) else None
+    return TransferPipeline(stage1=models.build_parser(cfg1), generator=models.build_generator(cfg), matcher=matcher,
+                            model=cfg.model, size=size, device=torch.device(device))
 
 
 def main() -> None:
@@ -69,14 +68,21 @@ def main() -> None:
     sync()
     single = (time.perf_counter() - t) / args.images
 
-    src = images.to_tensor(np.stack([p[0] for p in people]))
-    onehot = P.one_hot(torch.as_tensor(np.stack([p[1] for p in people]).astype(np.int64)))
-    poses = heatmaps.pose_disks(torch.as_tensor(np.stack(targets)), (h, w))
-    pipe.run(src[: args.batch], onehot[: args.batch], poses[: args.batch])
+    batch = {
+        "src_image": images.to_tensor(np.stack([p[0] for p in people])),
+        "src_labels": torch.as_tensor(np.stack([p[1] for p in people]).astype(np.int64)),
+        "src_keypoints": torch.as_tensor(np.stack([p[2] for p in people])),
+        "tgt_keypoints": torch.as_tensor(np.stack(targets)),
+    }
+
+    def part(i):
+        return {k: v[i : i + args.batch] for k, v in batch.items()}
+
+    pipe.run(part(0))
     sync()
     t = time.perf_counter()
     for i in range(0, args.images, args.batch):
-        pipe.run(src[i : i + args.batch], onehot[i : i + args.batch], poses[i : i + args.batch])
+        pipe.run(part(i))
     sync()
     batched = (time.perf_counter() - t) / args.images
 

@@ -25,18 +25,22 @@ from posewarp.formats import heatmaps, images
 from posewarp.formats import parsing as P
 from posewarp.formats.geometry import Fit
 from posewarp.formats.keypoints import check_shape
+from posewarp.models import predict_parsing, transformation_grids, uses_matcher
+from posewarp.nn import grids
+from posewarp.training.config import ModelConfig
 from posewarp.pose_fit import fit_pose
 
 SHIPPED = {"stage1": "stage1-tiny-synth.pt", "stage2": "stage2-tiny-synth.pt"}
+SHIPPED_DIR = Path(__file__).resolve().parent / "demo_weights"  # package data: in the wheel and the checkout
 
 
 def shipped_weights(kind: str) -> Path:
-    """The small demo snapshot shipped in the repository's ``weights/`` folder."""
-    path = Path(__file__).resolve().parent.parent / "weights" / SHIPPED[kind]
+    """The small demo snapshot shipped inside the package (``posewarp/demo_weights/``)."""
+    path = SHIPPED_DIR / SHIPPED[kind]
     if not path.is_file():
         raise PosewarpError(
-            f"the shipped {kind} demo weights are not here (posewarp installed without its weights/ folder?); "
-            f"pass --{kind} RUN_DIR_OR_SNAPSHOT",
+            f"the shipped {kind} demo weights are missing from this install (a build without package data?); "
+            f"reinstall posewarp or pass --{kind} RUN_DIR_OR_SNAPSHOT",
             path,
         )
     return path
@@ -53,10 +57,11 @@ class TransferResult:
 
 class TransferPipeline:
     def __init__(self, *, stage1: torch.nn.Module, generator: torch.nn.Module, matcher: torch.nn.Module | None,
-                 size: tuple[int, int], device: torch.device, pose_radius: float = 4.0):
+                 model: ModelConfig, size: tuple[int, int], device: torch.device, pose_radius: float = 4.0):
         self.stage1 = stage1.to(device).eval()
         self.generator = generator.to(device).eval()
         self.matcher = None if matcher is None else matcher.to(device).eval()
+        self.model = model  # Stage II's model config: which transformation grids the generator takes
         self.size = (int(size[0]), int(size[1]))
         self.device = device
         self.pose_radius = pose_radius
@@ -77,7 +82,7 @@ class TransferPipeline:
         kind2, config2, g2 = load_snapshot(stage2)
         if kind2 != "stage2":
             raise PosewarpError(f"expected a Stage II snapshot, got a {kind2} snapshot", stage2)
-        matcher = load_snapshot(stage2, network="matcher")[2] if config2.model.warp else None
+        matcher = load_snapshot(stage2, network="matcher")[2] if uses_matcher(config2.model) else None
         trained = getattr(config2.data, "image_size", None)
         size = size or (tuple(trained) if trained else None)
         if size is None:
@@ -85,27 +90,26 @@ class TransferPipeline:
         multiple = 2 ** max(config1.model.n_downsample, config2.model.n_downsample)
         if size[0] % multiple or size[1] % multiple:
             raise PosewarpError(f"size {size[0]}x{size[1]} must be a multiple of {multiple} for these networks")
-        return cls(stage1=g1, generator=g2, matcher=matcher, size=size, device=dev,
+        return cls(stage1=g1, generator=g2, matcher=matcher, model=config2.model, size=size, device=dev,
                    pose_radius=config2.data.pose_radius)
 
     # -- tensors in, tensors out -----------------------------------------------------------------
 
     @torch.no_grad()
-    def run(self, src_image: torch.Tensor, src_parsing: torch.Tensor, tgt_pose: torch.Tensor) -> dict:
-        """Batched core: ``(N,3,H,W)`` [-1,1], ``(N,20,H,W)`` one-hot, ``(N,18,H,W)`` disks -> dict of
-        ``image`` (N,3,H,W), ``parsing`` (N,H,W) int64 and ``warped`` (N,3,H,W) or None."""
-        src_image = src_image.to(self.device).float()
-        src_parsing = src_parsing.to(self.device).float()
-        tgt_pose = tgt_pose.to(self.device).float()
-        labels = self.stage1(src_parsing, tgt_pose).argmax(dim=1)
+    def run(self, batch: dict) -> dict:
+        """Batched core. ``batch`` holds ``src_image`` (N, 3, H, W) in [-1, 1], ``src_labels`` (N, H, W),
+        ``src_keypoints`` and ``tgt_keypoints`` (N, 18, 3) (what ``PairDataset(maps=False)`` gives); returns
+        ``image`` (N, 3, H, W), ``parsing`` (N, H, W) int64 and ``warped`` (N, 3, H, W) (the source under the
+        last transformation grid) or None."""
+        b = {k: batch[k].to(self.device) for k in ("src_image", "src_labels", "src_keypoints", "tgt_keypoints")}
+        b["src_image"] = b["src_image"].float()
+        b["src_parsing"] = P.one_hot(b["src_labels"])
+        b["tgt_pose"] = heatmaps.pose_disks(b["tgt_keypoints"].float(), tuple(b["src_image"].shape[2:]), self.pose_radius)
+        labels = predict_parsing(self.stage1, b)
         tgt_parsing = P.one_hot(labels).float()
-        grid = warped = None
-        if self.matcher is not None:
-            from posewarp.nn import grids
-
-            grid = self.matcher(src_parsing, tgt_parsing)["grid"](tuple(src_image.shape[2:]))
-            warped = grids.warp(src_image, grid, padding_mode="border")
-        image = self.generator(src_image, src_parsing, tgt_parsing, tgt_pose, grid)["image"]
+        grid = transformation_grids(self.model, self.matcher, b, tgt_parsing)
+        warped = None if grid is None else grids.warp(b["src_image"], grid[:, -1], padding_mode="border")
+        image = self.generator(b["src_image"], b["src_parsing"], tgt_parsing, b["tgt_pose"], grid)["image"]
         return {"image": image, "parsing": labels, "warped": warped}
 
     # -- one person, numpy in, numpy out ---------------------------------------------------------
@@ -118,11 +122,12 @@ class TransferPipeline:
         fit = Fit.between(src_rgb.shape[:2], self.size, "pad")
         rgb, labels, kp = fit.image(src_rgb), fit.labels(src_labels), fit.keypoints(src_keypoints)
         target = fit_pose(tgt_keypoints, kp) if align else fit.keypoints(tgt_keypoints)
-        out = self.run(
-            images.to_tensor(rgb)[None],
-            P.one_hot(torch.as_tensor(labels.astype(np.int64)))[None],
-            heatmaps.pose_disks(torch.as_tensor(target)[None], self.size, self.pose_radius),
-        )
+        out = self.run({
+            "src_image": images.to_tensor(rgb)[None],
+            "src_labels": torch.as_tensor(labels.astype(np.int64))[None],
+            "src_keypoints": torch.as_tensor(kp, dtype=torch.float32)[None],
+            "tgt_keypoints": torch.as_tensor(target, dtype=torch.float32)[None],
+        })
         return TransferResult(
             image=images.to_uint8(out["image"][0]),
             parsing=out["parsing"][0].to(torch.uint8).cpu().numpy(),

@@ -1,8 +1,9 @@
 """``posewarp transfer``: find the inputs, run the pipeline, write pictures, GIFs and batch results.
 
-* The target pose: an OpenPose JSON (one pose; a JSON list of poses is a sequence), a PATN annotation
-  CSV (one row; several rows are a sequence), a PATN row given inline (``"name: [ys]: [xs]"``), a folder
-  of OpenPose JSON files (a sequence), or an image (its pose is estimated with OpenPose).
+* The target pose: any pose file ``keypoints.read_poses`` reads (OpenPose COCO-18 or BODY_25 JSON, COCO-17
+  keypoints, MS COCO JSON, PATN CSV; several poses in one file are a sequence), a PATN row given inline
+  (``"name: [ys]: [xs]"``), a folder of pose JSON files (a sequence), or an image (its pose is estimated
+  with OpenPose). In a file with several people, ``--person N`` or the largest by keypoint box.
 * The source keypoints and parsing: ``--src-pose`` / ``--src-parsing``, else the files ``posewarp keypoints``
   and ``posewarp parse`` write beside the image (``keypoints/<stem>.json`` and ``parsing/<stem>.png`` in
   the image's folder or its parent), else estimated with the registry's weights.
@@ -12,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -38,54 +38,70 @@ def _estimate_pose(rgb: np.ndarray, device: str, weights) -> np.ndarray:
     return K.select_person(people, "best")
 
 
-def _poses_from_json(path: Path) -> list[np.ndarray]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PosewarpError(f"malformed JSON ({exc})", path) from None
-    items = doc if isinstance(doc, list) else [doc]
-    poses = []
-    for i, item in enumerate(items):
-        if isinstance(item, dict):
-            people = K.from_openpose_dict(item, path)
-            if len(people) == 0:
-                raise PosewarpError(f"pose {i} has no person", path)
-            poses.append(K.select_person(people, "best"))
-            continue
-        arr = np.asarray(item, dtype=np.float32) if isinstance(item, list) else np.zeros(0)
-        if arr.size != K.NUM_KEYPOINTS * 3:
-            raise PosewarpError(f"pose {i} has {arr.size // 3} keypoints, expected {K.NUM_KEYPOINTS} (COCO-18)", path)
-        poses.append(arr.reshape(K.NUM_KEYPOINTS, 3))
-    if not poses:
-        raise PosewarpError("no pose in the file", path)
-    return poses
+def _choose(entries: list[tuple[str, np.ndarray]], person: int | None, path) -> tuple[list, str]:
+    """One person per entry, and a note saying which (for a sequence: how many entries had several)."""
+    chosen, several, note = [], 0, ""
+    for name, people in entries:
+        kp, note = K.choose_person(people, person, path if len(entries) == 1 else f"{path} ({name})")
+        chosen.append((name, kp))
+        several += len(people) > 1
+    if len(entries) > 1:
+        how = f"person {person}" if person is not None else "the largest in each"
+        note = f"{several} of {len(entries)} poses had several people; used {how}" if several else ""
+    return chosen, note
 
 
-def read_target_poses(spec: str, *, device: str = "auto", weights=None) -> list[tuple[str, np.ndarray]]:
-    """The target pose(s) named by ``--pose``: a list of (name, (18, 3)); more than one is a sequence."""
+def read_target_poses(spec: str, *, pose_format: str = "auto", person: int | None = None, device: str = "auto",
+                      weights=None) -> tuple[list[tuple[str, np.ndarray]], str]:
+    """The target pose(s) named by ``--pose`` as a list of (name, (18, 3)) (more than one is a sequence),
+    and a line saying what was read and which person was used."""
     path = Path(spec)
     if path.is_dir():
         files = sorted(path.glob("*.json"))
         if not files:
-            raise PosewarpError("no OpenPose JSON files in the pose folder", path)
-        return [(f.stem, K.select_person(K.read_openpose_json(f), "best")) for f in files]
-    if path.is_file():
-        suffix = path.suffix.lower()
-        if suffix == ".json":
-            poses = _poses_from_json(path)
-            return [(path.stem if len(poses) == 1 else f"{path.stem}-{i:04d}", p) for i, p in enumerate(poses)]
-        if suffix == ".csv":
-            rows = [(Path(name).stem, kp) for name, kp in K.read_patn_csv(path).items()]
-            if not rows:
-                raise PosewarpError("the annotation CSV has no rows", path)
-            return rows
-        if suffix in images.IMAGE_EXTENSIONS:
-            return [(path.stem, _estimate_pose(images.read_image(path), device, weights))]
-        raise PosewarpError("unknown pose file type (use .json, .csv, an image or a folder)", path)
-    if ":" in spec and "[" in spec:
+            raise PosewarpError("no pose JSON files in the pose folder", path)
+        entries, formats = [], set()
+        for f in files:
+            poses = K.read_poses(f, pose_format)
+            if len(poses.entries) != 1:
+                raise PosewarpError(f"holds {len(poses.entries)} poses; a file in a pose folder must hold one", f)
+            entries.append((f.stem, poses.entries[0][1]))
+            formats.add(poses.format)
+        fmt = "+".join(sorted(formats))
+    elif path.is_file() and path.suffix.lower() in images.IMAGE_EXTENSIONS and pose_format == "auto":
+        return [(path.stem, _estimate_pose(images.read_image(path), device, weights))], "estimated (openpose)"
+    elif path.is_file():
+        if path.suffix.lower() not in (".json", ".csv") and pose_format == "auto":
+            raise PosewarpError("unknown pose file type (use .json, .csv, an image or a folder)", path)
+        poses = K.read_poses(path, pose_format)
+        if not poses.entries:
+            raise PosewarpError("no pose in the file", path)
+        entries, fmt = [(Path(n).stem, people) for n, people in poses.entries], poses.format
+    elif ":" in spec and "[" in spec:
         name, kp = K.from_patn_row(spec)
-        return [(Path(name).stem or "pose", kp)]
-    raise PosewarpError("pose file not found", spec)
+        K.check_values(kp, "--pose")
+        entries, fmt = [(Path(name).stem or "pose", kp[None])], "patn"
+    else:
+        raise PosewarpError("pose file not found", spec)
+    chosen, note = _choose(entries, person, spec)
+    return chosen, ", ".join(filter(None, (fmt, note)))
+
+
+def _source_pose(pose_file: Path, src: Path, rgb: np.ndarray, pose_format: str, person: int | None
+                 ) -> tuple[np.ndarray, str]:
+    """The source person from its pose file: the file's only image, or the entry named like the source."""
+    poses = K.read_poses(pose_file, pose_format)
+    named = [p for n, p in poses.entries if Path(n).name == src.name] or \
+        [p for n, p in poses.entries if Path(n).stem == src.stem]  # fmt: skip
+    if len(poses.entries) == 1:
+        people = poses.entries[0][1]
+    elif named:
+        people = named[0]
+    else:
+        raise PosewarpError(f"holds {len(poses.entries)} images' poses, none named {src.name!r}", pose_file)
+    kp, note = K.choose_person(people, person, pose_file)
+    K.check_values(kp, pose_file, rgb.shape[:2])
+    return kp, f"{pose_file} ({', '.join(filter(None, (poses.format, note)))})"
 
 
 def _beside(src: Path, folder: str, suffix: str) -> Path | None:
@@ -97,13 +113,13 @@ def _beside(src: Path, folder: str, suffix: str) -> Path | None:
 
 
 def source_inputs(src: Path, rgb: np.ndarray, *, src_pose=None, src_parsing=None, device: str = "auto",
-                  keypoint_weights=None, parser_weights=None) -> tuple[np.ndarray, np.ndarray, dict]:
+                  keypoint_weights=None, parser_weights=None, pose_format: str = "auto",
+                  person: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """The source's keypoints ``(18, 3)`` and labels ``(H, W)``, and where each came from."""
     origin = {}
     pose_file = Path(src_pose) if src_pose else _beside(src, "keypoints", ".json")
     if pose_file is not None:
-        kp = read_target_poses(str(pose_file), device=device, weights=keypoint_weights)[0][1]
-        origin["keypoints"] = str(pose_file)
+        kp, origin["keypoints"] = _source_pose(pose_file, src, rgb, pose_format if src_pose else "auto", person)
     else:
         kp = _estimate_pose(rgb, device, keypoint_weights)
         origin["keypoints"] = "estimated (openpose)"
@@ -158,15 +174,24 @@ def write_animation(path: Path, frames: list[np.ndarray], fps: float) -> None:
         writer.release()
 
 
-def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike, *, src_pose=None, src_parsing=None,
-             stage1=None, stage2=None, align: bool = True, grid: str | os.PathLike | None = None,
+def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike | None = None, *, src_pose=None,
+             src_parsing=None, stage1=None, stage2=None, align: bool = True, grid: str | os.PathLike | None = None,
              device: str = "auto", fps: float = 8.0, keypoint_weights=None, parser_weights=None,
-             size: tuple[int, int] | None = None) -> dict:
-    """One source person into one pose (``out`` an image) or a pose sequence (``out`` a .gif/.mp4 plus frames)."""
+             size: tuple[int, int] | None = None, pose_format: str = "auto", person: int | None = None,
+             src_person: int | None = None) -> dict:
+    """One source person into one pose (``out`` an image) or a pose sequence (``out`` a .gif/.mp4 plus frames).
+
+    ``pose_format`` forces the format of ``pose`` and ``src_pose`` (default: detected); ``person`` and
+    ``src_person`` pick a person in files with several (default: the largest by keypoint box). Without
+    ``out`` the result is ``<src stem>-<pose stem>.png`` (``.gif`` for a sequence) in the current folder."""
     from posewarp.inference import TransferPipeline
 
-    src, out = Path(src), Path(out)
-    targets = read_target_poses(pose, device=device, weights=keypoint_weights)
+    src = Path(src)
+    targets, pose_note = read_target_poses(pose, pose_format=pose_format, person=person, device=device,
+                                           weights=keypoint_weights)  # fmt: skip
+    if out is None:
+        out = f"{src.stem}-{targets[0][0]}.png" if len(targets) == 1 else f"{src.stem}-{Path(pose).stem}.gif"
+    out = Path(out)
     sequence = len(targets) > 1 or out.suffix.lower() in ANIMATIONS
     if sequence and out.suffix.lower() not in ANIMATIONS:
         raise PosewarpError(f"a pose sequence ({len(targets)} poses) needs --out ending in .gif or .mp4", out)
@@ -174,7 +199,9 @@ def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike, *, src_p
         raise PosewarpError("--out must end in .png or .jpg (or .gif/.mp4 for a pose sequence)", out)
     rgb = images.read_image(src)
     src_kp, labels, origin = source_inputs(src, rgb, src_pose=src_pose, src_parsing=src_parsing, device=device,
-                                           keypoint_weights=keypoint_weights, parser_weights=parser_weights)
+                                           keypoint_weights=keypoint_weights, parser_weights=parser_weights,
+                                           pose_format=pose_format, person=src_person)  # fmt: skip
+    origin["pose"] = f"{pose} ({pose_note})"
     pipeline = TransferPipeline.load(stage1, stage2, device=device, size=size)
     results = [pipeline(rgb, src_kp, labels, kp, align=align) for _, kp in targets]
     written = []
@@ -205,7 +232,7 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
     from posewarp.inference import TransferPipeline
 
     out = Path(out)
-    dataset = PairDataset(data, split)
+    dataset = PairDataset(data, split, maps=False)
     pipeline = TransferPipeline.load(stage1, stage2, device=device, size=dataset.image_size)
     n = len(dataset) if limit is None else min(limit, len(dataset))
     if n == 0:
@@ -214,7 +241,7 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
     pairs, annotations, rows = [], {}, []
     shown = set(np.linspace(0, n - 1, min(8, n)).round().astype(int).tolist())  # grid rows spread over the split
     for batch in track(loader, "transfer", total=len(loader), show=show_progress):
-        result = pipeline.run(batch["src_image"], batch["src_parsing"], batch["tgt_pose"])
+        result = pipeline.run(batch)
         fake = images.to_uint8(result["image"])
         real = images.to_uint8(batch["tgt_image"])
         for i in range(len(fake)):

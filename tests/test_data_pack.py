@@ -262,3 +262,28 @@ def test_split_names_and_cli(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["info", str(tmp_path / "nothing.h5")])
     assert exit_.value.code == 1
+
+
+def test_pack_reads_body25_keypoint_files_and_person_n(tmp_path):
+    truth, _ = make_set(tmp_path)
+    h, w = 32, 24
+    decoy = np.zeros((18, 3), np.float32)
+    decoy[0], decoy[10] = (0, 0, 0.5), (w - 1, h - 1, 0.5)  # spans the whole image: the largest box
+    for name, (_, _, person) in truth.items():
+        stem = name.rsplit(".", 1)[0]
+        (tmp_path / "keypoints" / f"{stem}.json").unlink()
+        body25 = np.zeros((2, 25, 3), np.float32)
+        for slot, kp in zip(body25, (decoy, person)):
+            slot[[0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]] = kp  # BODY_25 order, no MidHip
+        (tmp_path / "keypoints" / f"{stem}_keypoints.json").write_text(
+            json.dumps({"people": [{"pose_keypoints_2d": p.ravel().tolist()} for p in body25]}))
+    chosen = run_pack(tmp_path, tmp_path / "one.h5", person=1, pose_format="body25")
+    largest = run_pack(tmp_path, tmp_path / "largest.h5")
+    assert chosen.ok and "used person 1" in chosen.keypoint_note
+    assert "9 images had several people" in largest.keypoint_note and "largest" in largest.keypoint_note
+    with h5py.File(chosen.out) as a, h5py.File(largest.out) as b:
+        for i, name in enumerate(schema.text(n) for n in a["names"][:]):
+            np.testing.assert_allclose(a["keypoints"][i], truth[name][2], atol=1e-3)
+            np.testing.assert_allclose(b["keypoints"][i], decoy, atol=1e-3)
+    with pytest.raises(PosewarpError, match="people have 25 keypoints; --pose-format coco17 needs 17"):
+        run_pack(tmp_path, tmp_path / "bad.h5", pose_format="coco17", strict=True)

@@ -85,7 +85,7 @@ def test_resize_keeps_pixel_centres():
     "content, message",
     [
         ("{not json", "malformed JSON"),
-        (json.dumps({"people": [{"pose_keypoints_2d": [0.0] * 51}]}), "17 keypoints"),
+        (json.dumps({"people": [{"pose_keypoints_2d": [0.0] * 48}]}), "16 keypoints; expected 18"),
         (json.dumps([1, 2]), "not an OpenPose JSON"),
     ],
 )

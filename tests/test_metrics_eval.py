@@ -313,3 +313,27 @@ def test_mask_is_scores_the_masked_generated_images(folders):
     mean, std = inception_score(softmax(StandIn()(x, bias_free_logits=True)[1].double().numpy()), 2)
     assert doc["metrics"]["mask-is"]["value"] == pytest.approx(mean, rel=1e-6)
     assert abs(doc["metrics"]["mask-is"]["value"] - doc["metrics"]["is"]["value"]) > 1e-5
+
+
+def test_keypoints_from_a_body25_folder_with_two_people_and_out_of_image_points(folders, capsys):
+    pred, gt, root = folders
+    folder = root / "openpose"
+    folder.mkdir()
+    for i, name in enumerate(NAMES):
+        body25 = np.zeros((2, 25, 3), np.float32)
+        body25[1, [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]] = _target(i)
+        body25[0, :2] = (5, 5, 0.9), (6, 6, 0.9)  # a tiny second detection: not the largest
+        people = [{"pose_keypoints_2d": p.ravel().tolist()} for p in body25]
+        (folder / f"{name}_keypoints.json").write_text(json.dumps({"version": 1.3, "people": people}))
+    by_csv = evaluate(pred, gt, metrics="mask-ssim", keypoints=root / "annotations.csv", show_progress=False)
+    code, out, err = _cli_json(capsys, ["--pred", pred, "--gt", gt, "--metrics", "mask-ssim", "--keypoints", folder])
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["metrics"]["mask-ssim"]["value"] == by_csv["metrics"]["mask-ssim"]["value"]
+    assert any("4 images had several people" in n and "largest" in n for n in doc["notes"])
+    far = _target(0)
+    far[2, 0] = SIZE[1] + 5  # the right shoulder 5 px beyond the 56 px wide ground truth
+    write_patn_csv(root / "far.csv", {f"{n}.png": far for n in NAMES})
+    code, _, err = _cli_json(capsys, ["--pred", pred, "--gt", gt, "--metrics", "mask-ssim", "--keypoints",
+                                      root / "far.csv"])  # fmt: skip
+    assert code == 1 and "keypoints of a.png: person 0: right_shoulder at (61.0, 22.0) lies outside the 64x56" in err

@@ -99,10 +99,10 @@ def test_batch_mode_is_ready_for_eval(demo, capsys):
 def test_bad_pose_file_with_17_points(demo, tmp_path, capsys):
     out, opts = runs(demo)
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 51}]}))
+    bad.write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 60}]}))
     code, _, err = cli(["transfer", out / "world" / "images" / "id0000_pose00.png", "--pose", bad,
                         "--out", tmp_path / "o.png", *opts], capsys)
-    assert code == 1 and "17 keypoints" in err and str(bad) in err
+    assert code == 1 and "20 keypoints" in err and str(bad) in err
     assert not (tmp_path / "o.png").exists()
 
 
@@ -110,7 +110,7 @@ def test_missing_source_inputs_name_the_download(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("POSEWARP_HOME", str(tmp_path / "home"))
     images.write_image(tmp_path / "alone.png", np.full((64, 32, 3), 200, np.uint8))
     pose = tmp_path / "p.json"
-    K.write_openpose_json(pose, np.ones((18, 3), np.float32))
+    K.write_openpose_json(pose, np.full((18, 3), (10, 20, 1), np.float32))
     code, _, err = cli(["transfer", tmp_path / "alone.png", "--pose", pose, "--out", tmp_path / "o.png"], capsys)
     assert code == 1 and "posewarp weights download openpose" in err
 
@@ -120,7 +120,6 @@ def test_usage_errors(capsys):
     assert code == 2
 
 
-@pytest.mark.skipif(not (REPO / "weights" / "stage2-tiny-synth.pt").is_file(), reason="no shipped weights")
 def test_shipped_weights_run_the_shipped_example(tmp_path, capsys):
     src = REPO / "examples" / "person.png"
     code, _, err = cli(["transfer", src, "--pose", REPO / "examples" / "pose-arms-up.json", "--out",
@@ -130,3 +129,36 @@ def test_shipped_weights_run_the_shipped_example(tmp_path, capsys):
     assert result.shape == (128, 64, 3) and result.dtype == np.uint8
     assert 0 < result.mean() < 255 and result.std() > 5
     assert not np.array_equal(result, images.read_image(src))
+
+
+def as_body25(kp):
+    """COCO-18 -> BODY_25 by hand: MidHip (8) between the hips, COCO 8-17 move up one, no feet (19-24)."""
+    out = np.zeros((25, 3), np.float32)
+    out[:8] = kp[:8]
+    out[9:19] = kp[8:18]
+    out[8] = ((kp[8, 0] + kp[11, 0]) / 2, (kp[8, 1] + kp[11, 1]) / 2, 1.0)
+    return out
+
+
+def test_transfer_reads_a_body25_file_with_two_people_and_says_which(tmp_path, capsys, monkeypatch):
+    src, pose = REPO / "examples" / "person.png", REPO / "examples" / "pose-arms-up.json"
+    kp = K.read_openpose_json(pose)[0]
+    small = K.read_openpose_json(REPO / "examples" / "pose-wave.json")[0]  # another pose, half the size
+    small[:, :2] = np.where(K.visible(small)[:, None], small[:, :2] * 0.5 + 10, 0)
+    two = tmp_path / "arms-up_body25.json"
+    two.write_text(json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": as_body25(p).ravel().tolist()}
+                                                          for p in (small, kp)]}))  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(["transfer", src, "--pose", pose, "--out", "coco18.png", "--device", "cpu"], capsys)
+    assert code == 0, err
+    code, _, err = cli(["transfer", src, "--pose", two, "--device", "cpu"], capsys)  # default --out
+    assert code == 0, err
+    assert "body25, person 1 of 2 (the largest)" in err and "person-arms-up_body25.png" in err
+    # the BODY_25 file's larger person is the COCO-18 pose: the very same picture
+    np.testing.assert_array_equal(images.read_image("person-arms-up_body25.png"), images.read_image("coco18.png"))
+    code, _, err = cli(["transfer", src, "--pose", two, "--person", "0", "--out", "small.png", "--device", "cpu"],
+                       capsys)  # fmt: skip
+    assert code == 0 and "person 0 of 2 (--person 0)" in err
+    assert not np.array_equal(images.read_image("small.png"), images.read_image("coco18.png"))
+    code, _, err = cli(["transfer", src, "--pose", two, "--person", "2", "--out", "x.png"], capsys)
+    assert code == 1 and "--person 2: the file has 2 people" in err and not (tmp_path / "x.png").exists()

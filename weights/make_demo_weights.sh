@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The exact commands that made the shipped demo snapshots (stage1-tiny-synth.pt, stage2-tiny-synth.pt).
+# The exact commands that made the shipped demo snapshots (posewarp/demo_weights/stage1-tiny-synth.pt and
+# stage2-tiny-synth.pt, package data of the wheel).
 # CPU only; about 30-40 minutes on one core. Usage: bash weights/make_demo_weights.sh [WORKDIR]
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
+here="$(cd "$(dirname "$0")/../posewarp/demo_weights" && pwd)"  # package data, shipped in the wheel
 work="${1:-$(mktemp -d)}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 posewarp synth "$work/world" --identities 60 --poses-per-identity 6 --size 128x64 --seed 0 --test-fraction 0.1

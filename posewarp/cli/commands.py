@@ -5,6 +5,7 @@ from posewarp.cli import keypoints  # noqa: F401
 from posewarp.cli import parse  # noqa: F401
 from posewarp.cli import weights  # noqa: F401
 from posewarp.cli import synth  # noqa: F401
+from posewarp.cli import prepare  # noqa: F401
 from posewarp.cli import pack  # noqa: F401
 from posewarp.cli import info  # noqa: F401
 from posewarp.cli import train  # noqa: F401

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import INFERENCE, app
-from posewarp.cli.options import check_device
+from posewarp.cli.options import POSE_FORMAT_HELP, PERSON_HELP, check_device, check_pose_format
 
 METRIC_NAMES = ("ssim", "mask-ssim", "is", "mask-is", "fid", "lpips", "pckh")
 PROTOCOL_NAMES = ("patn", "gfla")
@@ -60,8 +60,11 @@ def eval_(
     ),
     keypoints: Path | None = typer.Option(
         None, "--keypoints", "--gt-keypoints", "--annotations",
-        help="Ground-truth keypoints (OpenPose JSON folder or PATN CSV): for mask-ssim/mask-is, PCKh targets.",
+        help="Ground-truth keypoints (folder of pose files, PATN CSV or MS COCO JSON): for mask-ssim/mask-is, "
+        "PCKh targets.",
     ),  # fmt: skip
+    pose_format: str | None = typer.Option(None, "--pose-format", help=POSE_FORMAT_HELP),
+    person: int | None = typer.Option(None, "--person", min=0, help=PERSON_HELP),
     fid_real: Path | None = typer.Option(
         None, "--fid-real", help="Real images for FID: a folder (statistics cached) or a .npz with mu/sigma "
         "(default: the paired ground truths; GFLA used the training set)."
@@ -79,6 +82,7 @@ def eval_(
     if protocol is not None and protocol not in PROTOCOL_NAMES:
         raise typer.BadParameter(f"use one of {', '.join(PROTOCOL_NAMES)}", param_hint="--protocol")
     check_device(device)
+    pose_format = check_pose_format(pose_format)
 
     from posewarp.console import err
     from posewarp.metrics.evaluate import DEFAULT_METRICS, evaluate
@@ -97,6 +101,8 @@ def eval_(
         weights={k: v for k, v in overrides.items() if v is not None},
         batch_size=batch_size or 32,
         show_progress=not as_json,
+        pose_format=pose_format,
+        person=person,
     )
     if as_json:
         print(json.dumps(doc, indent=2))

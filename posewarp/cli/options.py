@@ -49,3 +49,17 @@ def parse_shard_option(shard: str | None) -> tuple[int, int] | None:
         return parse_shard(shard)
     except PosewarpError as exc:
         raise typer.BadParameter(exc.message, param_hint="--shard") from None
+
+
+def check_pose_format(value: str | None) -> str:
+    """``--pose-format`` as a usage error when unknown (choices from ``keypoints.POSE_FORMATS``); None = auto."""
+    from posewarp.formats.keypoints import POSE_FORMATS
+
+    if value is not None and value not in POSE_FORMATS:
+        raise typer.BadParameter(f"use one of {', '.join(POSE_FORMATS)}", param_hint="--pose-format")
+    return value or "auto"
+
+
+POSE_FORMAT_HELP = ("Pose file format: coco18 (OpenPose COCO), body25 (OpenPose BODY_25), coco17 (COCO order: "
+                    "mmpose, YOLO-pose), coco (MS COCO JSON), patn (CSV); default: detected.")  # fmt: skip
+PERSON_HELP = "Which person of a pose file with several (numbered from 0; default: the largest by keypoint box)."

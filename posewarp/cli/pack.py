@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import DATA, app
-from posewarp.cli.options import parse_size
+from posewarp.cli.options import POSE_FORMAT_HELP, PERSON_HELP, check_pose_format, parse_size
 
 
 @app.command(
@@ -23,8 +23,9 @@ from posewarp.cli.options import parse_size
 def pack(
     images: Path = typer.Option(..., "--images", help="Folder of person images; pairs CSVs name files relative to it."),
     keypoints: Path = typer.Option(
-        ..., "--keypoints", help="Folder of OpenPose JSON (<stem>.json) or a PATN annotation CSV."
-    ),
+        ..., "--keypoints", help="Folder of pose files (<stem>.json: OpenPose, COCO-17, ...), a PATN annotation CSV "
+        "or an MS COCO keypoints JSON."
+    ),  # fmt: skip
     parsing: Path = typer.Option(..., "--parsing", help="Folder of label PNGs (<stem>.png, 20 LIP/CIHP labels)."),
     pairs: list[Path] = typer.Option(..., "--pairs", help="A 'from,to' pairs CSV; repeat for more splits."),
     out: Path = typer.Option(..., "--out", help="The HDF5 file to write (DATA.h5)."),
@@ -34,6 +35,8 @@ def pack(
     size: str | None = typer.Option(None, "--size", help="Fit every image to HxW, e.g. 256x176 (default: keep)."),
     fit: str | None = typer.Option(None, "--fit", help="How --size fits: crop (default), pad or resize."),
     encode: str | None = typer.Option(None, "--encode", help="Image storage: raw (default, fastest) or jpeg (small)."),
+    pose_format: str | None = typer.Option(None, "--pose-format", help=POSE_FORMAT_HELP),
+    person: int | None = typer.Option(None, "--person", min=0, help=PERSON_HELP),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad item instead of excluding it."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted pack from DATA.h5.partial."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON document on stdout."),
@@ -46,6 +49,7 @@ def pack(
         raise typer.BadParameter("use raw or jpeg", param_hint="--encode")
     if fit is not None and hw is None:
         raise typer.BadParameter("--fit needs --size", param_hint="--fit")
+    pose_format = check_pose_format(pose_format)
     if split and len(split) != len(pairs):
         raise typer.BadParameter(f"{len(split)} names for {len(pairs)} --pairs files", param_hint="--split")
 
@@ -66,6 +70,8 @@ def pack(
             strict=strict,
             resume=resume,
             show_progress=not as_json,
+            pose_format=pose_format,
+            person=person,
         )
     except KeyboardInterrupt:
         err.print(f"[yellow]interrupted: {out}.partial is kept; run the same command with --resume to finish it[/yellow]")
@@ -82,4 +88,6 @@ def pack(
         err.print(f"[yellow]dropped pair[/yellow] {s}: {a} -> {b}: {reason}", highlight=False)
     if len(report.dropped_pairs) > show:
         err.print(f"[yellow]... and {len(report.dropped_pairs) - show} more dropped pairs (see --json)[/yellow]")
+    if report.keypoint_note:
+        err.print(f"[yellow]note:[/yellow] {report.keypoint_note}", highlight=False)
     err.print(summary_table("posewarp pack", report.summary()))

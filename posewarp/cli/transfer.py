@@ -8,22 +8,26 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import INFERENCE, app
-from posewarp.cli.options import check_device, parse_size
+from posewarp.cli.options import POSE_FORMAT_HELP, check_device, check_pose_format, parse_size
 
 
 @app.command(
     rich_help_panel=INFERENCE,
     epilog="[bold]Examples[/bold]\n\n"
     "  posewarp transfer examples/person.png --pose examples/pose-arms-up.json --out out.png --grid grid.png\n\n"
+    "  posewarp transfer photo.jpg --pose openpose_body25_keypoints.json --person 1   # BODY_25, second person\n\n"
     "  posewarp transfer photo.jpg --pose other-photo.jpg --stage1 runs/00001-stage1 --stage2 runs/00002-stage2\n\n"
-    "  posewarp transfer examples/person.png --pose examples/walk-sequence.json --out walk.gif\n\n"
+    "  posewarp transfer examples/person.png --pose examples/walk.json --out walk.gif\n\n"
     "  posewarp transfer --data data/test.h5 --split test --out results/",
 )
 def transfer(
     src: Path | None = typer.Argument(None, help="Source person image (omit with --data)."),
-    pose: str | None = typer.Option(None, "--pose", help="Target pose: OpenPose JSON, PATN CSV or row, image, or a folder/JSON list (a sequence)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output image; .gif/.mp4 for a sequence; a folder with --data."),
-    src_pose: Path | None = typer.Option(None, "--src-pose", help="Source keypoints (OpenPose JSON); default: keypoints/<stem>.json beside the image, else estimated."),
+    pose: str | None = typer.Option(None, "--pose", help="Target pose: a pose file (OpenPose COCO-18/BODY_25 JSON, COCO-17 keypoints, MS COCO JSON, PATN CSV or row), an image, or a folder/list of poses (a sequence)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Output image; .gif/.mp4 for a sequence; a folder with --data (default: SRC-POSE.png here)."),
+    src_pose: Path | None = typer.Option(None, "--src-pose", help="Source keypoints (a pose file); default: keypoints/<stem>.json beside the image, else estimated."),
+    pose_format: str | None = typer.Option(None, "--pose-format", help=POSE_FORMAT_HELP),
+    person: int | None = typer.Option(None, "--person", min=0, help="Which person of the --pose file (numbered from 0; default: the largest by keypoint box)."),
+    src_person: int | None = typer.Option(None, "--src-person", min=0, help="Which person of the --src-pose file (default: the largest)."),
     src_parsing: Path | None = typer.Option(None, "--src-parsing", help="Source parsing (label PNG); default: parsing/<stem>.png beside the image, else estimated."),
     stage1: Path | None = typer.Option(None, "--stage1", help="Stage I run dir or snapshot (default: shipped demo weights)."),
     stage2: Path | None = typer.Option(None, "--stage2", help="Stage II run dir or snapshot (default: shipped demo weights)."),
@@ -39,12 +43,15 @@ def transfer(
 ) -> None:
     """Transfer a person into a target pose: Stage I parsing, then the Warping-GAN."""
     check_device(device)
+    pose_format = check_pose_format(pose_format)
     from posewarp import transfer as T
     from posewarp.console import err
 
     if data is not None:
         if src is not None or pose is not None:
             raise typer.BadParameter("batch mode (--data) takes no SRC or --pose", param_hint="--data")
+        if out is None:
+            raise typer.BadParameter("batch mode needs --out FOLDER", param_hint="--out")
         summary = T.transfer_dataset(data, split, out, stage1=stage1, stage2=stage2, device=device, limit=limit,
                                      grid=grid, show_progress=not as_json)
     else:
@@ -52,9 +59,14 @@ def transfer(
             raise typer.BadParameter("give SRC and --pose (or --data for batch mode)", param_hint="SRC")
         summary = T.transfer(src, pose, out, src_pose=src_pose, src_parsing=src_parsing, stage1=stage1,
                              stage2=stage2, align=not no_align, grid=grid, device=device, fps=fps,
-                             size=parse_size(size))
+                             size=parse_size(size), pose_format=pose_format, person=person,
+                             src_person=src_person)  # fmt: skip
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
+        for what in ("pose", "keypoints"):
+            if what in summary.get("inputs", {}):
+                err.print(f"[dim]{'target pose' if what == 'pose' else 'source keypoints'}:[/dim] "
+                          f"{summary['inputs'][what]}", highlight=False)  # fmt: skip
         written = summary.get("written") or [summary["out"]]
         err.print(f"[green]wrote[/green] {', '.join(written)}")

@@ -75,8 +75,12 @@ def pack(
     strict: bool = False,
     resume: bool = False,
     show_progress: bool = True,
+    pose_format: str = "auto",
+    person: int | None = None,
 ) -> PackReport:
-    """Pack the images named by ``pairs`` (one split per CSV) into ``out``; see schema.py for the layout."""
+    """Pack the images named by ``pairs`` (one split per CSV) into ``out``; see schema.py for the layout.
+
+    ``pose_format`` and ``person`` say how to read ``keypoints`` (``keypoints.read_poses``, ``choose_person``)."""
     start = time.perf_counter()
     out = Path(out)
     pairs = [Path(p) for p in pairs]
@@ -91,7 +95,7 @@ def pack(
         if min(size) <= 0:
             raise PosewarpError(f"--size must be positive, got {size[0]}x{size[1]}")
     split_names = _split_names(pairs, splits)
-    inputs = Inputs(images, keypoints, parsing)
+    inputs = Inputs(images, keypoints, parsing, pose_format, person)
     split_pairs = {name: read_pairs_csv(p) for name, p in zip(split_names, pairs)}
     candidates = sorted({n for rows in split_pairs.values() for pair in rows for n in pair})
     if strict:
@@ -107,6 +111,8 @@ def pack(
         "size": list(size) if size else None,
         "fit": fit,
         "encode": encode,
+        "pose_format": pose_format,
+        "person": person,
     }
     digest = hashlib.sha256(json.dumps({"args": args, "names": candidates}).encode()).hexdigest()
 
@@ -144,6 +150,7 @@ def pack(
         packed_now=len(candidates) - resumed_from,
         seconds=time.perf_counter() - start,
         file_bytes=out.stat().st_size,
+        keypoint_note=inputs.keypoints.note(),
     )
 
 

@@ -19,6 +19,7 @@ class PackReport:
     packed_now: int = 0  # items read and checked in this run
     seconds: float = 0.0
     file_bytes: int = 0
+    keypoint_note: str | None = None  # e.g. which person was used where a keypoint file had several
 
     @property
     def ok(self) -> bool:
@@ -55,4 +56,5 @@ class PackReport:
             "seconds": round(self.seconds, 3),
             "images_per_second": round(self.images_per_second, 1),
             "file_bytes": self.file_bytes,
+            "keypoint_note": self.keypoint_note,
         }

@@ -1,8 +1,9 @@
 """Where one packed item comes from (image, keypoints, label map) and whether it is fit to pack.
 
 Names in a pairs CSV are image paths relative to ``--images``; the keypoints are
-``<keypoints>/<stem>.json`` (OpenPose JSON, the person with the highest summed confidence) or a row
-of a PATN annotation CSV, and the label map is ``<parsing>/<stem>.png`` (subfolders preserved).
+``<keypoints>/<stem>.json`` (any pose file ``keypoints.read_poses`` reads; ``--person N`` or the largest
+person) or a row of one keypoints file (PATN CSV, MS COCO JSON), and the label map is
+``<parsing>/<stem>.png`` (subfolders preserved).
 A name that could reach outside these folders (absolute, ``..``, backslashes) is refused; symbolic
 links inside the folders are the user's choice and are followed.
 """
@@ -18,11 +19,11 @@ import numpy as np
 from posewarp.errors import PosewarpError
 from posewarp.formats.geometry import Fit
 from posewarp.formats.images import read_image
-from posewarp.formats.keypoints import read_openpose_json, read_patn_csv, select_person, visible
+from posewarp.formats.keypoint_sources import KeypointSource
+from posewarp.formats.keypoints import KEYPOINT_NAMES, outside
 from posewarp.formats.parsing import NUM_LABELS, label_path_for, read_label_png
 
 JPEG_SUFFIXES = (".jpg", ".jpeg")
-KEYPOINT_TOLERANCE = 1.0  # px a detector may place a point beyond the border
 
 
 @dataclass
@@ -51,29 +52,15 @@ def check_name(name: str) -> str | None:
 class Inputs:
     """The three input sources of ``posewarp pack`` and how to load and check one item from them."""
 
-    def __init__(self, images: str | os.PathLike, keypoints: str | os.PathLike, parsing: str | os.PathLike):
+    def __init__(self, images: str | os.PathLike, keypoints: str | os.PathLike, parsing: str | os.PathLike,
+                 pose_format: str = "auto", person: int | None = None):
         self.images = Path(images)
-        self.keypoints = Path(keypoints)
         self.parsing = Path(parsing)
         if not self.images.is_dir():
             raise PosewarpError("--images is not a folder", self.images)
         if not self.parsing.is_dir():
             raise PosewarpError("--parsing is not a folder", self.parsing)
-        if self.keypoints.is_dir():
-            self.annotations = None
-        elif self.keypoints.is_file():
-            self.annotations = read_patn_csv(self.keypoints)
-        else:
-            raise PosewarpError("--keypoints is neither a folder of OpenPose JSON nor an annotation CSV", self.keypoints)
-
-    def read_keypoints(self, name: str) -> np.ndarray:
-        if self.annotations is not None:
-            kp = self.annotations.get(name, self.annotations.get(PurePosixPath(name).name))
-            if kp is None:
-                raise PosewarpError(f"no keypoints for {name!r} in the annotation CSV", self.keypoints)
-            return kp
-        path = self.keypoints / Path(name).with_suffix(".json")
-        return select_person(read_openpose_json(path), "best")
+        self.keypoints = KeypointSource(keypoints, pose_format, person)
 
     def load(self, name: str, size: tuple[int, int] | None = None, fit: str = "crop", keep_jpeg: bool = False) -> Item:
         """Read and check one item, transformed to ``size`` if given; raise ``PosewarpError`` if unfit."""
@@ -84,7 +71,7 @@ class Inputs:
         rgb = read_image(image_path)
         label_path = label_path_for(name, self.parsing)
         labels = read_label_png(label_path)
-        kp = self.read_keypoints(name)
+        kp = self.keypoints(name)
         check_item(rgb, labels, kp, label_path)
         jpeg = None
         if size is not None and tuple(size) != rgb.shape[:2]:
@@ -103,10 +90,7 @@ def check_item(rgb: np.ndarray, labels: np.ndarray, kp: np.ndarray, label_path: 
     top = int(labels.max(initial=0))
     if top >= NUM_LABELS:
         raise PosewarpError(f"label id {top} found; ids must be < {NUM_LABELS}", label_path)
-    present = visible(kp)
-    x, y = kp[:, 0], kp[:, 1]
-    t = KEYPOINT_TOLERANCE
-    outside = present & ((x < -t) | (x > w - 1 + t) | (y < -t) | (y > h - 1 + t))
-    if outside.any():
-        i = int(np.argmax(outside))
-        raise PosewarpError(f"keypoint {i} at ({x[i]:.1f}, {y[i]:.1f}) lies outside the {h}x{w} image")
+    i = outside(kp, (h, w))
+    if i is not None:
+        raise PosewarpError(f"keypoint {i} ({KEYPOINT_NAMES[i]}) at ({kp[i, 0]:.1f}, {kp[i, 1]:.1f}) lies outside "
+                            f"the {h}x{w} image")  # fmt: skip

@@ -3,6 +3,11 @@
 Arrays are ``(18, 3)`` (one person) or ``(P, 18, 3)`` (several) float32 rows of x, y, confidence in
 pixels of the image they belong to; a missing point has confidence 0 (written 0,0,0 in OpenPose JSON
 and -1,-1 in PATN CSV). "R" is the person's own right (image left for a frontal person).
+
+:func:`read_poses` is the one reader of pose input, whatever its source: OpenPose JSON (COCO-18, BODY_25,
+v1.0 or later), COCO-17 keypoints (MS COCO annotation files, mmpose/YOLO-pose outputs, plain arrays) and
+PATN CSV rows, all mapped to COCO-18 (``keypoint_layouts.py``, ``pose_json.py``). :func:`choose_person`
+picks one person of several: ``--person N``, else the largest by keypoint bounding box.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from posewarp.errors import PosewarpError
-from posewarp.formats import atomic
+from posewarp.formats import atomic, pose_json
+from posewarp.formats.keypoint_layouts import LAYOUT_SIZES, layout_of, to_coco18
 
 NUM_KEYPOINTS = 18
 
@@ -83,6 +90,13 @@ def bbox_area(kp: np.ndarray) -> float:
     return float(size[0] * size[1])
 
 
+def largest_person(people: np.ndarray) -> int:
+    """Index of the person with the biggest keypoint box (ties: the higher summed confidence)."""
+    people = check_shape(people)
+    areas = np.array([bbox_area(p) for p in people])
+    return int(np.lexsort((-people[..., 2].sum(-1), -areas))[0])
+
+
 def select_person(people: np.ndarray, how: str = "best") -> np.ndarray:
     """Choose one person of ``(P, 18, 3)``: ``best`` = highest summed confidence, ``largest`` = biggest box."""
     people = check_shape(people)
@@ -91,12 +105,29 @@ def select_person(people: np.ndarray, how: str = "best") -> np.ndarray:
     if len(people) == 0:
         return empty()
     if how == "best":
-        scores = people[..., 2].sum(-1)
-    elif how == "largest":
-        scores = np.array([bbox_area(p) for p in people])
+        return people[int(np.argmax(people[..., 2].sum(-1)))]
+    if how == "largest":
+        return people[largest_person(people)]
+    raise PosewarpError(f"unknown person selection {how!r}; use 'best' or 'largest'")
+
+
+def choose_person(people: np.ndarray, person: int | None = None, path: str | os.PathLike | None = None
+                  ) -> tuple[np.ndarray, str]:
+    """One person of ``(P, 18, 3)`` and a note saying which ("" for a file's only person): number ``person``
+    (from 0), else the largest."""
+    people = check_shape(people, path)
+    if people.ndim == 2:
+        people = people[None]
+    if len(people) == 0:
+        raise PosewarpError("no person in the pose file", path)
+    if person is None:
+        index, how = largest_person(people), "the largest"
+    elif not 0 <= person < len(people):
+        raise PosewarpError(f"--person {person}: the file has {len(people)} "
+                            f"{'person' if len(people) == 1 else 'people'} (numbered from 0)", path)  # fmt: skip
     else:
-        raise PosewarpError(f"unknown person selection {how!r}; use 'best' or 'largest'")
-    return people[int(np.argmax(scores))]
+        index, how = person, f"--person {person}"
+    return people[index], f"person {index} of {len(people)} ({how})" if len(people) > 1 or person is not None else ""
 
 
 # --- OpenPose JSON ------------------------------------------------------------------------------
@@ -127,35 +158,15 @@ def to_openpose_dict(people: np.ndarray) -> dict:
 
 
 def from_openpose_dict(doc: object, path: str | os.PathLike | None = None) -> np.ndarray:
-    """``(P, 18, 3)`` float32 from an OpenPose JSON document (also the old ``pose_keypoints`` key)."""
+    """``(P, 18, 3)`` float32 from one OpenPose JSON document (v1.0 ``pose_keypoints`` too; BODY_25 is mapped)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
         raise PosewarpError("not an OpenPose JSON document (no 'people' list)", path)
-    people = []
-    for i, person in enumerate(doc["people"]):
-        flat = person.get("pose_keypoints_2d", person.get("pose_keypoints")) if isinstance(person, dict) else None
-        if not isinstance(flat, list) or len(flat) != NUM_KEYPOINTS * 3:
-            n = len(flat) // 3 if isinstance(flat, list) else 0
-            raise PosewarpError(f"person {i} has {n} keypoints, expected {NUM_KEYPOINTS} (COCO-18)", path)
-        try:
-            people.append(np.asarray(flat, np.float32).reshape(NUM_KEYPOINTS, 3))
-        except (TypeError, ValueError):
-            raise PosewarpError(f"person {i} has non-numeric keypoint values", path) from None
-    if not people:
-        return np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
-    out = np.stack(people)
-    out[~visible(out)] = 0.0
-    return out
+    return _to_poses(pose_json.parse(doc, path), "auto", path).entries[0][1]
 
 
 def read_openpose_json(path: str | os.PathLike) -> np.ndarray:
     """All people of an OpenPose JSON file as ``(P, 18, 3)``."""
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PosewarpError(f"malformed JSON ({exc})", path) from None
-    return from_openpose_dict(doc, path)
+    return from_openpose_dict(_load_json(path), path)
 
 
 def write_openpose_json(path: str | os.PathLike, people: np.ndarray) -> None:
@@ -240,3 +251,109 @@ def read_pairs_csv(path: str | os.PathLike) -> list[tuple[str, str]]:
 
 def write_pairs_csv(path: str | os.PathLike, pairs: list[tuple[str, str]]) -> None:
     atomic.write_text(path, "from,to\n" + "".join(f"{a},{b}\n" for a, b in pairs))
+
+
+# --- any pose file ------------------------------------------------------------------------------
+
+POSE_FORMATS = ("auto", "coco18", "body25", "coco17", "coco", "patn")
+OUTSIDE_TOLERANCE = 1.0  # px a detector may place a point beyond the border
+
+
+@dataclass
+class Poses:
+    """What a pose file holds: one entry per image (several: a pose sequence, or a dataset's table)."""
+
+    format: str  # what was read: coco18, body25 or coco17 (point order), coco (MS COCO JSON) or patn (CSV)
+    entries: list[tuple[str, np.ndarray]]  # (name, (P, 18, 3)); a single pose is named after the file
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # (H, W) of the images the file records
+
+
+def _load_json(path: str | os.PathLike) -> object:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PosewarpError("file not found", path) from None
+    except UnicodeDecodeError:
+        raise PosewarpError("not a text file", path) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PosewarpError(f"malformed JSON ({exc})", path) from None
+
+
+def _to_poses(entries: list[pose_json.Entry], fmt: str, path: str | os.PathLike | None) -> Poses:
+    """Map every entry's people to COCO-18 by their point count (or the forced ``fmt``)."""
+    if fmt == "coco" and any(e.container not in ("coco", "instances") for e in entries):
+        raise PosewarpError("--pose-format coco needs an MS COCO annotation file or a list of detections", path)
+    forced = "coco17" if fmt == "coco" else fmt if fmt in LAYOUT_SIZES else None
+    stem = Path(path).stem if path is not None else "pose"
+    poses = Poses("", [])
+    layouts = set()
+    for i, e in enumerate(entries):
+        name = e.name or (stem if len(entries) == 1 else f"{stem}-{i:04d}")
+        where = f"{name}: " if len(entries) > 1 or e.container == "coco" else ""
+        if not np.isfinite(e.people).all():
+            raise PosewarpError(f"{where}a keypoint value is NaN or infinite", path)
+        people = np.zeros((0, NUM_KEYPOINTS, 3), np.float32)
+        if len(e.people):
+            k = e.people.shape[1]
+            layout = forced or layout_of(k)
+            if layout is None or LAYOUT_SIZES[layout] != k:
+                expected = (f"--pose-format {fmt} needs {LAYOUT_SIZES[layout]}" if layout else
+                            "expected 18 (OpenPose COCO-18), 25 (BODY_25) or 17 (COCO-17)")  # fmt: skip
+                raise PosewarpError(f"{where}{'person 0 has' if len(e.people) == 1 else 'people have'} {k} "
+                                    f"keypoints; {expected}", path)  # fmt: skip
+            layouts.add(layout)
+            people = to_coco18(e.people, layout)
+        poses.entries.append((name, people))
+        if e.size is not None:
+            poses.sizes[name] = e.size
+    coco = entries and all(e.container == "coco" for e in entries)
+    poses.format = "coco" if coco else "+".join(sorted(layouts)) or forced or "coco18"
+    return poses
+
+
+def outside(kp: np.ndarray, size: tuple[int, int] | None = None, tolerance: float = OUTSIDE_TOLERANCE) -> int | None:
+    """Index of the first present point of ``(18, 3)`` that is negative or beyond an ``(H, W)`` image, else None."""
+    x, y = kp[:, 0], kp[:, 1]
+    bad = visible(kp) & ((x < -tolerance) | (y < -tolerance))
+    if size is not None:
+        bad |= visible(kp) & ((x > size[1] - 1 + tolerance) | (y > size[0] - 1 + tolerance))
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def check_values(people: np.ndarray, path: str | os.PathLike | None = None, size: tuple[int, int] | None = None,
+                 where: str = "") -> None:
+    """One-line errors for NaN or infinite values, points outside the image (``size`` = (H, W) when known)
+    and coordinates that look normalised to [0, 1] instead of pixels."""
+    people = check_shape(people, path).reshape(-1, NUM_KEYPOINTS, 3)
+    for p, person in enumerate(people):
+        who = f"{where}person {p}"
+        if not np.isfinite(person).all():
+            raise PosewarpError(f"{who} has a keypoint value that is NaN or infinite", path)
+        i = outside(person, size)
+        if i is not None:
+            image = f"the {size[0]}x{size[1]} image" if size else "the image"
+            raise PosewarpError(f"{who}: {KEYPOINT_NAMES[i]} at ({person[i, 0]:.1f}, {person[i, 1]:.1f}) lies "
+                                f"outside {image}", path)  # fmt: skip
+        seen = person[visible(person)][:, :2]
+        if len(seen) >= 2 and seen.max() <= 1.0:
+            raise PosewarpError(f"{who}: every coordinate lies within [0, 1], which looks normalised "
+                                "(OpenPose --keypoint_scale); posewarp needs pixel coordinates", path)  # fmt: skip
+
+
+def read_poses(path: str | os.PathLike, fmt: str = "auto") -> Poses:
+    """Every pose of a pose file as COCO-18, checked; ``fmt`` forces a format (see ``POSE_FORMATS``)."""
+    if fmt not in POSE_FORMATS:
+        raise PosewarpError(f"unknown pose format {fmt!r}; use one of {', '.join(POSE_FORMATS)}")
+    path = Path(path)
+    if path.is_dir():
+        raise PosewarpError("is a folder, not a pose file", path)
+    if fmt == "patn" or (fmt == "auto" and path.suffix.lower() == ".csv"):
+        poses = Poses("patn", [(name, kp[None]) for name, kp in read_patn_csv(path).items()])
+    else:
+        poses = _to_poses(pose_json.parse(_load_json(path), path), fmt, path)
+    for name, people in poses.entries:
+        named = len(poses.entries) > 1 or poses.format == "coco"
+        check_values(people, path, poses.sizes.get(name), f"{name}: " if named else "")
+    return poses

@@ -22,7 +22,7 @@ from posewarp.devices import resolve_device
 from posewarp.errors import PosewarpError, WeightsMissingError
 from posewarp.formats.heatmaps import pose_mask
 from posewarp.formats.images import list_images, read_image, to_tensor
-from posewarp.formats.keypoints import select_person
+from posewarp.formats.keypoints import check_values, select_person
 from posewarp.metrics import fid as FID
 from posewarp.metrics import protocols
 from posewarp.metrics.inception import FIDInceptionV3, load_fid_inception, prepare
@@ -159,6 +159,9 @@ class Scorer:
             if pred.shape != gt.shape:
                 raise PosewarpError(f"generated image is {pred.shape[1]}x{pred.shape[0]} but its ground truth "
                                     f"{pair.gt.name} is {gt.shape[1]}x{gt.shape[0]}", pair.pred)  # fmt: skip
+        if self.targets is not None:
+            for i, (pair, gt) in enumerate(zip(pairs, gts)):
+                check_values(self.targets[self.count + i], None, gt.shape[:2], f"keypoints of {pair.gt.name}: ")
         first, self.count = self.count, self.count + len(pairs)
         self.padded += sum(_pads(p, proto) for p in preds)
         if "ssim" in wanted:
@@ -270,10 +273,13 @@ def evaluate(
     inception: torch.nn.Module | None = None,
     keypoint_estimator=None,
     show_progress: bool = True,
+    pose_format: str = "auto",
+    person: int | None = None,
 ) -> dict:
     """Score ``pred_dir`` against ``gt_dir``; returns the JSON document of ``posewarp eval --json``.
 
-    ``keypoints``: the ground truths' keypoints (OpenPose JSON folder or PATN CSV) for the masked
+    ``keypoints``: the ground truths' keypoints (a folder of pose files, a PATN CSV or an MS COCO JSON,
+    read as ``pose_format``; ``person`` N or the largest where a file has several) for the masked
     metrics and as PCKh targets (without it PCKh runs the estimator on the ground truth too).
     ``fid_real``: a folder of real images or a ``.npz`` with ``mu``/``sigma`` (default: the paired
     ground truths). ``weights`` overrides registry files by name (``inception-fid``, ``alexnet``,
@@ -295,7 +301,9 @@ def evaluate(
     if "fid" in wanted and n < 2:
         raise PosewarpError("FID needs at least 2 generated images")
     dev = resolve_device(device)
-    targets = target_keypoints(keypoints, items) if keypoints is not None else None
+    targets, keypoint_note = None, None
+    if keypoints is not None:
+        targets, keypoint_note = target_keypoints(keypoints, items, pose_format, person)
 
     model_id = lpips_model = estimator = None
     if inception is not None:
@@ -341,6 +349,8 @@ def evaluate(
         FID.save_statistics(gt_cache["cache"], mu, sigma, **gt_cache)
         real = (mu, sigma, {**gt_cache, "cached": False})
     results, notes = scorer.results(real)
+    if keypoint_note:
+        notes.append(keypoint_note)
     return {
         "protocol": proto.name,
         "settings": proto.describe(),

@@ -8,8 +8,9 @@ Accepted layouts (the README's ``posewarp eval`` section repeats this):
   may keep or drop their own extension), the ground truth is ``to``;
 * ``--pairs FILE`` with header ``pred,gt``: explicit file names relative to the two folders.
 
-Target keypoints come from a folder of OpenPose JSON files (``{stem}_keypoints.json`` or
-``{stem}.json`` beside the ground-truth name) or a PATN annotation CSV keyed by file name.
+Target keypoints come from a folder of pose files (``{stem}_keypoints.json`` or ``{stem}.json`` beside
+the ground-truth name) or one keypoints file keyed by file name (PATN CSV, MS COCO JSON): any format
+``keypoints.read_poses`` reads (``formats/keypoint_sources.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 from posewarp.errors import PosewarpError
 from posewarp.formats.images import IMAGE_EXTENSIONS, list_images
-from posewarp.formats.keypoints import read_openpose_json, read_patn_csv, select_person
+from posewarp.formats.keypoint_sources import KeypointSource, KeypointsNotFound
 
 SHOW = 3  # names quoted in an error message
 
@@ -113,29 +114,16 @@ def match_pairs(pred_dir, gt_dir, pairs: str | os.PathLike | None = None) -> lis
     return out
 
 
-def target_keypoints(source: str | os.PathLike, pairs: list[Pair]) -> np.ndarray:
-    """``(N, 18, 3)`` keypoints of each pair's ground truth from an OpenPose JSON folder or PATN CSV."""
-    source = Path(source)
+def target_keypoints(source: str | os.PathLike, pairs: list[Pair], pose_format: str = "auto",
+                     person: int | None = None) -> tuple[np.ndarray, str | None]:
+    """``(N, 18, 3)`` keypoints of each pair's ground truth, and a note on person choices (or None)."""
+    keypoints = KeypointSource(source, pose_format, person)
     out, missing = [], []
-    if source.is_dir():
-        for pair in pairs:
-            stem = _strip(pair.name)
-            found = [source / f"{stem}{tail}" for tail in ("_keypoints.json", ".json")]
-            path = next((p for p in found if p.is_file()), None)
-            if path is None:
-                missing.append(f"{stem}_keypoints.json")
-                continue
-            out.append(select_person(read_openpose_json(path)))
-    else:
-        table = read_patn_csv(source)
-        by_stem = {_strip(k): v for k, v in table.items()}
-        for pair in pairs:
-            base = Path(pair.name).name
-            kp = table.get(pair.name, table.get(base, by_stem.get(_strip(base))))
-            if kp is None:
-                missing.append(base)
-                continue
-            out.append(kp)
+    for pair in pairs:
+        try:
+            out.append(keypoints(pair.name))
+        except KeypointsNotFound:
+            missing.append(Path(pair.name).name)
     if missing:
         raise PosewarpError(f"no keypoints for {len(missing)} ground-truth images: {_few(missing)}", source)
-    return np.stack(out).astype(np.float32)
+    return np.stack(out).astype(np.float32), keypoints.note()

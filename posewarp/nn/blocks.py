@@ -28,12 +28,24 @@ def downsample(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1), norm(out_channels), nn.ReLU(True))
 
 
-def upsample(in_channels: int, out_channels: int) -> nn.Sequential:
-    """Stride-2 3x3 transposed convolution, norm, ReLU (doubles H and W exactly)."""
-    return nn.Sequential(
-        nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1, output_padding=1),
-        norm(out_channels), nn.ReLU(True),
-    )
+UPSAMPLING = ("transposed", "resize")
+
+
+def upsample(in_channels: int, out_channels: int, mode: str = "transposed") -> nn.Sequential:
+    """Double H and W: a stride-2 3x3 transposed convolution (pix2pixHD, the paper), or ``mode="resize"``:
+    nearest-neighbour resizing then a 3x3 convolution (no checkerboard artefacts); then norm, ReLU."""
+    if mode == "transposed":
+        conv = [nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1, output_padding=1)]
+    elif mode == "resize":
+        conv = [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, 3)]
+    else:
+        raise ValueError(f"upsample mode must be one of {UPSAMPLING}, got {mode!r}")
+    return nn.Sequential(*conv, norm(out_channels), nn.ReLU(True))
+
+
+def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Reflection-padded 3x3 convolution, norm, ReLU (fuses a decoder level with its skip features)."""
+    return nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, 3), norm(out_channels), nn.ReLU(True))
 
 
 def head(in_channels: int, out_channels: int) -> nn.Sequential:

@@ -5,6 +5,10 @@ target pose heatmaps (18 channels) to the target parsing. The authors' code ends
 the output is raw **logits** for the pixel-wise softmax cross-entropy of LIP (a tanh would cap
 every logit to [-1, 1] and flatten the softmax), so ``logits.softmax(1)`` or ``argmax(1)``
 gives the parsing.
+
+``warped_channels=20`` adds a third input (posewarp's design, not the paper's): the source parsing moved
+part by part onto the target pose by the keypoints' affine maps (``part_grids.warped_parsing``), a
+geometric first guess that the network corrects (occlusions, sleeves, hair, turning bodies).
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ class ParsingGenerator(nn.Module):
     """
 
     def __init__(self, *, in_channels: int = 38, out_channels: int = 20, ngf: int = 64, n_downsample: int = 3,
-                 n_blocks: int = 9, parsing_channels: int = 20):
+                 n_blocks: int = 9, parsing_channels: int = 20, warped_channels: int = 0):
         super().__init__()
         self.in_channels, self.out_channels, self.parsing_channels = in_channels, out_channels, parsing_channels
+        self.warped_channels = warped_channels
         self.multiple = 2 ** n_downsample
-        self.encoder = Encoder(in_channels=in_channels, ngf=ngf, n_downsample=n_downsample)
+        self.encoder = Encoder(in_channels=in_channels + warped_channels, ngf=ngf, n_downsample=n_downsample)
         c = self.encoder.channels[-1]
         self.blocks = nn.Sequential(*[ResnetBlock(channels=c) for _ in range(n_blocks)])
         ups = []
@@ -36,10 +41,18 @@ class ParsingGenerator(nn.Module):
             c //= 2
         self.decoder = nn.Sequential(*ups, head(c, out_channels))
 
-    def forward(self, src_parsing: torch.Tensor, tgt_pose: torch.Tensor) -> torch.Tensor:
+    def forward(self, src_parsing: torch.Tensor, tgt_pose: torch.Tensor,
+                warped_parsing: torch.Tensor | None = None) -> torch.Tensor:
         check_input("src_parsing", src_parsing, self.parsing_channels, self.multiple)
         check_input("tgt_pose", tgt_pose, self.in_channels - self.parsing_channels, self.multiple)
-        if src_parsing.shape[2:] != tgt_pose.shape[2:] or src_parsing.shape[0] != tgt_pose.shape[0]:
-            raise ValueError(f"src_parsing {tuple(src_parsing.shape)} and tgt_pose {tuple(tgt_pose.shape)} differ in size")
-        x = self.encoder(torch.cat((src_parsing, tgt_pose), dim=1))[-1]
+        inputs = [src_parsing, tgt_pose]
+        if self.warped_channels:
+            if warped_parsing is None:
+                raise ValueError("this parser was built with warped_channels: pass warped_parsing")
+            check_input("warped_parsing", warped_parsing, self.warped_channels, self.multiple)
+            inputs.append(warped_parsing)
+        for x in inputs[1:]:
+            if x.shape[2:] != src_parsing.shape[2:] or x.shape[0] != src_parsing.shape[0]:
+                raise ValueError(f"src_parsing {tuple(src_parsing.shape)} and {tuple(x.shape)} differ in size")
+        x = self.encoder(torch.cat(inputs, dim=1))[-1]
         return self.decoder(self.blocks(x))

@@ -85,18 +85,14 @@ def resolve_snapshot(path_or_run: str | os.PathLike) -> Path:
 
 def build(kind: str, config: TrainConfig, network: str) -> nn.Module:
     """The untrained network ``network`` of a snapshot kind, built from the config."""
+    from posewarp import models
+
     if kind == "stage1" and network == "generator":
-        from posewarp.training.stage1 import build_generator
-
-        return build_generator(config)
+        return models.build_parser(config)
     if kind in ("stage2", "matcher") and network == "matcher":
-        from posewarp.training.stage2 import build_matcher
-
-        return build_matcher(config)
+        return models.build_matcher(config)
     if kind == "stage2" and network == "generator":
-        from posewarp.training.stage2 import build_generator
-
-        return build_generator(config)
+        return models.build_generator(config)
     raise PosewarpError(f"a {kind} snapshot has no network {network!r}")
 
 

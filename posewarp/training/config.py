@@ -21,6 +21,7 @@ from typing import Any
 from posewarp.errors import PosewarpError
 
 FORMAT_VERSION = 1
+GRID_KINDS = ("matcher", "parts", "matcher+parts")  # Stage II transformation grids (model.grids)
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,17 @@ class ModelConfig:
     n_blocks: int = 9
     ndf: int = 64
     d_layers: int = 3
+    part_prior: bool = False  # Stage I also sees the source parsing moved part by part onto the target pose
     # Stage II only
     gate: bool = True  # soft gate in the warping block (--no-gate ablation)
     warp: bool = True  # warping block at all (--no-warp ablation = plain ResNet generator, the paper's woWB)
     extra_block: bool = False
+    # The defaults below are the paper's design; the tiny preset sets posewarp's (nn/warping_generator.py).
+    warp_levels: str = "bottleneck"  # "bottleneck" (paper) or "all": a block per level, warped skips to the decoder
+    gate_mode: str = "spatial"  # "spatial" (paper: out = Phi + g W(R(Phi))) or "channel" (per-channel selection)
+    grids: str = "matcher"  # transformation grids: "matcher" (paper), "parts" (per-part keypoint maps) or both
+    region_style: bool = False  # source mean colour / feature per label painted into the target parsing
+    upsample: str = "transposed"  # decoder upsampling: "transposed" (paper) or "resize" (resize + conv)
     matcher_features: str = "vgg16"  # "small" (trained from scratch) or "vgg16" (the paper's GEO trunk)
     matcher_width: int = 32  # "small" features: first layer width
     matcher_feature_size: int | None = None  # correlation resolution (square); None: 15 (vgg16) or 16 (small)
@@ -91,6 +99,7 @@ class TrainConfig:
     val_batches: int = 20  # 0: the whole test split
     snapshot_every: int = 5000
     stage1: str | None = None  # Stage II: take target parsing from this Stage I run instead of the ground truth
+    stage1_share: float = 1.0  # with stage1: the share of training pairs that get its prediction (the rest the truth)
     vgg_path: str | None = None
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -304,6 +313,14 @@ def validate(cfg: TrainConfig) -> None:
         problems.append("model.matcher_features must be small or vgg16")
     if cfg.model.vgg not in ("pretrained", "random"):
         problems.append("model.vgg must be pretrained or random")
+    for name, choices in (("warp_levels", ("bottleneck", "all")), ("gate_mode", ("spatial", "channel")),
+                          ("grids", GRID_KINDS), ("upsample", ("transposed", "resize"))):
+        if getattr(cfg.model, name) not in choices:
+            problems.append(f"model.{name} must be one of {', '.join(choices)}")
+    if "+" in cfg.model.grids and cfg.model.gate_mode == "spatial":
+        problems.append("model.grids with several grids needs model.gate_mode channel")
+    if not 0.0 <= cfg.stage1_share <= 1.0:
+        problems.append("stage1_share must be in [0, 1]")
     if not 0.0 <= cfg.optim.decay_start <= 1.0:
         problems.append("optim.decay_start must be in [0, 1]")
     for name in ("log_every", "sample_every", "val_every", "snapshot_every"):

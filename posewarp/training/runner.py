@@ -61,8 +61,10 @@ def configure(
 
 
 def phases(config: TrainConfig) -> list[str]:
-    """Stage 1: generator. Stage 2: matcher (unless --no-warp or --matcher PATH or 0 steps), then generator."""
-    if config.stage == 2 and config.model.warp and config.matcher.path is None and config.matcher.steps > 0:
+    """Stage 1: generator. Stage 2: matcher (unless its grids need none, --matcher PATH or 0 steps), then generator."""
+    from posewarp.models import uses_matcher
+
+    if config.stage == 2 and uses_matcher(config.model) and config.matcher.path is None and config.matcher.steps > 0:
         return ["matcher", "generator"]
     return ["generator"]
 
@@ -92,9 +94,11 @@ def _open_data(config: TrainConfig):
 
 
 def _matcher_for_generator(config: TrainConfig, run: Path | None, ctx):
-    if not config.model.warp:
+    from posewarp.models import uses_matcher
+    from posewarp.training.stage2 import pretrained_matcher
+
+    if not uses_matcher(config.model):
         return None
-    from posewarp.training.stage2 import build_matcher
 
     source = config.matcher.path
     if source is None and run is not None and (run / run_dir.MATCHER_LATEST).is_file():
@@ -102,7 +106,7 @@ def _matcher_for_generator(config: TrainConfig, run: Path | None, ctx):
     if source is None:
         if ctx.main:
             err.print("[yellow]no trained matcher (matcher.steps = 0 and no --matcher): the warp starts at the identity[/yellow]")
-        return build_matcher(config, pretrained=True)
+        return pretrained_matcher(config)
     _, _, module = checkpoint.load_snapshot(source, network="matcher")
     return module
 

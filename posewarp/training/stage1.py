@@ -17,21 +17,11 @@ from posewarp import losses
 from posewarp.formats import draw
 from posewarp.formats.images import to_uint8
 from posewarp.formats.parsing import NUM_LABELS
-from posewarp.nn import ParsingGenerator, PatchDiscriminator
+from posewarp.models import build_discriminator, build_parser, parser_inputs
 from posewarp.training import validation
 from posewarp.training.config import TrainConfig
 from posewarp.training.distributed import Dist
 from posewarp.training.loop import Stage
-
-
-def build_generator(config: TrainConfig) -> nn.Module:
-    m = config.model
-    return ParsingGenerator(in_channels=NUM_LABELS + 18, out_channels=NUM_LABELS, ngf=m.ngf,
-                            n_downsample=m.n_downsample, n_blocks=m.n_blocks)
-
-
-def build_discriminator(config: TrainConfig) -> nn.Module:
-    return PatchDiscriminator(in_channels=NUM_LABELS + 18 + NUM_LABELS, ndf=config.model.ndf, n_layers=config.model.d_layers)
 
 
 def adam(params, config: TrainConfig, lr: float | None = None) -> torch.optim.Adam:
@@ -46,7 +36,7 @@ class Stage1(Stage):
     def __init__(self, config: TrainConfig, ctx: Dist):
         super().__init__()
         self.config = config
-        G = build_generator(config).to(ctx.device)
+        G = build_parser(config).to(ctx.device)
         D = build_discriminator(config).to(ctx.device)
         self.nets = {"generator": G, "discriminator": D}
         self.G, self.D = ctx.wrap(G), ctx.wrap(D)  # DDP wrappers when distributed
@@ -60,8 +50,9 @@ class Stage1(Stage):
         real = torch.cat((cond, batch["tgt_parsing"]), dim=1)
 
         # Generator step: D (unwrapped, frozen) judges the softmax parsing; gradients flow into G only.
+        inputs = parser_inputs(self.nets["generator"], batch)
         with ctx.autocast():
-            logits = self.G(batch["src_parsing"], batch["tgt_pose"])
+            logits = self.G(*inputs)
         fake_parsing = logits.float().softmax(dim=1)
         D_raw.requires_grad_(False)
         with ctx.autocast():
@@ -89,7 +80,7 @@ class Stage1(Stage):
         return {**g_stats, **d_stats}
 
     def predict(self, batch) -> torch.Tensor:
-        return self.nets["generator"](batch["src_parsing"], batch["tgt_pose"]).float()
+        return self.nets["generator"](*parser_inputs(self.nets["generator"], batch)).float()
 
     def validate_batch(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
         pred = self.predict(batch).argmax(dim=1)

@@ -25,34 +25,14 @@ from posewarp.errors import WeightsMissingError
 from posewarp.formats import draw
 from posewarp.formats import parsing as P
 from posewarp.formats.images import to_uint8
-from posewarp.nn import GeometricMatcher, PatchDiscriminator, VGGFeatures, WarpingGenerator, grids
+from posewarp.models import (build_discriminator, build_generator, build_matcher, predict_parsing,
+                             transformation_grids, uses_matcher)
+from posewarp.nn import VGGFeatures, grids
 from posewarp.training import validation
 from posewarp.training.config import TrainConfig
 from posewarp.training.distributed import Dist
 from posewarp.training.loop import Stage
 from posewarp.training.stage1 import _f32, adam
-
-COND_CHANNELS = 3 + P.NUM_LABELS + P.NUM_LABELS + 18
-
-
-def build_generator(config: TrainConfig) -> nn.Module:
-    m = config.model
-    return WarpingGenerator(ngf=m.ngf, n_downsample=m.n_downsample, n_blocks=m.n_blocks, gate=m.gate, warp=m.warp,
-                            extra_block=m.extra_block)
-
-
-def build_discriminator(config: TrainConfig) -> nn.Module:
-    return PatchDiscriminator(in_channels=COND_CHANNELS + 3, ndf=config.model.ndf, n_layers=config.model.d_layers)
-
-
-def build_matcher(config: TrainConfig, pretrained: bool = False) -> nn.Module:
-    """The matcher of the config; ``pretrained=True`` loads the ImageNet VGG16 trunk (unless ``vgg: random``)."""
-    m = config.model
-    size = (m.matcher_feature_size,) * 2 if m.matcher_feature_size else None
-    if m.matcher_features == "vgg16" and pretrained and m.vgg != "random":
-        return GeometricMatcher(features="vgg16", vgg_weights=require_vgg("vgg16"), feature_size=size)
-    return GeometricMatcher(features=m.matcher_features, random_init=True, feature_size=size, width=m.matcher_width)
-
 
 def build_vgg(config: TrainConfig) -> nn.Module | None:
     """The perceptual loss trunk: pretrained VGG19 from disk, or random weights when the preset says so."""
@@ -61,6 +41,13 @@ def build_vgg(config: TrainConfig) -> nn.Module | None:
     if config.model.vgg == "random":
         return VGGFeatures(random_init=True)
     return VGGFeatures(weights=require_vgg("vgg19", config.vgg_path))
+
+
+def pretrained_matcher(config: TrainConfig) -> nn.Module:
+    """A matcher to train: the paper's VGG16 trunk starts from ImageNet weights (unless ``vgg: random``)."""
+    m = config.model
+    wants_vgg = m.matcher_features == "vgg16" and m.vgg != "random"
+    return build_matcher(config, vgg_weights=require_vgg("vgg16") if wants_vgg else None)
 
 
 def require_vgg(name: str, override: str | None = None):
@@ -87,7 +74,7 @@ class MatcherStage(Stage):
     def __init__(self, config: TrainConfig, ctx: Dist):
         super().__init__()
         self.config = config
-        M = build_matcher(config, pretrained=True).to(ctx.device)
+        M = pretrained_matcher(config).to(ctx.device)
         self.nets = {"matcher": M}
         self.M = ctx.wrap(M)
         trainable = [p for p in M.parameters() if p.requires_grad]
@@ -157,7 +144,7 @@ class Stage2(Stage):
         self.frozen: dict[str, nn.Module] = {}
         g_params = list(G.parameters())
         self.M = None
-        if m.warp:
+        if uses_matcher(m):
             if matcher is None:
                 raise ValueError("the warping generator needs a geometric matcher")
             matcher = matcher.to(ctx.device)
@@ -193,25 +180,25 @@ class Stage2(Stage):
 
     # -- the generator's inputs ------------------------------------------------------------------
 
-    def target_parsing(self, batch) -> torch.Tensor:
+    def target_parsing(self, batch, train: bool) -> torch.Tensor:
+        """The ground-truth target parsing, or Stage I's prediction (in training for ``stage1_share`` of the pairs)."""
+        truth = batch["tgt_parsing"].float()
         if self.stage1 is None:
-            return batch["tgt_parsing"].float()
-        with torch.no_grad():
-            labels = self.stage1(batch["src_parsing"].float(), batch["tgt_pose"].float()).argmax(dim=1)
-        return P.one_hot(labels).float()
+            return truth
+        predicted = P.one_hot(predict_parsing(self.stage1, batch)).float()
+        share = self.config.stage1_share if train else 1.0
+        if share >= 1.0:
+            return predicted
+        use = torch.rand(truth.shape[0], device=truth.device) < share  # seeded per step by the loop
+        return torch.where(use[:, None, None, None], predicted, truth)
 
     def grid(self, batch, tgt_parsing: torch.Tensor, train: bool) -> torch.Tensor | None:
-        if self.M is None:
-            return None
-        src = batch["src_parsing"].float()
-        size = tuple(src.shape[2:])
-        if train and self.config.matcher.finetune:
-            return self.M(src, tgt_parsing)["grid"](size)
-        with torch.no_grad():
-            return self.nets["matcher"](src, tgt_parsing)["grid"](size)
+        finetune = train and self.config.matcher.finetune
+        matcher = self.M if finetune else self.nets.get("matcher")
+        return transformation_grids(self.config.model, matcher, batch, tgt_parsing, matcher_grad=finetune)
 
     def generate(self, batch, generator: nn.Module, train: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        tgt_parsing = self.target_parsing(batch)
+        tgt_parsing = self.target_parsing(batch, train)
         grid = self.grid(batch, tgt_parsing, train)
         out = generator(batch["src_image"], batch["src_parsing"].float(), tgt_parsing, batch["tgt_pose"], grid)
         return out["image"], tgt_parsing, grid
@@ -265,7 +252,7 @@ class Stage2(Stage):
         """Rows of: source | target pose | target parsing | warped source | output | real."""
         fake, tgt_parsing, grid = self.generate(batch, self.nets["generator"])
         src = batch["src_image"].float()
-        warped = grids.warp(src, grid.float(), padding_mode="border") if grid is not None else src
+        warped = grids.warp(src, grid[:, -1].float(), padding_mode="border") if grid is not None else src
         size = tuple(src.shape[2:])
         labels = tgt_parsing.argmax(1).cpu().numpy()
         rows = []
