@@ -7,8 +7,8 @@ Per image, both sides read a PNG, find people and write a JSON: the baseline is 
 ``body_pose_model.pth``-layout file (seeded random weights: same architecture, same cost) as ``posewarp keypoints``
 runs it. Sizes 128x64, 256x176 and a 512x512 photo-like picture; process CPU time per image, min and median per
 side over the repeats, the ratio of the medians; both sides' peaks and people must agree (positions within 0.5
-px). Then the network alone, and peak RSS per size and side (one image in a fresh process each), and posewarp on a
-16-megapixel photo.
+px). Then the network alone, a folder of same-size pictures (posewarp's default batch against the port one by one),
+and peak RSS per size and side (one image in a fresh process each), and posewarp on a 16-megapixel photo.
 
 The seeded weights: PyTorch's default initialisation gives maps that hardly depend on the picture (heatmaps
 0.105 +- 1e-4 everywhere), whose "peaks" sit on plateaus; so the convolutions get He initialisation and the two
@@ -78,6 +78,25 @@ def network_alone(ref_net: torch.nn.Module, est: KP.KeypointEstimator, path: Pat
 
     times = E.interleaved({"reference": reference, "posewarp": lambda _: est.runner(x)}, [path], repeat)
     return E.ratio_line(times["reference"]["cpu"], times["posewarp"]["cpu"])
+
+
+def folder_mode(run: dict, est: KP.KeypointEstimator, path: Path, out: Path, repeat: int) -> str:
+    """Eight pictures of one size: the port one by one against posewarp's batch (``posewarp keypoints`` on a
+    folder of same-size images), CPU s per image, interleaved."""
+    paths = [path] * est.batch_size
+
+    def batched(_):
+        people = est.batch([images.read_image(p) for p in paths])
+        for i, found in enumerate(people):
+            K.write_openpose_json(out / f"pw-batch-{i}.json", found)
+
+    def one_by_one(_):
+        for p in paths:
+            run["reference"](p)
+
+    times = E.interleaved({"reference": one_by_one, "posewarp": batched}, [path], repeat)
+    n = len(paths)
+    return E.ratio_line([t / n for t in times["reference"]["cpu"]], [t / n for t in times["posewarp"]["cpu"]])
 
 
 def sides(weights: Path, out: Path) -> tuple[dict, KP.KeypointEstimator, torch.nn.Module]:
@@ -151,9 +170,12 @@ def main() -> None:
             line = E.ratio_line(times["reference"]["cpu"], times["posewarp"]["cpu"])
             wall = E.ratio_line(times["reference"]["wall"], times["posewarp"]["wall"], short=True)
             print(f"{size[0]:>4}x{size[1]:<4} | {line} | agree: {found} | wall {wall}")
-        print("network alone:")
+        print("network alone, one picture per call:")
         for size, files in paths.items():
             print(f"{size[0]:>4}x{size[1]:<4} | {network_alone(ref_net, est, files[0], args.repeat + 2)}")
+        print(f"a folder of one size, posewarp batch {est.batch_size} (the port has no batching):")
+        for size, files in paths.items():
+            print(f"{size[0]:>4}x{size[1]:<4} | {folder_mode(run, est, files[0], tmp, args.repeat)}")
     if args.no_rss:
         return
     print("\npeak RSS, one image in a fresh process, 1 thread (MB; CPU s including start-up and loading)")

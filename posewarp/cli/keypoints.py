@@ -31,7 +31,7 @@ def keypoints(
         None, "--scales", help="Comma-separated scales of 368 px height, averaged (default 0.5, as the reference port)."
     ),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", min=1, help="Images per network call (default 1 on the CPU, 16 on a GPU)."
+        None, "--batch-size", min=1, help="Images per network call (default 8 on the CPU, 16 on a GPU)."
     ),
     no_amp: bool = typer.Option(False, "--no-amp", help="Full float32 on CUDA (AMP is never used on CPU)."),
     compile_: bool = typer.Option(

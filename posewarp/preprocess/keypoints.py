@@ -81,8 +81,9 @@ def upsample(maps: np.ndarray, size: tuple[int, int], image_hw: tuple[int, int])
 
 
 def default_batch_size(device: torch.device) -> int:
-    """1 on the CPU (batches were no faster per image there and cost memory), 16 on a GPU."""
-    return 16 if device.type == "cuda" else 1
+    """8 on the CPU (at 256x176 about 1.2x faster per image than one at a time, the same maps bit for bit in
+    NCHW), 16 on a GPU."""
+    return 16 if device.type == "cuda" else 8
 
 
 class KeypointEstimator:
