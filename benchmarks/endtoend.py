@@ -119,3 +119,16 @@ def ratio_line(ref: list[float], ours: list[float], short: bool = False) -> str:
 
 def np_close(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
     return a.shape == b.shape and bool(np.all(np.abs(a - b) <= atol))
+
+
+def print_memory(script: Path, weights: Path, paths: dict, folder: Path) -> None:
+    """Peak RSS of each side on one picture of each size, and of posewarp on the 16-megapixel photo."""
+    print("\npeak RSS, one image in a fresh process, 1 thread (MB; CPU s including start-up and loading)")
+    for size, files in paths.items():
+        cells = []
+        for side in ("reference", "posewarp"):
+            r = run_child(script, side, str(weights), str(files[0]))
+            cells.append(f"{side} {r['rss_mb']} MB, {r['seconds']} s" if "rss_mb" in r else f"{side} {r['error']}")
+        print(f"{size[0]:>4}x{size[1]:<4} | " + " | ".join(cells))
+    big = write_images(folder, BIG, 1)[0]
+    print(f"posewarp on a {BIG[0]}x{BIG[1]} photo: {run_child(script, 'posewarp', str(weights), str(big))}")

@@ -145,14 +145,7 @@ def main() -> None:
             print(f"{'':9} | agree: {found}")
     if args.no_rss:
         return
-    print("\npeak RSS, one image in a fresh process, 1 thread (MB; CPU s including start-up and loading)")
-    script = Path(__file__).resolve()
-    for size, files in paths.items():
-        row = {side: E.run_child(script, side, str(weights), str(files[0])) for side in ("reference", "posewarp")}
-        print(f"{size[0]:>4}x{size[1]:<4} | " + " | ".join(f"{s} {r.get('rss_mb')} MB, {r.get('seconds')} s" if "rss_mb"
-              in r else f"{s} {r['error']}" for s, r in row.items()))  # fmt: skip
-    big = E.write_images(tmp, E.BIG, 1)[0]
-    print(f"posewarp on a {E.BIG[0]}x{E.BIG[1]} photo: {E.run_child(script, 'posewarp', str(weights), str(big))}")
+    E.print_memory(Path(__file__).resolve(), weights, paths, tmp)
 
 
 if __name__ == "__main__":

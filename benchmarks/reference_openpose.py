@@ -153,10 +153,14 @@ def group(connection_all, special_k, candidate: np.ndarray) -> np.ndarray:
     return np.delete(subset, delete, axis=0)
 
 
-def body(net: torch.nn.Module, ori: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(candidate, subset)`` of a BGR uint8 image, as ``Body.__call__`` returns them."""
-    heat_avg, paf_avg = body_maps(net, ori)
+def decode(heat_avg: np.ndarray, paf_avg: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(candidate, subset)`` from maps at the image size: peaks, limb connections, people."""
     all_peaks = peaks(heat_avg)
-    connection_all, special_k = connections(all_peaks, paf_avg, ori.shape[0])
+    connection_all, special_k = connections(all_peaks, paf_avg, height)
     candidate = np.array([p for part in all_peaks for p in part], np.float64).reshape(-1, 4)
     return candidate, group(connection_all, special_k, candidate)
+
+
+def body(net: torch.nn.Module, ori: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(candidate, subset)`` of a BGR uint8 image, as ``Body.__call__`` returns them."""
+    return decode(*body_maps(net, ori), ori.shape[0])

@@ -48,9 +48,8 @@ def palette(num_classes: int) -> list[int]:
     return out
 
 
-def extract(net: torch.nn.Module, path: str, out_png: str | None = None, size: int = INPUT_SIZE):
-    """``(labels (H, W) uint8, logits (H, W, C) float32)`` of one image file; writes the PNG when asked."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+def extract_array(net: torch.nn.Module, bgr: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels (H, W) uint8, logits (H, W, C) float32)`` of a BGR uint8 image."""
     h, w = bgr.shape[:2]
     bw, bh = w - 1, h - 1
     center = np.array([bw * 0.5, bh * 0.5], np.float32)
@@ -68,7 +67,12 @@ def extract(net: torch.nn.Module, path: str, out_png: str | None = None, size: i
         for i in range(logits.shape[2])
     ]
     logits = np.stack(warped, axis=2)
-    labels = np.argmax(logits, axis=2).astype(np.uint8)
+    return np.argmax(logits, axis=2).astype(np.uint8), logits
+
+
+def extract(net: torch.nn.Module, path: str, out_png: str | None = None, size: int = INPUT_SIZE):
+    """:func:`extract_array` of an image file (``cv2.imread``); writes the palette PNG when asked."""
+    labels, logits = extract_array(net, cv2.imread(str(path), cv2.IMREAD_COLOR), size)
     if out_png is not None:
         img = Image.fromarray(labels)
         img.putpalette(palette(logits.shape[2]))

@@ -5,6 +5,7 @@ exp-schp-201908261155-lip.pth: ``module.`` prefix, wrapped in ``{'state_dict': .
 """
 
 import math
+import sys
 from collections import OrderedDict
 from pathlib import Path
 
@@ -12,7 +13,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from torchvision import transforms
 
 from posewarp.errors import PosewarpError
 from posewarp.formats import parsing
@@ -20,6 +20,9 @@ from posewarp.preprocess import parser as P
 from posewarp.preprocess.bn_folding import fold_batch_norms
 from posewarp.preprocess.pyramid_factorized import FactorizedPyramidPooling, interpolation_matrix
 from posewarp.preprocess.schp_net import ActivatedBatchNorm2d, SCHPNet
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import reference_schp  # noqa: E402  SCHP's simple_extractor steps (C.3), also benchmarks/parse.py's baseline
 
 KEY_FILE = Path(__file__).parent / "data" / "schp_lip_keys.txt"
 
@@ -202,51 +205,13 @@ def test_factorized_pyramid_equals_upsample_then_convolve(signed_state, size):
         line[None, None], size=7, mode="linear", align_corners=True)[0, 0].double())  # fmt: skip
 
 
-# ------------------------------------------------------------------ SCHP's simple_extractor, written out plainly
-
-
-def reference_extractor(net, bgr, size=473):
-    """simple_extractor.py's steps as described in preprocessing.md C.3 (box -> centre/scale, 3-point affine,
-    ToTensor + Normalize, fusion output, nn.Upsample, per-channel inverse warp, argmax)."""
-    h, w = bgr.shape[:2]
-    bw, bh = w - 1, h - 1
-    center = np.array([bw * 0.5, bh * 0.5], np.float32)
-    scale = np.array([max(bw, bh)] * 2, np.float32)
-
-    def affine(inv):
-        src, dst = np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32)
-        src[0] = center
-        src[1] = center + np.array([0, scale[0] * -0.5], np.float32)
-        dst[0] = [(size - 1) * 0.5, (size - 1) * 0.5]
-        dst[1] = dst[0] + np.array([0, (size - 1) * -0.5], np.float32)
-        for pts in (src, dst):
-            d = pts[0] - pts[1]
-            pts[2] = pts[1] + np.array([-d[1], d[0]], np.float32)
-        return cv2.getAffineTransform(dst, src) if inv else cv2.getAffineTransform(src, dst)
-
-    inp = cv2.warpAffine(bgr, affine(False), (size, size), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))  # fmt: skip
-    tf = transforms.Compose(
-        [transforms.ToTensor(), transforms.Normalize(mean=[0.406, 0.456, 0.485], std=[0.225, 0.224, 0.229])]
-    )
-    with torch.no_grad():
-        output = net(tf(inp).unsqueeze(0))
-        up = torch.nn.Upsample(size=(size, size), mode="bilinear", align_corners=True)(output[0][-1][0].unsqueeze(0))
-    logits = up.squeeze().permute(1, 2, 0).numpy()
-    trans = affine(True)
-    warped = [
-        cv2.warpAffine(logits[:, :, i], trans, (w, h), flags=cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_CONSTANT, borderValue=(0))  # fmt: skip
-        for i in range(logits.shape[2])
-    ]
-    logits = np.stack(warped, axis=2)
-    return np.argmax(logits, axis=2).astype(np.uint8), logits
+# ------------------------------------------------------------------ against SCHP's simple_extractor
 
 
 def test_labels_equal_the_reference_extractor(network):
     """Same steps, same numbers; run at a 129-pixel input (473 for LIP in use) to keep the test fast."""
     rgb = cv2.resize(np.random.default_rng(5).integers(0, 256, (9, 6, 3)).astype(np.uint8), (45, 71))
-    ref_labels, ref_logits = reference_extractor(network, np.ascontiguousarray(rgb[:, :, ::-1]), size=129)
+    ref_labels, ref_logits = reference_schp.extract_array(network, np.ascontiguousarray(rgb[:, :, ::-1]), size=129)
     parser = P.HumanParser(network=network, device="cpu", amp=False, input_size=129)
     logits = parser.logits(rgb)
     np.testing.assert_allclose(logits, ref_logits, rtol=0, atol=1e-4)
@@ -261,13 +226,13 @@ def test_labels_equal_the_kernel_s_with_negative_norm_weights(signed_state, tmp_
     torch.save({"state_dict": {f"module.{k}": v for k, v in signed_state.items()}}, path)
     rgb = cv2.resize(np.random.default_rng(6).integers(0, 256, (9, 6, 3)).astype(np.uint8), (45, 71))
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    ref_labels, ref_logits = reference_extractor(kernel_network(signed_state), bgr, size=129)
+    ref_labels, ref_logits = reference_schp.extract_array(kernel_network(signed_state), bgr, size=129)
     parser = P.HumanParser(path, device="cpu", amp=False, input_size=129)
     logits = parser.logits(rgb)
     np.testing.assert_allclose(logits, ref_logits, rtol=0, atol=1e-4 * np.abs(ref_logits).max())
     np.testing.assert_array_equal(parser(rgb), ref_labels)
     assert len(np.unique(ref_labels)) > 1
-    plain_labels, _ = reference_extractor(kernel_network(signed_state, plain_weight=True), bgr, size=129)
+    plain_labels, _ = reference_schp.extract_array(kernel_network(signed_state, plain_weight=True), bgr, size=129)
     assert (plain_labels != ref_labels).mean() > 0.05
 
 
