@@ -44,11 +44,11 @@ from posewarp.training.stage2 import Stage2  # noqa: E402
 ROWS: list[tuple[str, str]] = []
 
 
-def row(name: str, fn) -> None:
-    """Run one measurement; a failure becomes its row's text instead of ending the script."""
+def row(name: str, fn, *args) -> None:
+    """Run ``fn(*args)``, one measurement; a failure becomes its row's text instead of ending the script."""
     start = time.perf_counter()
     try:
-        value = fn()
+        value = fn(*args)
     except Exception as exc:  # noqa: BLE001 -- report and go on to the next measurement
         traceback.print_exc()
         value = f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}"
@@ -161,26 +161,23 @@ def main() -> None:
     torch.manual_seed(0)
     estimator = KP.KeypointEstimator(net=BodyPoseNet(), device=device, batch_size=max(batches))
     for batch in batches:
-        row(f"keypoints 256x176, batch {batch}", lambda: images_per_second(estimator.batch, items, batch, device, rounds))
-    net = SCHPNet(num_classes=20).eval()
-    parser = P.HumanParser(network=P.build_network(net.state_dict(), P.DATASETS["lip"], inference=True),
-                           device=device)  # fmt: skip
+        row(f"keypoints 256x176, batch {batch}", images_per_second, estimator.batch, items, batch, device, rounds)
+    state = SCHPNet(num_classes=20).state_dict()
+    parser = P.HumanParser(network=P.build_network(state, P.DATASETS["lip"], inference=True), device=device)
     for batch in batches:
-        row(f"parse 256x176 (473 input), batch {batch}",
-            lambda: images_per_second(parser.batch, items, batch, device, rounds))  # fmt: skip
-    del estimator, parser, net
+        row(f"parse 256x176 (473 input), batch {batch}", images_per_second, parser.batch, items, batch, device, rounds)
+    del estimator, parser, state
 
     if gpu:
         for amp in (None, torch.bfloat16):
             for cl in (False, True):
                 label = (f"Stage II train, deepfashion-256x176, {'AMP bf16' if amp else 'fp32'}, "
                          f"channels_last {'on' if cl else 'off'}")  # fmt: skip
-                ctx = Dist(device=device, amp_dtype=amp)
-                row(label, lambda: stage2_steps("deepfashion-256x176", ctx, cl, args.steps))
-        row("DDP step, 1 process, NCCL, deepfashion-256x176", lambda: ddp_step("deepfashion-256x176", device))
+                row(label, stage2_steps, "deepfashion-256x176", Dist(device=device, amp_dtype=amp), cl, args.steps)
+        row("DDP step, 1 process, NCCL, deepfashion-256x176", ddp_step, "deepfashion-256x176", device)
     else:
-        row("Stage II train, tiny 128x64, fp32 (CPU part)", lambda: stage2_steps("tiny", Dist(device=device), False, 1))
-        row("DDP step, 1 process, gloo, tiny (CPU part)", lambda: ddp_step("tiny", device))
+        row("Stage II train, tiny 128x64, fp32 (CPU part)", stage2_steps, "tiny", Dist(device=device), False, 1)
+        row("DDP step, 1 process, gloo, tiny (CPU part)", ddp_step, "tiny", device)
 
     width = max(len(n) for n, _ in ROWS)
     print(f"\n| {name} | |\n|{'-' * (width + 2)}|---|")

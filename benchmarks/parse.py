@@ -33,6 +33,7 @@ import reference_schp as R  # noqa: E402
 
 from posewarp.formats import images, parsing  # noqa: E402
 from posewarp.preprocess import parser as P  # noqa: E402
+from posewarp.preprocess import working_size as WS  # noqa: E402
 from posewarp.preprocess.schp_net import SCHPNet  # noqa: E402
 
 TIE = 1e-4  # a pixel whose two best logits differ by less than this (times the largest logit) is a rounding tie
@@ -66,7 +67,7 @@ def sides(weights: Path, out: Path, compile: bool) -> tuple[dict, P.HumanParser,
         def run(path: Path):
             rgb = images.read_image(path)
             scores = parser.working_logits([rgb])[0]
-            labels = P.labels_of(scores, rgb.shape[:2])
+            labels = WS.upscaled_argmax(scores, rgb.shape[:2])
             parsing.write_label_png(out / f"pw-{path.stem}.png", labels)
             return labels, scores
 
@@ -109,7 +110,7 @@ def child(args) -> None:
     else:
         rgb = images.read_image(path)
         parser = P.HumanParser(weights, device="cpu")
-        parsing.write_label_png(out / "x.png", P.labels_of(parser.working_logits([rgb])[0], rgb.shape[:2]))
+        parsing.write_label_png(out / "x.png", WS.upscaled_argmax(parser.working_logits([rgb])[0], rgb.shape[:2]))
     E.child_report(time.process_time() - start)
 
 

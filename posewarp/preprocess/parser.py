@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,6 +28,7 @@ from posewarp.devices import resolve_device
 from posewarp.errors import PosewarpError
 from posewarp.formats import parsing
 from posewarp.preprocess import working_size as WS
+from posewarp.preprocess.letterbox import letterbox, letterbox_affine, unletterbox
 from posewarp.preprocess.runtime import NetworkRunner
 from posewarp.tensor_file import read_tensor_file
 
@@ -77,60 +77,6 @@ def get_dataset(name: str) -> ParserDataset:
     if name not in DATASETS:
         raise PosewarpError(f"unknown parser dataset {name!r}; known: {', '.join(DATASETS)}")
     return DATASETS[name]
-
-
-# ---------------------------------------------------------------- letterbox geometry (SCHP's affine transform)
-
-
-def letterbox_affine(height: int, width: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The 2x3 affine maps image -> ``size`` x ``size`` network input and back.
-
-    SCHP's box is ``[0, 0, w-1, h-1]``: its centre ``((w-1)/2, (h-1)/2)`` goes to ``((size-1)/2, (size-1)/2)``
-    and the longer side ``max(w-1, h-1)`` to ``size-1`` pixels; a third point at a right angle fixes the map.
-    Points are float32 like SCHP's and ``cv2.getAffineTransform`` solves the map (forward and inverse).
-    """
-    if height < 1 or width < 1:
-        raise PosewarpError(f"empty image ({height}x{width})")
-    center = np.array([(width - 1) * 0.5, (height - 1) * 0.5], np.float32)
-    extent = np.float32(max(width - 1, height - 1, 1))  # a 1-pixel image has no extent; keep the map finite
-    half = (size - 1) * 0.5
-    src = np.stack([center, center + np.array([0, -extent * 0.5], np.float32), np.zeros(2, np.float32)])
-    dst = np.array([[half, half], [half, 0.0], [0.0, 0.0]], np.float32)
-    src[2] = _right_angle(src[0], src[1])
-    dst[2] = _right_angle(dst[0], dst[1])
-    return cv2.getAffineTransform(src, dst), cv2.getAffineTransform(dst, src)
-
-
-def _right_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``b`` plus ``a - b`` turned by 90 degrees."""
-    d = a - b
-    return b + np.array([-d[1], d[0]], np.float32)
-
-
-def letterbox(bgr: np.ndarray, forward: np.ndarray, size: int) -> np.ndarray:
-    """Warp an ``(H, W, 3)`` uint8 image into the ``size`` x ``size`` input; outside the image is black."""
-    return cv2.warpAffine(
-        bgr, forward, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)
-    )
-
-
-def unletterbox(logits: np.ndarray, inverse: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Warp ``(size, size, C)`` float32 logits back to ``(height, width, C)``, channel by channel, border 0.
-
-    OpenCV gives identical numbers for 1, 3 or 4 channels at a time (not for 2 or more than 4), so the channels
-    go in groups of 4 and any remainder one by one.
-    """
-    out = []
-    for start in range(0, logits.shape[2], 4):
-        chunk = logits[:, :, start : start + 4]
-        groups = [chunk] if chunk.shape[2] in (3, 4) else [chunk[:, :, i] for i in range(chunk.shape[2])]
-        for g in groups:
-            warped = cv2.warpAffine(
-                np.ascontiguousarray(g), inverse, (width, height), flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_CONSTANT, borderValue=0,
-            )  # fmt: skip
-            out.append(warped.reshape(height, width, -1))
-    return np.concatenate(out, axis=2)
 
 
 def normalize(bgr: torch.Tensor) -> torch.Tensor:
@@ -227,8 +173,9 @@ class HumanParser:
     ``weights`` defaults to the registry's file for ``dataset`` (``posewarp weights download schp-lip``), loaded in
     its inference form (norms folded, pyramid factorized; :func:`build_network`). ``network`` replaces the SCHP
     network by any module with the same output structure (tests, other backbones), used as given. ``input_size``
-    overrides the dataset's square input (473 for LIP); smaller is faster and coarser. ``compile``: run the network through ``torch.compile`` (falls back to
-    eager when that fails). ``max_pixels``: the working size (see :mod:`posewarp.preprocess.working_size`).
+    overrides the dataset's square input (473 for LIP); smaller is faster and coarser. ``compile``: run the network
+    through ``torch.compile`` (falls back to eager when that fails). ``max_pixels``: the working size (see
+    :mod:`posewarp.preprocess.working_size`).
     """
 
     def __init__(
@@ -279,7 +226,7 @@ class HumanParser:
 
     def batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Labels ``(H, W)`` uint8 for several RGB images of any sizes, in one forward pass."""
-        return [labels_of(scores, rgb.shape[:2]) for scores, rgb in zip(self.working_logits(images), images)]
+        return [WS.upscaled_argmax(scores, rgb.shape[:2]) for scores, rgb in zip(self.working_logits(images), images)]
 
     def batch_logits(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """``(H, W, C)`` float32 logits at each image's size (bilinear from the working size for large photos)."""
@@ -322,11 +269,6 @@ class HumanParser:
                 out = (plain + mirrored[:, self._flip_perm].flip(-1)) * 0.5
             total = out if total is None else total + out
         return total if len(self.scales) == 1 else total / len(self.scales)
-
-
-def labels_of(scores: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
-    """Labels ``(H, W)`` uint8: the argmax of the logits brought to the image size (bilinear, in bands)."""
-    return WS.upscaled_argmax(scores, image_hw)
 
 
 # ---------------------------------------------------------------- folder to folder (`posewarp parse`)
@@ -426,7 +368,7 @@ def parse_folder(
 
         def process(items: list, rgbs: list[np.ndarray]) -> None:
             for item, rgb, scores in zip(items, rgbs, parser.working_logits(rgbs)):
-                labels = labels_of(scores, rgb.shape[:2])
+                labels = WS.upscaled_argmax(scores, rgb.shape[:2])
                 if logits:
                     write_logits(B.output_path(out_dir, item.name, ".npy"), scores, rgb.shape[:2])
                 if overlay_dir is not None:
