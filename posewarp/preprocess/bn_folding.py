@@ -2,9 +2,10 @@
 
 In eval, a norm after a convolution is a per-channel affine map, ``abn(conv(x)) = act(conv(x) * scale + shift)``,
 with InPlaceABN's effective scale ``(|weight| + eps) / sqrt(var + eps)``
-(:meth:`~posewarp.preprocess.schp_net.ActivatedBatchNorm2d.scale_and_shift`). The convolution then takes the
-weights ``W * scale`` and the bias ``b * scale + shift`` (computed in float64), and the norm shrinks to its
-activation: one pass over each of the 119 feature maps fewer, the same function up to float rounding.
+(:meth:`~posewarp.preprocess.schp_net.ActivatedBatchNorm2d.scale_and_shift`, in float64). The convolution then
+takes the weights ``W * scale`` (one float32 rounding per weight) and the bias ``b * scale + shift``, and the norm
+shrinks to its activation: one pass over each of the 119 feature maps fewer, the same function up to float
+rounding.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from posewarp.preprocess.schp_net import LEAKY_SLOPE, ActivatedBatchNorm2d
 
 def fold_conv(conv: nn.Conv2d, scale: torch.Tensor, shift: torch.Tensor) -> nn.Conv2d:
     """A new convolution computing ``conv(x) * scale + shift`` (per output channel)."""
-    folded = nn.Conv2d(
-        conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride, padding=conv.padding,
-        dilation=conv.dilation, groups=conv.groups, bias=True, device=conv.weight.device, dtype=conv.weight.dtype,
-    )  # fmt: skip
+    dtype = conv.weight.dtype
+    with torch.device("meta"):  # the weights are computed below, no initialisation to throw away
+        folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
+                           padding=conv.padding, dilation=conv.dilation, groups=conv.groups, bias=True)  # fmt: skip
     bias = shift if conv.bias is None else conv.bias.double() * scale + shift
     with torch.no_grad():
-        folded.weight.copy_(conv.weight.double() * scale.view(-1, 1, 1, 1))
-        folded.bias.copy_(bias)
+        folded.weight = nn.Parameter(conv.weight * scale.to(dtype).view(-1, 1, 1, 1), requires_grad=False)
+        folded.bias = nn.Parameter(bias.to(dtype), requires_grad=False)
     return folded
 
 
