@@ -145,12 +145,11 @@ def build_network(
             if keys:
                 parts.append(f"{len(keys)} {what} (e.g. {', '.join(keys[:3])})")
         raise PosewarpError(f"does not fit the SCHP network: {'; '.join(parts)}", path)
-    # The checkpoint's tensors become the parameters (float32, no copy), so memory holds the weights once.
-    net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True, assign=True)
-    for module in net.modules():  # num_batches_tracked: not in the checkpoint (non-persistent), still on meta
-        for name, buffer in module._buffers.items():
-            if buffer is not None and buffer.is_meta:
-                module._buffers[name] = torch.zeros(buffer.shape, dtype=buffer.dtype)
+    net = net.to_empty(device="cpu")
+    for buffer_name, buffer in net.named_buffers():
+        if buffer_name.endswith("num_batches_tracked"):  # not in the checkpoint (non-persistent)
+            buffer.zero_()
+    net.load_state_dict(state, strict=True)  # a copy: the checkpoint's (memory-mapped) tensors can then go
     if inference:
         from posewarp.preprocess.bn_folding import fold_batch_norms
         from posewarp.preprocess.pyramid_factorized import FactorizedPyramidPooling

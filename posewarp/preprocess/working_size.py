@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 MAX_WORK_PIXELS = 1024 * 1024
-BAND_ROWS = 256
+BAND_ROWS = 64  # rows of full-size scores computed at once (4000 x 64 x 20 float32 = 20 MB)
 
 
 def working_size(height: int, width: int, max_pixels: int | None = None) -> tuple[int, int]:
