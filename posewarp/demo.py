@@ -1,9 +1,10 @@
 """``posewarp demo``: the whole pipeline offline, from nothing, on a CPU.
 
 Synthesise a small world of people (``posewarp synth``), pack it (``posewarp pack``), train Stage I and
-Stage II with the ``tiny`` preset (``posewarp train``), render every held-out test pair
-(``posewarp transfer --data``), score the results against the ground truth and against the "copy the source
-image" baseline (``posewarp eval``), and write a results grid and a metrics table.
+Stage II with the ``tiny`` preset (``posewarp train``; Stage II learns from Stage I's predicted parsing, as
+it will run), render every held-out test pair (``posewarp transfer --data``), score the results against
+the ground truth and against two non-learned baselines, "copy the source image" and the per-part keypoint
+warp (``posewarp eval``), and write a results grid and a metrics table.
 """
 
 from __future__ import annotations
@@ -38,21 +39,32 @@ PLANS = {
 METRICS = "ssim,mask-ssim"
 
 
-def _copy_baseline(results: Path, world: Path) -> Path:
-    """The "copy the source image" baseline as predictions named like the model's."""
-    import numpy as np
+BASELINES = {"copy_source": "copy the source image", "part_warp": "per-part keypoint warp"}
 
+
+def _baselines(data: Path, results: Path, show_progress: bool) -> dict[str, Path]:
+    """The non-learned baselines' pictures of every test pair, named like the model's (``posewarp.baselines``)."""
+    import torch
+
+    from posewarp import baselines
+    from posewarp.console import track
+    from posewarp.data import PairDataset
     from posewarp.formats import images
-    from posewarp.formats.keypoints import read_pairs_csv
 
-    out = results.parent / "copy-baseline"
-    for src, tgt in read_pairs_csv(results / "pairs.csv"):
-        gt = images.read_image(results / "gt" / f"{Path(tgt).stem}.png")
-        rgb = images.read_image(world / "images" / src)
-        if rgb.shape != gt.shape:
-            raise PosewarpError("source and ground truth sizes differ", world / "images" / src)
-        images.write_image(out / f"{Path(src).stem}___{Path(tgt).stem}.png", np.ascontiguousarray(rgb))
-    return out
+    folders = {name: results.parent / f"{name.replace('_', '-')}-baseline" for name in BASELINES}
+    dataset = PairDataset(data, "test", maps=False)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=32)
+    for batch in track(loader, "baselines", total=len(loader), show=show_progress):
+        pictures = {
+            "copy_source": baselines.copy_source(batch["src_image"]),
+            "part_warp": baselines.part_warp(batch["src_image"], batch["src_labels"], batch["src_keypoints"],
+                                             batch["tgt_keypoints"]),
+        }
+        for name, tensor in pictures.items():
+            for i, rgb in enumerate(images.to_uint8(tensor)):
+                stem = f"{Path(batch['src_name'][i]).stem}___{Path(batch['tgt_name'][i]).stem}"
+                images.write_image(folders[name] / f"{stem}.png", rgb)
+    return folders
 
 
 def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: int = 0, device: str = "auto",
@@ -66,8 +78,11 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     from posewarp.training import configure, train
     from posewarp.transfer import transfer_dataset
 
+    from posewarp.formats.outputs import check_folder
+    from posewarp.interrupt import Interrupted
+
     plan = plan or PLANS["quick" if quick else "full"]
-    out = Path(out)
+    out = check_folder(out)
     if out.exists() and any(out.iterdir()):
         raise PosewarpError("the demo folder is not empty; pick another --out or remove it", out)
     world, data = out / "world", out / "world.h5"
@@ -84,12 +99,14 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     err.rule("3/6 train Stage I (pose-guided parser)")
     cfg1 = configure(1, preset="tiny", overrides={**common, "max_steps": plan.stage1_steps})
     stage1 = train(cfg1, out=runs, device=device, show_progress=show_progress)
+    if stage1.interrupted:
+        raise Interrupted(f"training was stopped; its run so far is {stage1.run_dir}")
     err.rule("4/6 train Stage II (geometric matcher, then the Warping-GAN)")
     cfg2 = configure(2, preset="tiny", overrides={**common, "max_steps": plan.stage2_steps,
-                                                   "matcher.steps": plan.matcher_steps})
+                                                   "matcher.steps": plan.matcher_steps, "stage1": stage1.run_dir})
     stage2 = train(cfg2, out=runs, device=device, show_progress=show_progress)
-    if stage1.interrupted or stage2.interrupted:
-        raise PosewarpError("training was interrupted; the demo stops here", runs)
+    if stage2.interrupted:
+        raise Interrupted(f"training was stopped; its runs so far are in {runs}")
 
     err.rule("5/6 transfer the held-out test pairs")
     results = out / "results"
@@ -100,7 +117,8 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     kw = {"metrics": METRICS, "pairs": results / "pairs.csv", "keypoints": results / "annotations.csv",
           "device": device, "show_progress": show_progress}
     ours = evaluate(results / "pred", results / "gt", **kw)
-    copy = evaluate(_copy_baseline(results, world), results / "gt", **kw)
+    baseline_scores = {name: evaluate(folder, results / "gt", **kw)
+                       for name, folder in _baselines(data, results, show_progress).items()}
     doc = {
         "plan": asdict(plan),
         "runs": {"stage1": stage1.run_dir, "stage2": stage2.run_dir},
@@ -108,7 +126,7 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
         "stage1_validation": stage1.validation,
         "stage2_validation": stage2.validation,
         "posewarp": ours,
-        "copy_source": copy,
+        **baseline_scores,
         "grid": str(out / "results-grid.png"),
     }
     from posewarp.formats import atomic

@@ -20,3 +20,8 @@ class WeightsMissingError(PosewarpError):
 
 class SchemaError(PosewarpError):
     """A data file was written by another (usually newer) schema version."""
+
+
+class OutputError(PosewarpError):
+    """An output cannot be written (read-only, full disk, a folder in the way): it stops a whole batch job,
+    since every later item would fail the same way; what was written before stays complete."""

@@ -99,8 +99,8 @@ class TransferPipeline:
     def run(self, batch: dict) -> dict:
         """Batched core. ``batch`` holds ``src_image`` (N, 3, H, W) in [-1, 1], ``src_labels`` (N, H, W),
         ``src_keypoints`` and ``tgt_keypoints`` (N, 18, 3) (what ``PairDataset(maps=False)`` gives); returns
-        ``image`` (N, 3, H, W), ``parsing`` (N, H, W) int64 and ``warped`` (N, 3, H, W) (the source under the
-        last transformation grid) or None."""
+        ``image`` (N, 3, H, W), ``parsing`` (N, H, W) int64, ``warped`` (N, 3, H, W) (the source under the
+        last transformation grid) or None, and ``gates``: the warping blocks' gates (N, 1, h, w), finest first."""
         b = {k: batch[k].to(self.device) for k in ("src_image", "src_labels", "src_keypoints", "tgt_keypoints")}
         b["src_image"] = b["src_image"].float()
         b["src_parsing"] = P.one_hot(b["src_labels"])
@@ -109,8 +109,8 @@ class TransferPipeline:
         tgt_parsing = P.one_hot(labels).float()
         grid = transformation_grids(self.model, self.matcher, b, tgt_parsing)
         warped = None if grid is None else grids.warp(b["src_image"], grid[:, -1], padding_mode="border")
-        image = self.generator(b["src_image"], b["src_parsing"], tgt_parsing, b["tgt_pose"], grid)["image"]
-        return {"image": image, "parsing": labels, "warped": warped}
+        out = self.generator(b["src_image"], b["src_parsing"], tgt_parsing, b["tgt_pose"], grid)
+        return {"image": out["image"], "parsing": labels, "warped": warped, "gates": out["gates"]}
 
     # -- one person, numpy in, numpy out ---------------------------------------------------------
 

@@ -37,7 +37,8 @@ def build_parser(config: TrainConfig) -> nn.Module:
     """Stage I: the pose-guided parser."""
     m = config.model
     return ParsingGenerator(in_channels=STAGE1_COND, out_channels=P.NUM_LABELS, ngf=m.ngf, n_downsample=m.n_downsample,
-                            n_blocks=m.n_blocks, warped_channels=P.NUM_LABELS if m.part_prior else 0)
+                            n_blocks=m.n_blocks, warped_channels=P.NUM_LABELS if m.part_prior else 0,
+                            skips=m.parser_skips, upsample_mode=m.upsample)
 
 
 def build_generator(config: TrainConfig) -> nn.Module:
@@ -46,7 +47,7 @@ def build_generator(config: TrainConfig) -> nn.Module:
     return WarpingGenerator(ngf=m.ngf, n_downsample=m.n_downsample, n_blocks=m.n_blocks, gate=m.gate, warp=m.warp,
                             extra_block=m.extra_block, warp_levels=m.warp_levels, gate_mode=m.gate_mode,
                             num_grids=max(1, len(grid_kinds(m))), region_style=m.region_style,
-                            upsample_mode=m.upsample)
+                            upsample_mode=m.upsample, composite=m.composite)
 
 
 def build_discriminator(config: TrainConfig) -> nn.Module:

@@ -22,7 +22,7 @@ def read_tensor_file(path: str | os.PathLike, map_location: str | torch.device =
     """
     path = Path(path)
     if not path.is_file():
-        raise PosewarpError("weights file not found", path)
+        raise PosewarpError("weights file not found" if not path.exists() else "not a regular file", path)
     try:
         try:
             return torch.load(path, map_location=map_location, weights_only=True, mmap=True)

@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from posewarp.errors import PosewarpError
-from posewarp.formats import draw, images
+from posewarp.formats import atomic, draw, images, jsonfile, outputs
 from posewarp.formats import keypoints as K
 from posewarp.formats import parsing as P
 
@@ -70,7 +71,7 @@ def read_target_poses(spec: str, *, pose_format: str = "auto", person: int | Non
         fmt = "+".join(sorted(formats))
     elif path.is_file() and path.suffix.lower() in images.IMAGE_EXTENSIONS and pose_format == "auto":
         return [(path.stem, _estimate_pose(images.read_image(path), device, weights))], "estimated (openpose)"
-    elif path.is_file():
+    elif path.exists() or path.is_symlink():  # a FIFO or device is refused by the reader, naming it
         if path.suffix.lower() not in (".json", ".csv") and pose_format == "auto":
             raise PosewarpError("unknown pose file type (use .json, .csv, an image or a folder)", path)
         poses = K.read_poses(path, pose_format)
@@ -153,8 +154,6 @@ GRID_TITLES = ["source", "target pose", "parsing", "output"]
 
 def write_animation(path: Path, frames: list[np.ndarray], fps: float) -> None:
     """An animated GIF (PIL) or MP4 (OpenCV, mp4v), written atomically."""
-    from posewarp.formats import atomic
-
     if path.suffix.lower() == ".gif":
         from PIL import Image
 
@@ -185,30 +184,44 @@ def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike | None = 
     ``src_person`` pick a person in files with several (default: the largest by keypoint box). Without
     ``out`` the result is ``<src stem>-<pose stem>.png`` (``.gif`` for a sequence) in the current folder."""
     from posewarp.inference import TransferPipeline
+    from posewarp.interrupt import graceful
 
     src = Path(src)
+    if not 0.1 <= fps <= 120:  # also refuses NaN
+        raise PosewarpError(f"--fps must be a number from 0.1 to 120, got {fps}")
+    if grid is not None:
+        outputs.check_file(grid)
+        outputs.check_not_input(grid, src)
     targets, pose_note = read_target_poses(pose, pose_format=pose_format, person=person, device=device,
                                            weights=keypoint_weights)  # fmt: skip
     if out is None:
         out = f"{src.stem}-{targets[0][0]}.png" if len(targets) == 1 else f"{src.stem}-{Path(pose).stem}.gif"
     out = Path(out)
+    outputs.check_file(out)
+    outputs.check_not_input(out, src, grid and Path(grid))
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg", *ANIMATIONS):
+        raise PosewarpError("--out must end in .png or .jpg (or .gif/.mp4 for a pose sequence)", out)
     sequence = len(targets) > 1 or out.suffix.lower() in ANIMATIONS
     if sequence and out.suffix.lower() not in ANIMATIONS:
         raise PosewarpError(f"a pose sequence ({len(targets)} poses) needs --out ending in .gif or .mp4", out)
-    if not sequence and out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise PosewarpError("--out must end in .png or .jpg (or .gif/.mp4 for a pose sequence)", out)
+    frames_dir = out.with_name(f"{out.stem}-frames")
+    if sequence:
+        outputs.check_folder(frames_dir)
     rgb = images.read_image(src)
     src_kp, labels, origin = source_inputs(src, rgb, src_pose=src_pose, src_parsing=src_parsing, device=device,
                                            keypoint_weights=keypoint_weights, parser_weights=parser_weights,
                                            pose_format=pose_format, person=src_person)  # fmt: skip
     origin["pose"] = f"{pose} ({pose_note})"
     pipeline = TransferPipeline.load(stage1, stage2, device=device, size=size)
-    results = [pipeline(rgb, src_kp, labels, kp, align=align) for _, kp in targets]
-    written = []
+    results, written = [], []
+    note = (lambda: f"{len(results)} of {len(targets)} frames are in {frames_dir}; {out} was not written"
+            if sequence else f"{out} was not written")  # fmt: skip
+    with graceful(note, immediate=True):
+        for name, kp in targets:
+            results.append(pipeline(rgb, src_kp, labels, kp, align=align))
+            if sequence:
+                images.write_image(frames_dir / f"{name}.png", results[-1].image)
     if sequence:
-        frames_dir = out.with_name(f"{out.stem}-frames")
-        for (name, _), r in zip(targets, results):
-            images.write_image(frames_dir / f"{name}.png", r.image)
         write_animation(out, [r.image for r in results], fps)
         written += [str(out), str(frames_dir)]
     else:
@@ -221,43 +234,117 @@ def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike | None = 
             "written": written, "device": str(pipeline.device)}
 
 
+def _stem(name: str) -> str:
+    """An image name without its extension, relative folders kept (``MEN/Denim/01_1_front``)."""
+    return Path(name).with_suffix("").as_posix()
+
+
+def batch_outputs(dataset, n: int, data) -> list[tuple[str, str]]:
+    """``(pred, gt)`` file names relative to OUT of the first ``n`` pairs: ``pred/<from>___<to>.png`` and
+    ``gt/<to>.png`` with the relative paths of the names kept (DeepFashion's subfolders), which is what
+    ``posewarp eval --pairs`` looks for. Names that could leave OUT, or two pairs that would write one file,
+    are refused before anything is rendered."""
+    from posewarp.data.sources import check_name
+
+    planned, owner, gt_owner = [], {}, {}
+    for i in range(n):
+        src_name, tgt_name = dataset.pair_names(i)
+        for name in (src_name, tgt_name):
+            if check_name(name):
+                raise PosewarpError(f"pair {i}: name {name!r}: {check_name(name)}", data)
+        pred, gt = f"pred/{_stem(src_name)}___{_stem(tgt_name)}.png", f"gt/{_stem(tgt_name)}.png"
+        if owner.setdefault(pred, (src_name, tgt_name)) != (src_name, tgt_name):
+            raise PosewarpError(f"pairs {owner[pred]} and {(src_name, tgt_name)} would both write {pred}; "
+                                "give the images distinct names", data)  # fmt: skip
+        if gt_owner.setdefault(gt, tgt_name) != tgt_name:
+            raise PosewarpError(f"images {gt_owner[gt]!r} and {tgt_name!r} would both write {gt}; "
+                                "give the images distinct names", data)  # fmt: skip
+        planned.append((pred, gt))
+    return planned
+
+
+PROGRESS = ".transfer-progress.json"  # batch mode: what an interrupted run was rendering, for the next run
+
+
+def _progress_doc(data, split: str, n: int, stage1, stage2, size) -> dict:
+    """What a batch run renders: the pack, split, pair count and snapshots (path, size, mtime) and the size."""
+    from posewarp.inference import shipped_weights
+    from posewarp.training.checkpoint import resolve_snapshot
+
+    def ident(path):
+        path = Path(path).resolve()
+        st = path.stat()
+        return [str(path), st.st_size, st.st_mtime_ns]
+
+    snaps = [resolve_snapshot(s or shipped_weights(k)) for s, k in ((stage1, "stage1"), (stage2, "stage2"))]
+    return {"data": ident(data), "split": split, "pairs": n, "stage1": ident(snaps[0]), "stage2": ident(snaps[1]),
+            "size": list(size)}
+
+
+def _read_progress(path: Path) -> dict | None:
+    try:
+        return jsonfile.read(path)
+    except PosewarpError:
+        return None
+
+
 def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike, *, stage1=None, stage2=None,
                      device: str = "auto", batch_size: int = 16, limit: int | None = None,
                      grid: str | os.PathLike | None = None, show_progress: bool = True) -> dict:
-    """Render every pair of a pack split; writes ``pred/``, ``gt/``, ``pairs.csv`` and ``annotations.csv``."""
+    """Render every pair of a pack split; writes ``pred/``, ``gt/``, ``pairs.csv`` and ``annotations.csv``.
+
+    Ctrl-C keeps the pairs rendered so far; running the same command again (same pack, split, snapshots)
+    renders only the rest. ``pairs.csv`` and ``annotations.csv`` are written when every pair is done."""
     import torch
 
     from posewarp.console import track
     from posewarp.data import PairDataset
     from posewarp.inference import TransferPipeline
+    from posewarp.interrupt import graceful
 
     out = Path(out)
+    outputs.check_folder(out)
+    if grid is not None:
+        outputs.check_file(grid)
     dataset = PairDataset(data, split, maps=False)
-    pipeline = TransferPipeline.load(stage1, stage2, device=device, size=dataset.image_size)
     n = len(dataset) if limit is None else min(limit, len(dataset))
     if n == 0:
         raise PosewarpError(f"split {split!r} has no pairs", data)
-    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, range(n)), batch_size=batch_size)
-    pairs, annotations, rows = [], {}, []
-    shown = set(np.linspace(0, n - 1, min(8, n)).round().astype(int).tolist())  # grid rows spread over the split
-    for batch in track(loader, "transfer", total=len(loader), show=show_progress):
-        result = pipeline.run(batch)
-        fake = images.to_uint8(result["image"])
-        real = images.to_uint8(batch["tgt_image"])
-        for i in range(len(fake)):
-            src_name, tgt_name = batch["src_name"][i], batch["tgt_name"][i]
-            images.write_image(out / "pred" / f"{Path(src_name).stem}___{Path(tgt_name).stem}.png", fake[i])
-            images.write_image(out / "gt" / f"{Path(tgt_name).stem}.png", real[i])
-            pairs.append((src_name, tgt_name))
-            annotations[f"{Path(tgt_name).stem}.png"] = batch["tgt_keypoints"][i].numpy()
-            if grid is not None and len(pairs) - 1 in shown:
-                size = fake[i].shape[:2]
-                rows.append([images.to_uint8(batch["src_image"][i]),
-                             draw.pose_picture(batch["tgt_keypoints"][i].numpy(), size),
-                             draw.parsing_picture(result["parsing"][i].cpu().numpy()), fake[i], real[i]])
+    planned = batch_outputs(dataset, n, data)
+    pipeline = TransferPipeline.load(stage1, stage2, device=device, size=dataset.image_size)
+    shown = set(np.linspace(0, n - 1, min(8, n)).round().astype(int).tolist()) if grid is not None else set()
+    progress_file, doc = out / PROGRESS, _progress_doc(data, split, n, stage1, stage2, pipeline.size)
+    resuming = progress_file.is_file() and _read_progress(progress_file) == doc
+    todo = [i for i, (pred, gt) in enumerate(planned)
+            if not (resuming and i not in shown and (out / pred).is_file() and (out / gt).is_file())]  # fmt: skip
+    atomic.write_text(progress_file, json.dumps(doc))
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, todo), batch_size=batch_size)
+    rows, done = [], n - len(todo)
+    note = lambda: f"{done} of {n} pairs are rendered in {out}; run the same command again to render the rest"  # noqa: E731
+    with graceful(note, immediate=True):
+        for batch in track(loader, "transfer", total=len(loader), show=show_progress):
+            result = pipeline.run(batch)
+            fake = images.to_uint8(result["image"])
+            real = images.to_uint8(batch["tgt_image"])
+            for i in range(len(fake)):
+                index = int(batch["index"][i])
+                pred, gt = planned[index]
+                images.write_image(out / pred, fake[i])
+                images.write_image(out / gt, real[i])
+                done += 1
+                if index in shown:
+                    size = fake[i].shape[:2]
+                    rows.append((index, [images.to_uint8(batch["src_image"][i]),
+                                         draw.pose_picture(batch["tgt_keypoints"][i].numpy(), size),
+                                         draw.parsing_picture(result["parsing"][i].cpu().numpy()), fake[i], real[i]]))
+    pairs = [dataset.pair_names(i) for i in range(n)]
+    annotations = {planned[i][1][len("gt/"):]: dataset.pair_keypoints(i)[1] for i in range(n)}
     K.write_pairs_csv(out / "pairs.csv", pairs)
     K.write_patn_csv(out / "annotations.csv", annotations)
     if grid is not None:
-        images.write_image(Path(grid), draw.grid(rows, GRID_TITLES + ["real"]))
+        images.write_image(Path(grid), draw.grid([row for _, row in sorted(rows, key=lambda r: r[0])],
+                                                 GRID_TITLES + ["real"]))  # fmt: skip
+    progress_file.unlink()
     return {"data": str(data), "split": split, "pairs": n, "out": str(out), "size": list(pipeline.size),
-            "device": str(pipeline.device)}
+            "device": str(pipeline.device), "resumed_after": n - len(todo)}
+

@@ -138,3 +138,68 @@ def test_paper_sizes_match_the_authors_networks():
     warp_block = count_parameters(gen.warp_blocks)
     assert count_parameters(gen) - warp_block == pytest.approx(179.5e6, rel=2e-3)
     assert count_parameters(d) == pytest.approx(2.8e6, rel=0.01)
+
+
+def test_channel_gate_selects_per_channel_between_unwarped_and_warped():
+    from posewarp.nn.soft_gated_warp import ChannelGatedWarpBlock
+
+    torch.manual_seed(3)
+    block = ChannelGatedWarpBlock(channels=8, shape_channels=4, num_grids=2)
+    phi, shape = torch.randn(2, 8, 8, 4), torch.randn(2, 4, 8, 4)
+    theta = torch.tensor([[1.0, 0.0, 0.5, 0.0, 1.0, 0.0]]).repeat(2, 1)
+    two = torch.stack((grids.affine_grid(theta, (32, 16)), grids.identity_grid((32, 16), batch=2)), dim=1)
+    out, degree = block(phi, shape, two)
+    assert out.shape == phi.shape and degree.shape == (2, 1, 8, 4)
+    assert ((degree > 0) & (degree < 1)).all()
+    # the output is a per-channel convex combination of the candidates (the second grid is the identity)
+    warped = grids.warp(phi, grids.resize_grid(two[:, 0], (8, 4)))
+    lo, hi = torch.minimum(phi, warped) - 1e-5, torch.maximum(phi, warped) + 1e-5
+    assert ((out >= lo) & (out <= hi)).all()
+    (out.sum() + degree.sum()).backward()
+    assert grads_ok(block)
+    # ablations: no gate = always the warped features (degree 1); no warp = the unwarped features (degree 0)
+    no_gate = ChannelGatedWarpBlock(channels=8, shape_channels=4, num_grids=1, gate=False)
+    out_ng, deg_ng = no_gate(phi, shape, two[:, :1])
+    assert torch.allclose(out_ng, warped) and torch.equal(deg_ng, torch.ones(2, 1, 8, 4))
+    no_warp = ChannelGatedWarpBlock(channels=8, shape_channels=4, warp=False)
+    out_nw, deg_nw = no_warp(phi, shape, None)
+    assert torch.equal(out_nw, phi) and torch.equal(deg_nw, torch.zeros(2, 1, 8, 4))
+    with pytest.raises(ValueError, match="2 grid"):
+        block(phi, shape, two[:, :1])
+
+
+@pytest.mark.parametrize("upsample_mode", ["resize", "transposed"])
+def test_posewarp_generator_warps_every_level_and_ablates(upsample_mode):
+    size = (32, 16)
+    kw = dict(ngf=8, n_downsample=2, n_blocks=1, warp_levels="all", gate_mode="channel", num_grids=2,
+              region_style=True, upsample_mode=upsample_mode)
+    gen = WarpingGenerator(**kw)
+    x = inputs(2, *size)
+    grid = torch.stack([grids.random_grid(2, size, torch.Generator().manual_seed(i), 0.3) for i in (4, 5)], dim=1)
+    out = gen(**x, grid=grid)
+    assert out["image"].shape == (2, 3, *size) and out["image"].abs().max() <= 1
+    assert [tuple(g.shape) for g in out["gates"]] == [(2, 1, 32, 16), (2, 1, 16, 8), (2, 1, 8, 4)]
+    assert [f.shape[1] for f in out["warped"]] == [8, 16, 32]
+    out["image"].mean().backward()
+    assert grads_ok(gen)
+    if upsample_mode == "resize":
+        assert not any(isinstance(m, nn.ConvTranspose2d) for m in gen.modules())
+    # the same network without the warp (identity everywhere) or without the gate (always warped)
+    plain = WarpingGenerator(**{**kw, "warp": False})
+    assert all(torch.equal(g, torch.zeros_like(g)) for g in plain(**x, grid=None)["gates"])
+    ungated = WarpingGenerator(**{**kw, "gate": False})
+    assert all(torch.equal(g, torch.ones_like(g)) for g in ungated(**x, grid=grid)["gates"])
+    with pytest.raises(ValueError, match="several grids"):
+        WarpingGenerator(ngf=8, num_grids=2)
+
+
+def test_parser_with_prior_and_skips():
+    g = ParsingGenerator(ngf=8, n_downsample=2, n_blocks=1, warped_channels=20, skips=True, upsample_mode="resize")
+    x = inputs(2, 32, 16)
+    prior = torch.rand(2, 20, 32, 16)
+    logits = g(x["src_parsing"], x["tgt_pose"], prior)
+    assert logits.shape == (2, 20, 32, 16)
+    logits.square().mean().backward()
+    assert grads_ok(g)
+    with pytest.raises(ValueError, match="warped_parsing"):
+        g(x["src_parsing"], x["tgt_pose"])

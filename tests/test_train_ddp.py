@@ -49,7 +49,9 @@ def _worker(rank: int, world: int, ports: list[int], pack: str, out: str, dump: 
         # What torchrun would set.
         os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                           MASTER_PORT=str(port))
-        cfg = tiny_config(stage, Path(pack), {"max_steps": 3, "matcher.steps": 2, "snapshot_every": 2, "val_every": 3})
+        # Stage II with both grids: the matcher phase, then posewarp's generator (channel gates, composite output)
+        cfg = tiny_config(stage, Path(pack), {"max_steps": 3, "matcher.steps": 2, "snapshot_every": 2, "val_every": 3,
+                                              **({"model.grids": "matcher+parts"} if stage == 2 else {})})
         result = train(cfg, out=out, device="cpu", show_progress=False)
         runs.append({"run_dir": result.run_dir, "world": result.world, "val": json.dumps(result.validation)})
     torch.save({"finals": {"/".join(k): v for k, v in finals.items()}, "writes": writes, "runs": runs},

@@ -83,7 +83,7 @@ def test_training_lowers_the_cross_entropy_and_writes_a_run_dir(pack, tmp_path):
     assert kind == "stage1" and config == cfg.replace({"data.image_size": [32, 16]})  # the pack's size recorded
     state = checkpoint.load(f"{run}/training-state.pt")
     assert _same(G.state_dict(), state["networks"]["generator"])
-    logits = G(torch.zeros(1, 20, 32, 16), torch.zeros(1, 18, 32, 16))
+    logits = G(torch.zeros(1, 20, 32, 16), torch.zeros(1, 18, 32, 16), torch.zeros(1, 20, 32, 16))  # + the prior
     assert logits.shape == (1, 20, 32, 16)
 
     again = train(cfg.replace({"max_steps": 1}), out=tmp_path / "runs", device="cpu", show_progress=False)

@@ -8,6 +8,7 @@ import torch
 from train_world import make_pack, tiny_config
 
 from posewarp.errors import WeightsMissingError
+from posewarp.nn import grids
 from posewarp.training import checkpoint, load_snapshot, run_dir, train
 from posewarp.training.runner import phases
 from posewarp.training.stage2 import Stage2
@@ -18,12 +19,16 @@ def pack(tmp_path_factory):
     return make_pack(tmp_path_factory.mktemp("world"))
 
 
+# The tiny preset warps by the per-part keypoint grid alone; these tests also need the matcher's phase.
+BOTH_GRIDS = {"model.grids": "matcher+parts"}
+
+
 def _same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_matcher_phase_then_generator_and_resume_equals_straight(pack, tmp_path, monkeypatch):
-    cfg = tiny_config(2, pack, {"max_steps": 4, "matcher.steps": 3, "snapshot_every": 2})
+    cfg = tiny_config(2, pack, {"max_steps": 4, "matcher.steps": 3, "snapshot_every": 2, **BOTH_GRIDS})
     assert phases(cfg) == ["matcher", "generator"]
     straight = train(cfg, out=tmp_path / "a", device="cpu", show_progress=False)
     assert (straight.phase, straight.step) == ("generator", 4)
@@ -67,7 +72,8 @@ def test_matcher_phase_then_generator_and_resume_equals_straight(pack, tmp_path,
     assert _same(M.state_dict(), M2.state_dict())  # frozen after its phase
     x = torch.zeros(1, 20, 32, 16)
     x[:, 0] = 1
-    out = G(torch.zeros(1, 3, 32, 16), x, x, torch.zeros(1, 18, 32, 16), M.grid(M(x, x), (32, 16)))
+    two = torch.stack((M(x, x)["grid"]((32, 16)), grids.identity_grid((32, 16))), dim=1)
+    out = G(torch.zeros(1, 3, 32, 16), x, x, torch.zeros(1, 18, 32, 16), two)
     assert out["image"].shape == (1, 3, 32, 16)
 
 
@@ -81,10 +87,10 @@ def test_ablations_and_stage1_parsing(pack, tmp_path):
     _, _, G = load_snapshot(res.run_dir)
     assert not G.use_warp
 
-    trained = tiny_config(2, pack, {"max_steps": 1, "matcher.steps": 1})
+    trained = tiny_config(2, pack, {"max_steps": 1, "matcher.steps": 1, **BOTH_GRIDS})
     first = train(trained, out=tmp_path, device="cpu", show_progress=False)
     given = f"{first.run_dir}/matcher-latest.pt"
-    no_gate = tiny_config(2, pack, {"max_steps": 1, "model.gate": False, "matcher.path": given})
+    no_gate = tiny_config(2, pack, {"max_steps": 1, "model.gate": False, "matcher.path": given, **BOTH_GRIDS})
     assert phases(no_gate) == ["generator"]  # a given matcher skips the matcher phase
     res = train(no_gate, out=tmp_path, device="cpu", show_progress=False)
     _, _, M_given = load_snapshot(given)
@@ -97,6 +103,6 @@ def test_ablations_and_stage1_parsing(pack, tmp_path):
 
 def test_missing_vgg_weights_name_the_download_command(pack, tmp_path, monkeypatch):
     monkeypatch.setenv("POSEWARP_HOME", str(tmp_path / "empty"))
-    cfg = tiny_config(2, pack, {"max_steps": 1, "model.vgg": "pretrained", "model.warp": False})
+    cfg = tiny_config(2, pack, {"max_steps": 1, "model.vgg": "pretrained", "loss.vgg": 10.0, "model.warp": False})
     with pytest.raises(WeightsMissingError, match="posewarp weights download vgg19"):
         train(cfg, out=tmp_path / "runs", device="cpu", show_progress=False)

@@ -38,14 +38,15 @@ def demo(tmp_path_factory):
 def test_demo_writes_metrics_grid_and_both_runs(demo):
     out, doc = demo
     assert json.loads((out / "metrics.json").read_text())["plan"]["identities"] == 4
-    for who in ("posewarp", "copy_source"):
+    for who in ("posewarp", "copy_source", "part_warp"):
         for name in ("ssim", "mask-ssim"):
             assert math.isfinite(doc[who]["metrics"][name]["value"])
-    assert doc["posewarp"]["pairs"] == doc["copy_source"]["pairs"] > 0
+    assert doc["posewarp"]["pairs"] == doc["copy_source"]["pairs"] == doc["part_warp"]["pairs"] > 0
     grid = images.read_image(out / "results-grid.png")
     assert grid.shape[1] > 5 * 32
     assert (Path(doc["runs"]["stage1"]) / "snapshot-latest.pt").is_file()
-    assert (Path(doc["runs"]["stage2"]) / "matcher-latest.pt").is_file()
+    assert not (Path(doc["runs"]["stage2"]) / "matcher-latest.pt").exists()  # the part grid needs no matcher
+    assert json.loads((Path(doc["runs"]["stage2"]) / "config.json").read_text())["stage1"] == doc["runs"]["stage1"]
 
 
 def test_demo_refuses_a_non_empty_folder(demo, capsys):

@@ -27,25 +27,23 @@ def demo(
     from rich.table import Table
 
     from posewarp.console import err
-    from posewarp.demo import run_demo
+    from posewarp.demo import BASELINES, run_demo
 
     doc = run_demo(out, quick=quick, seed=seed, device=device, show_progress=not as_json)
     if as_json:
         print(json.dumps(doc, indent=2, default=str))
         return
-    ours, copy = doc["posewarp"]["metrics"], doc["copy_source"]["metrics"]
+    ours = doc["posewarp"]["metrics"]
     table = Table(title=f"posewarp demo: {doc['posewarp']['pairs']} held-out test pairs", title_justify="left")
     table.add_column("metric", style="bold")
     table.add_column("posewarp", justify="right")
-    table.add_column("copy the source", justify="right")
+    for title in BASELINES.values():
+        table.add_column(title, justify="right")
     for name in ours:
-        table.add_row(name, f"{ours[name]['value']:.4f}", f"{copy[name]['value']:.4f}")
-    for name in ("l1", "ssim"):
-        val = doc["stage2_validation"]
-        if name in val and f"copy_{name}" in val:
-            table.add_row(f"validation {name}", f"{val[name]:.4f}", f"{val[f'copy_{name}']:.4f}")
+        table.add_row(name, f"{ours[name]['value']:.4f}",
+                      *(f"{doc[key]['metrics'][name]['value']:.4f}" for key in BASELINES))
     s1 = doc["stage1_validation"]
     if "miou" in s1:
-        table.add_row("Stage I mIoU", f"{s1['miou']:.4f}", f"{s1.get('copy_miou', float('nan')):.4f}")
+        table.add_row("Stage I mIoU", f"{s1['miou']:.4f}", f"{s1.get('copy_miou', float('nan')):.4f} (copy the source parsing)")
     err.print(table)
     err.print(f"results grid: [bold]{doc['grid']}[/bold]; everything else in [bold]{out}[/bold]")

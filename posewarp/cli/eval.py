@@ -74,7 +74,7 @@ def eval_(
     lpips_weights: Path | None = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 alex.pth linear layers."),
     openpose_weights: Path | None = typer.Option(None, "--openpose-weights", help="body_pose_model.pth (PCKh)."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N] (default auto)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Image pairs per step (default 32)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, max=1024, help="Image pairs per step (default 32)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
 ) -> None:
     """Score generated images against ground truth with the field's metrics (PATN or GFLA protocol)."""

@@ -22,7 +22,7 @@ def info(
         None, "--preview", help="Write a grid (image | skeleton | parsing, source then target) for a few pairs."
     ),
     split: str | None = typer.Option(None, "--split", help="Split to preview (default: the first)."),
-    pairs: int | None = typer.Option(None, "--pairs", min=1, help="Pairs in the preview grid (default 4)."),
+    pairs: int | None = typer.Option(None, "--pairs", min=1, max=64, help="Pairs in the preview grid (default 4)."),
 ) -> None:
     """Show a packed dataset: schema, pairs per split, image size, label histogram, missing keypoints."""
     from posewarp.console import err, summary_table

@@ -31,14 +31,14 @@ def keypoints(
         None, "--scales", help="Comma-separated scales of 368 px height, averaged (default 0.5, as the reference port)."
     ),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", min=1, help="Images per network call (default 8 on the CPU, 16 on a GPU)."
+        None, "--batch-size", min=1, max=256, help="Images per network call (default 8 on the CPU, 16 on a GPU)."
     ),
     no_amp: bool = typer.Option(False, "--no-amp", help="Full float32 on CUDA (AMP is never used on CPU)."),
     compile_: bool = typer.Option(
         False, "--compile", help="Run the network through torch.compile (eager if that fails; no gain measured on CPU)."
     ),
     threads: int | None = typer.Option(
-        None, "--threads", min=1, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
+        None, "--threads", min=1, max=256, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
     ),
     annotations: Path | None = typer.Option(
         None, "--annotations", help="Also write a PATN annotation CSV (one person per image)."

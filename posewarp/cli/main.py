@@ -1,25 +1,59 @@
-"""Entry point: registers the commands and turns a ``PosewarpError`` into one line and exit code 1.
+"""Entry point: registers the commands and keeps the promise of one line per failure.
 
-Typer gives the rest: 0 ok, 2 a usage error, 130 Ctrl-C.
+``PosewarpError`` (bad input, unwritable output) and any other ``OSError`` become ``error: PATH: what``
+and exit code 1; Ctrl-C exits 130 after saying what was kept and how to continue; usage errors exit 2
+(Typer); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from posewarp.cli.app import app, state
 from posewarp.errors import PosewarpError
+from posewarp.interrupt import note_of
 
 # Each import registers its commands on `app` (one module per command).
 from posewarp.cli import commands  # noqa: F401,E402
+
+
+def one_line(text: str) -> str:
+    """An error message as one line (an error re-raised from a DataLoader worker carries its traceback)."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else ""
+    last = lines[-1]
+    return last.split(": ", 1)[1] if last.startswith(("posewarp.errors.", "PosewarpError")) else last
+
+
+def _os_message(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    return f"{exc.filename}: {what}" if exc.filename is not None else what
+
+
+def _exit_past_a_broken_hdf5(code: int) -> None:
+    """After HDF5 failed to close a file on a full disk, its exit handler would crash the process (exit 139)
+    after the one-line error; the .partial on disk is already what --resume needs, so leave without it."""
+    partial_file = sys.modules.get("posewarp.data.partial_file")
+    if partial_file is not None and partial_file.HDF5_BROKEN["value"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         app(args=args, prog_name="posewarp")
-    except PosewarpError as exc:
+    except (PosewarpError, OSError) as exc:
         if state["debug"]:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        message = str(exc) if isinstance(exc, PosewarpError) else _os_message(exc)
+        print(f"error: {one_line(message)}", file=sys.stderr)
+        _exit_past_a_broken_hdf5(1)
         sys.exit(1)
+    except SystemExit as exc:
+        if exc.code == 130:
+            print(f"interrupted: {note_of(exc) or 'stopped by Ctrl-C'}", file=sys.stderr)
+        raise

@@ -6,6 +6,8 @@ import re
 
 import typer
 
+MAX_SIDE = 1 << 14  # pixels a side of any --size (the largest a pack stores)
+
 
 def parse_size(value: str | None, param_hint: str = "--size") -> tuple[int, int] | None:
     """``"128x64"`` -> (128, 64) (height x width); None stays None."""
@@ -17,6 +19,8 @@ def parse_size(value: str | None, param_hint: str = "--size") -> tuple[int, int]
     h, w = int(m.group(1)), int(m.group(2))
     if h < 1 or w < 1:
         raise typer.BadParameter(f"height and width must be positive, got {h}x{w}", param_hint=param_hint)
+    if max(h, w) > MAX_SIDE:
+        raise typer.BadParameter(f"at most {MAX_SIDE} pixels a side, got {h}x{w}", param_hint=param_hint)
     return h, w
 
 

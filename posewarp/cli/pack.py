@@ -56,26 +56,22 @@ def pack(
     from posewarp.console import err, summary_table
     from posewarp.data.packer import pack as run_pack
 
-    try:
-        report = run_pack(
-            images,
-            keypoints,
-            parsing,
-            list(pairs),
-            out,
-            splits=list(split) if split else None,
-            size=hw,
-            fit=fit or "crop",
-            encode=encode or "raw",
-            strict=strict,
-            resume=resume,
-            show_progress=not as_json,
-            pose_format=pose_format,
-            person=person,
-        )
-    except KeyboardInterrupt:
-        err.print(f"[yellow]interrupted: {out}.partial is kept; run the same command with --resume to finish it[/yellow]")
-        raise typer.Exit(130) from None
+    report = run_pack(
+        images,
+        keypoints,
+        parsing,
+        list(pairs),
+        out,
+        splits=list(split) if split else None,
+        size=hw,
+        fit=fit or "crop",
+        encode=encode or "raw",
+        strict=strict,
+        resume=resume,
+        show_progress=not as_json,
+        pose_format=pose_format,
+        person=person,
+    )
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return

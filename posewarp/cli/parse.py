@@ -32,16 +32,16 @@ def parse(
     flip: bool = typer.Option(False, "--flip", help="Average with the mirrored image (left/right labels swapped)."),
     scales: str | None = typer.Option(None, "--scales", help="Comma-separated input scales, averaged (default 1)."),
     input_size: int | None = typer.Option(
-        None, "--input-size", min=16, help="Square network input in pixels (default 473 for LIP, 512 for ATR/Pascal)."
+        None, "--input-size", min=16, max=2048, help="Square network input in pixels (default 473 for LIP, 512 for ATR/Pascal)."
     ),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", min=1, help="Images per network call (default 1 on the CPU, 16 on a GPU)."
+        None, "--batch-size", min=1, max=256, help="Images per network call (default 1 on the CPU, 16 on a GPU)."
     ),
     compile_: bool | None = typer.Option(
         None, "--compile/--no-compile", help="torch.compile the network (default: on the CPU for 1000+ images)."
     ),
     threads: int | None = typer.Option(
-        None, "--threads", min=1, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
+        None, "--threads", min=1, max=256, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
     ),
     no_amp: bool = typer.Option(False, "--no-amp", help="Full float32 on CUDA (the reference's numbers)."),
     logits: bool = typer.Option(False, "--logits", help="Also save the logits as OUTDIR/<stem>.npy (H, W, C float32)."),

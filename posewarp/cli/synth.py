@@ -16,7 +16,8 @@ from posewarp.cli.options import parse_size
     epilog="[bold]Examples[/bold]\n\n"
     "  posewarp synth data/synth --identities 200 --poses-per-identity 8 --size 256x176\n\n"
     "  posewarp synth data/market-like --identities 500 --poses-per-identity 6 --size 128x64 --seed 1\n\n"
-    "  posewarp synth tiny --identities 6 --poses-per-identity 4 --size 128x64 --pairs-per-identity 4 --json",
+    "  posewarp synth tiny --identities 6 --poses-per-identity 4 --size 128x64 --pairs-per-identity 4 --json\n\n"
+    "  posewarp synth data/synth -n 200 -k 8 --resume   # finish a world an interrupted run began",
 )
 def synth(
     out: Path = typer.Argument(..., help="Folder to write (images/, keypoints/, parsing/, CSVs, meta.json)."),
@@ -31,6 +32,7 @@ def synth(
         None, "--pairs-per-identity", help="Sample this many ordered pairs per person (default: all K*(K-1))."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty OUT, replacing its world."),
+    resume: bool = typer.Option(False, "--resume", help="Finish a world an interrupted run (same options) began."),
     as_json: bool = typer.Option(False, "--json", help="Print meta.json's content as one JSON document on stdout."),
 ) -> None:
     """Render people in many poses, with exact OpenPose keypoints, 20-class parsing and PATN pair files."""
@@ -45,6 +47,8 @@ def synth(
         raise typer.BadParameter(f"must be 0 or more, got {seed}", param_hint="--seed")
     if pairs_per_identity is not None and pairs_per_identity < 1:
         raise typer.BadParameter(f"must be at least 1, got {pairs_per_identity}", param_hint="--pairs-per-identity")
+    if resume and overwrite:
+        raise typer.BadParameter("--resume continues a world, --overwrite replaces it: choose one", param_hint="--resume")
 
     from posewarp.console import err, summary_table
     from posewarp.synth import generate
@@ -58,6 +62,7 @@ def synth(
         test_fraction=0.1 if test_fraction is None else test_fraction,
         pairs_per_identity=pairs_per_identity,
         overwrite=overwrite,
+        resume=resume,
         show_progress=not as_json,
     )
     if as_json:

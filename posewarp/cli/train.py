@@ -22,13 +22,17 @@ PRESET_NAMES = ("tiny", "market-128x64", "deepfashion-256x176", "paper")
     "  posewarp train --stage 1 --data world.h5 --preset tiny --max-steps 500 --device cpu\n\n"
     "  posewarp train --stage 2 --resume runs/00001-stage2-train --max-steps 200000\n\n"
     "  torchrun --standalone --nproc_per_node=4 -m posewarp train --stage 2 --data data/train.h5 --preset paper\n\n"
-    "  posewarp train --stage 2 --data data/train.h5 --preset tiny --no-gate --dry-run",
+    "  posewarp train --stage 2 --data data/train.h5 --preset tiny --no-gate --dry-run\n\n"
+    "  posewarp train --stage 2 --data data/train.h5 --preset tiny --design paper --stage1 runs/00000-stage1-train",
 )
 def train(
     stage: int = typer.Option(..., "--stage", min=1, max=2, help="1: pose-guided parser; 2: matcher + Warping-GAN."),
     data: Path | None = typer.Option(None, "--data", help="Packed HDF5 pairs (posewarp pack) with train/test splits."),
     preset: str | None = typer.Option(
         None, "--preset", help=f"{', '.join(PRESET_NAMES)} (default: from the pack's image size, else paper)."
+    ),
+    design: str | None = typer.Option(
+        None, "--design", help="Networks: posewarp (every preset's) or paper (the authors' Warping-GAN) at the preset's sizes."
     ),
     config: Path | None = typer.Option(None, "--config", help="JSON file of config options (between preset and CLI)."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Training steps (of the generator phase)."),
@@ -86,7 +90,7 @@ def train(
     from posewarp.console import err
     from posewarp.training import configure, train as run_training
 
-    cfg = configure(stage, preset=preset, config_file=config, overrides=overrides, resume=resume)
+    cfg = configure(stage, preset=preset, config_file=config, overrides=overrides, resume=resume, design=design)
     doc = cfg.to_dict()
     if dry_run:
         if as_json:
@@ -112,4 +116,7 @@ def train(
             err.print(f"[bold]done[/bold]: {result.run_dir} at {result.phase} step {result.step}"
                       f"{' (interrupted)' if result.interrupted else ''}; {val}")
     if result.interrupted:
-        raise typer.Exit(130)
+        from posewarp.interrupt import Interrupted
+
+        raise Interrupted(f"the training state is saved; continue with `posewarp train --stage {result.stage} "
+                          f"--resume {result.run_dir}`")  # fmt: skip

@@ -37,7 +37,7 @@ def transfer(
     split: str = typer.Option("test", "--split", help="Split of --data to render."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Batch mode: only the first N pairs."),
     size: str | None = typer.Option(None, "--size", help="Network input HxW (default: the size Stage II was trained at)."),
-    fps: float = typer.Option(8.0, "--fps", min=0.1, help="Frames per second of a sequence."),
+    fps: float = typer.Option(8.0, "--fps", min=0.1, max=120.0, help="Frames per second of a sequence."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:

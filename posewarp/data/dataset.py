@@ -10,6 +10,7 @@ forkserver (reference/ecosystem.md section 2) and with any sampler, DistributedS
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,19 @@ def splits(path: str | os.PathLike, locking: bool | None = None) -> list[str]:
     """The split names of a packed file, e.g. ``["test", "train"]``."""
     with schema.open_file(path, locking) as f:
         return sorted(f["pairs"].keys()) if "pairs" in f else []
+
+
+def _keypoints_and_names(f, path) -> tuple[np.ndarray, list[str]]:
+    """All keypoints (checked finite) and names of an open pack, read once per process."""
+    try:
+        kp = np.asarray(f["keypoints"][:], np.float32)
+        names = [schema.text(n) for n in f["names"][:]]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise schema.damaged("keypoints or names", path, exc) from None
+    bad = ~np.isfinite(kp).all(axis=(1, 2))
+    if bad.any():
+        raise schema.damaged(f"keypoints[{int(np.argmax(bad))}] (NaN or infinity)", path)
+    return kp, names
 
 
 def flips(seed: int, index: int) -> bool:
@@ -68,7 +82,7 @@ class PairDataset(Dataset):
             available = sorted(f["pairs"].keys())
             if split not in available:
                 raise PosewarpError(f"no split {split!r}; this file has {', '.join(available) or 'none'}", self.path)
-            self.pairs = np.asarray(f["pairs"][split][:], np.int64).reshape(-1, 2)
+            self.pairs = schema.read_pairs(f, split, self.path)
             self._size = schema.image_size(f.attrs)
             self.encoding = schema.text(f.attrs["image_encoding"])
             self.num_images = int(f.attrs["num_images"])
@@ -82,10 +96,13 @@ class PairDataset(Dataset):
     def _handle(self):
         if self._file is None or self._pid != os.getpid():
             # A handle inherited through fork belongs to the parent: never reuse it.
-            self._file = schema.open_file(self.path, self.locking)
-            self._pid = os.getpid()
-            self._keypoints = self._file["keypoints"][:]
-            self._names = [schema.text(n) for n in self._file["names"][:]]
+            f = schema.open_file(self.path, self.locking)
+            try:
+                self._keypoints, self._names = _keypoints_and_names(f, self.path)
+            except BaseException:
+                f.close()
+                raise
+            self._file, self._pid = f, os.getpid()
         return self._file
 
     def close(self) -> None:
@@ -117,11 +134,36 @@ class PairDataset(Dataset):
     def _image(self, f, row: int) -> np.ndarray:
         if self.encoding == "raw":
             return f["images"][row]
-        rgb = decode_image(f["images"][row].tobytes(), f"{self.path}:images[{row}]")
+        data = f["images"][row].tobytes()
+        if "image_crc32" in f and zlib.crc32(data) != int(f["image_crc32"][row]):
+            raise schema.damaged(f"images[{row}] (CRC-32 mismatch)", self.path)
+        rgb = decode_image(data, f"{self.path}:images[{row}]")
         return rgb if rgb.flags.writeable else rgb.copy()
 
     def _read(self, f, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self._image(f, row), f["parsing"][row], self._keypoints[row]
+        try:
+            rgb, labels = self._image(f, row), f["parsing"][row]
+        except OSError as exc:  # a fletcher32 or gzip failure of a damaged chunk
+            raise schema.damaged(f"row {row} (images or parsing)", self.path, exc) from None
+        if labels.max(initial=0) >= P.NUM_LABELS:
+            raise schema.damaged(f"parsing[{row}] (label id {int(labels.max())} >= {P.NUM_LABELS})", self.path)
+        return rgb, labels, self._keypoints[row]
+
+    def row(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """RGB ``(H, W, 3)``, labels ``(H, W)`` and keypoints ``(18, 3)`` of packed image ``row``, checked."""
+        return self._read(self._handle(), int(row))
+
+    def pair_names(self, index: int) -> tuple[str, str]:
+        """``(source name, target name)`` of pair ``index``, without reading any pixel."""
+        self._handle()
+        a, b = (int(v) for v in self.pairs[index])
+        return self._names[a], self._names[b]
+
+    def pair_keypoints(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(source (18, 3), target (18, 3))`` keypoints of pair ``index`` as packed."""
+        self._handle()
+        a, b = (int(v) for v in self.pairs[index])
+        return self._keypoints[a].copy(), self._keypoints[b].copy()
 
     def __getitem__(self, index: int) -> dict:
         if not -len(self) <= index < len(self):

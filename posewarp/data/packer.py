@@ -16,18 +16,22 @@ import json
 import os
 import re
 import time
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+
 from posewarp import __version__
 from posewarp.console import progress
-from posewarp.data import schema
+from posewarp.interrupt import graceful
+from posewarp.data import partial_file, schema
 from posewarp.data.report import PackReport
 from posewarp.data.sources import Inputs, Item, check_name
-from posewarp.errors import PosewarpError
+from posewarp.errors import OutputError, PosewarpError
+from posewarp.formats import outputs
 from posewarp.formats.geometry import FIT_MODES
 from posewarp.formats.images import encode_image, read_image
 from posewarp.formats.keypoints import NUM_KEYPOINTS, read_pairs_csv
@@ -35,7 +39,6 @@ from posewarp.formats.parsing import LABEL_SETS, NUM_LABELS
 
 BATCH = 32  # items per flush: what an interruption can lose
 JPEG_QUALITY = 95
-ROW_DATASETS = ("images", "parsing", "keypoints", "names")
 
 
 def split_name(pairs_csv: str | os.PathLike) -> str:
@@ -55,6 +58,11 @@ def _split_names(pairs: list[Path], splits: list[str] | None) -> list[str]:
     if len(set(names)) != len(names):
         raise PosewarpError(f"two pairs files give the same split name ({', '.join(names)}); name them with --split")
     return names
+
+
+def _storable(text: str) -> str:
+    """``text`` as an HDF5 string can hold it (NUL bytes written as ``\\x00``)."""
+    return text.replace("\x00", "\\x00")
 
 
 def _reason(exc: PosewarpError, name: str) -> str:
@@ -95,6 +103,8 @@ def pack(
         if min(size) <= 0:
             raise PosewarpError(f"--size must be positive, got {size[0]}x{size[1]}")
     split_names = _split_names(pairs, splits)
+    outputs.check_file(out)
+    outputs.check_not_input(out, keypoints, *pairs)
     inputs = Inputs(images, keypoints, parsing, pose_format, person)
     split_pairs = {name: read_pairs_csv(p) for name, p in zip(split_names, pairs)}
     candidates = sorted({n for rows in split_pairs.values() for pair in rows for n in pair})
@@ -117,27 +127,44 @@ def pack(
     digest = hashlib.sha256(json.dumps({"args": args, "names": candidates}).encode()).hexdigest()
 
     partial = schema.partial_path(out)
-    f = _open_partial(partial, resume, digest)
-    try:
-        if f is None:
-            hw = size or _first_size(inputs, candidates)
-            f = _create(partial, hw, encode, args, digest)
-        resumed_from = int(f.attrs["num_processed"])
-        hw = schema.image_size(f.attrs)
-        _process(f, inputs, candidates, hw, fit if size else None, encode, strict, show_progress)
-        excluded = [(schema.text(a), schema.text(b)) for a, b in f["excluded"][:]]
-        split_counts, dropped = _write_pairs(f, split_pairs, pairs, excluded)
-        num_images = int(f.attrs["num_written"])
-        f.attrs["num_images"] = num_images
-        f.attrs["state"] = schema.COMPLETE
-        f.flush()
-    except BaseException as exc:
-        f.close() if f is not None else None
-        if strict and isinstance(exc, PosewarpError):
-            partial.unlink(missing_ok=True)
-        raise
-    f.close()
-    os.replace(partial, out)
+    with partial_file.exclusive(partial) as reserve, partial_file.quiet_h5py():
+        f = partial_file.open_for_resume(partial, resume, digest)
+        try:
+            if f is None:
+                hw = size or _first_size(inputs, candidates)
+                f = _create(partial, hw, encode, args, digest)
+            resumed_from = int(f.attrs["num_processed"])
+            hw = schema.image_size(f.attrs)
+            packed = {"done": resumed_from}
+            note = (lambda: f"{packed['done']} of {len(candidates)} images are packed in {partial}; run the same "
+                    "command with --resume to finish it")  # fmt: skip
+            with graceful(note, what="this image") as stop:
+                _process(f, inputs, candidates, hw, fit if size else None, encode, strict, show_progress, stop, packed)
+            excluded = [(schema.text(a), schema.text(b)) for a, b in f["excluded"][:]]
+            partial_file.check_space(f, 8 * sum(len(rows) for rows in split_pairs.values()))
+            split_counts, dropped = _write_pairs(f, split_pairs, pairs, excluded)
+            num_images = int(f.attrs["num_written"])
+            f.attrs["num_images"] = num_images
+            f.attrs["state"] = schema.COMPLETE
+            f.flush()  # a full disk fails here, where HDF5 can still close the file after the reserve is released
+            f.close()
+        except (OSError, RuntimeError) as exc:  # HDF5 could not write (a full disk despite the check, a lost mount)
+            if not partial_file.from_hdf5(exc):
+                raise
+            reserve.release()  # room for HDF5 to close the file consistently
+            partial_file.close_quietly(f)
+            raise partial_file.hdf5_failure(exc, partial) from None
+        except BaseException as exc:
+            partial_file.close_quietly(f)
+            if (strict and isinstance(exc, PosewarpError)) or partial.stat().st_size == 0:
+                partial.unlink(missing_ok=True)  # nothing worth resuming
+            if isinstance(exc, OutputError):
+                raise partial_file.resumable(exc) from None
+            raise
+        try:
+            os.replace(partial, out)
+        except OSError as exc:
+            raise partial_file.resumable(outputs.os_error(exc, out)) from None
     return PackReport(
         out=out,
         image_size=hw,
@@ -166,32 +193,9 @@ def _first_size(inputs: Inputs, candidates: list[str]) -> tuple[int, int]:
     raise PosewarpError("none of the images named by the pairs files could be read", inputs.images)
 
 
-def _open_partial(partial: Path, resume: bool, digest: str) -> h5py.File | None:
-    if not partial.exists():
-        return None
-    if not resume:
-        partial.unlink()
-        return None
-    try:
-        f = h5py.File(partial, "a")
-    except OSError as exc:
-        raise PosewarpError(f"cannot resume from a damaged partial file ({exc}); run again without --resume", partial) from None
-    if f.attrs.get("state") != schema.PARTIAL or f.attrs.get("plan_digest") != digest:
-        f.close()
-        raise PosewarpError("this unfinished pack was made from other inputs or options; run again without --resume", partial)
-    n = int(f.attrs["num_written"])
-    for key in ROW_DATASETS:  # drop rows of a batch that was being written when it stopped
-        f[key].resize(n, axis=0)
-    f["excluded"].resize(int(f.attrs["num_excluded"]), axis=0)
-    if "pairs" in f:
-        del f["pairs"]
-    return f
-
-
 def _create(partial: Path, hw: tuple[int, int], encode: str, args: dict, digest: str) -> h5py.File:
-    partial.parent.mkdir(parents=True, exist_ok=True)
     h, w = hw
-    f = h5py.File(partial, "w")
+    f = h5py.File(partial, "w", locking=False)  # the caller holds the lock
     a = f.attrs
     a["format"] = schema.FORMAT
     a["schema_version"] = schema.SCHEMA_VERSION
@@ -210,32 +214,50 @@ def _create(partial: Path, hw: tuple[int, int], encode: str, args: dict, digest:
     a["num_written"] = 0
     a["num_processed"] = 0
     a["num_excluded"] = 0
+    check = {"fletcher32": True}  # every chunk carries a checksum: a damaged one fails loudly on read
     if encode == "raw":
-        f.create_dataset("images", (0, h, w, 3), np.uint8, maxshape=(None, h, w, 3), chunks=(1, h, w, 3))
-    else:
+        f.create_dataset("images", (0, h, w, 3), np.uint8, maxshape=(None, h, w, 3), chunks=(1, h, w, 3), **check)
+    else:  # HDF5 filters do not cover variable-length data: a CRC-32 per image instead
         f.create_dataset("images", (0,), h5py.vlen_dtype(np.uint8), maxshape=(None,), chunks=(64,))
+        f.create_dataset("image_crc32", (0,), np.uint32, maxshape=(None,), chunks=(256,), **check)
     f["images"].attrs["encoding"] = encode
     parsing = f.create_dataset(
-        "parsing", (0, h, w), np.uint8, maxshape=(None, h, w), chunks=(1, h, w), compression="gzip", compression_opts=4
+        "parsing", (0, h, w), np.uint8, maxshape=(None, h, w), chunks=(1, h, w), compression="gzip", compression_opts=4,
+        **check,
     )
     parsing.attrs["label_pixels"] = np.zeros(NUM_LABELS, np.int64)
     parsing.attrs["label_images"] = np.zeros(NUM_LABELS, np.int64)
     kp_shape = (NUM_KEYPOINTS, 3)
-    f.create_dataset("keypoints", (0, *kp_shape), np.float32, maxshape=(None, *kp_shape), chunks=(256, *kp_shape))
+    f.create_dataset("keypoints", (0, *kp_shape), np.float32, maxshape=(None, *kp_shape), chunks=(256, *kp_shape),
+                     **check)
     f.create_dataset("names", (0,), h5py.string_dtype(), maxshape=(None,), chunks=(256,))
     f.create_dataset("excluded", (0, 2), h5py.string_dtype(), maxshape=(None, 2), chunks=(64, 2))
     f.flush()
     return f
 
 
-def _process(f, inputs, candidates, hw, fit, encode, strict, show_progress) -> None:
-    """Load, check and append every candidate not yet processed, flushing after each batch."""
+def _process(f, inputs, candidates, hw, fit, encode, strict, show_progress, stop, packed: dict) -> None:
+    """Load, check and append every candidate not yet processed, flushing after each batch (and before
+    stopping for Ctrl-C, so that nothing read is lost)."""
     done = int(f.attrs["num_processed"])
     batch: list[Item] = []
     bad: list[tuple[str, str]] = []
+
+    def flush(upto: int) -> None:
+        partial_file.check_space(f, partial_file.batch_bytes(batch, bad, hw), len(batch))
+        _append(f, batch, bad, encode)
+        f.attrs["num_processed"] = upto
+        f.flush()
+        packed["done"] = upto
+        batch.clear()
+        bad.clear()
+
     with progress() if show_progress else contextlib.nullcontext() as bar:
         task = bar.add_task("packing", total=len(candidates), completed=done, info="") if bar else None
         for k in range(done, len(candidates)):
+            if stop.requested:
+                flush(k)
+                stop.check()
             name = candidates[k]
             try:
                 item = inputs.load(name, hw if fit else None, fit or "crop", keep_jpeg=encode == "jpeg")
@@ -245,14 +267,11 @@ def _process(f, inputs, candidates, hw, fit, encode, strict, show_progress) -> N
             except PosewarpError as exc:
                 if strict:
                     raise PosewarpError(f"{_reason(exc, name)} (--strict)", name) from None
-                bad.append((name, _reason(exc, name)))
+                bad.append((_storable(name), _storable(_reason(exc, name))))
             else:
                 batch.append(item)
             if len(batch) >= BATCH or len(bad) >= BATCH or k == len(candidates) - 1:
-                _append(f, batch, bad, encode)
-                f.attrs["num_processed"] = k + 1
-                f.flush()
-                batch, bad = [], []
+                flush(k + 1)
             if bar:
                 bar.update(task, advance=1, info=f"{len(f['excluded']) + len(bad)} excluded")
 
@@ -260,7 +279,7 @@ def _process(f, inputs, candidates, hw, fit, encode, strict, show_progress) -> N
 def _append(f, batch: list[Item], bad: list[tuple[str, str]], encode: str) -> None:
     n, k = int(f.attrs["num_written"]), len(batch)
     if k:
-        for key in ROW_DATASETS:
+        for key in partial_file.row_datasets(f):
             f[key].resize(n + k, axis=0)
         if encode == "raw":
             f["images"][n : n + k] = np.stack([it.rgb for it in batch])
@@ -270,6 +289,7 @@ def _append(f, batch: list[Item], bad: list[tuple[str, str]], encode: str) -> No
                 jpeg = it.jpeg if it.jpeg is not None else encode_image(it.rgb, ".jpg", JPEG_QUALITY)
                 data[i] = np.frombuffer(jpeg, np.uint8)
             f["images"][n : n + k] = data
+            f["image_crc32"][n : n + k] = [zlib.crc32(d.tobytes()) for d in data]
         labels = np.stack([it.labels for it in batch])
         f["parsing"][n : n + k] = labels
         f["keypoints"][n : n + k] = np.stack([it.keypoints for it in batch]).astype(np.float32)
@@ -302,7 +322,7 @@ def _write_pairs(f, split_pairs, pairs_files, excluded):
                 dropped.append((split, a, b, f"{role} {n!r} not packed: {why.get(n, 'unknown')}"))
                 continue
             kept.append((index[a], index[b]))
-        ds = group.create_dataset(split, data=np.array(kept, np.int32).reshape(-1, 2))
+        ds = group.create_dataset(split, data=np.array(kept, np.int32).reshape(-1, 2), fletcher32=bool(kept))
         ds.attrs["source"] = str(Path(source).resolve())
         ds.attrs["dropped"] = len(rows) - len(kept)
         counts[split] = len(kept)

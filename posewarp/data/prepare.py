@@ -27,8 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from posewarp.console import progress
+from posewarp.interrupt import graceful
 from posewarp.errors import PosewarpError
-from posewarp.formats import atomic
+from posewarp.formats import atomic, jsonfile, outputs
+from posewarp.formats.input_file import read_text
 from posewarp.formats.images import IMAGE_EXTENSIONS
 from posewarp.formats.keypoints import read_pairs_csv, read_patn_csv, visible, write_pairs_csv, write_patn_csv
 
@@ -53,10 +55,7 @@ def find_file(folder: Path, names: tuple[str, ...], what: str) -> Path:
 
 def read_lst(path: Path) -> list[str]:
     """An image list (``train.lst``): one image name per line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise PosewarpError("not a text file", path) from None
+    lines = read_text(path).splitlines()
     names = []
     for n, line in enumerate(lines, start=1):
         name = line.strip()
@@ -170,9 +169,11 @@ def _check_out(out: Path, plan: Plan) -> None:
     if not meta.is_file():
         return
     try:
-        old = json.loads(meta.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        old = jsonfile.read(meta)
+    except PosewarpError:
         raise PosewarpError("unreadable; remove it or use another --out", meta) from None
+    if not isinstance(old, dict):
+        raise PosewarpError("unreadable; remove it or use another --out", meta)
     if (old.get("dataset"), old.get("protocol")) != (plan.dataset, plan.protocol):
         raise PosewarpError(f"this folder holds {old.get('dataset')} prepared with --protocol {old.get('protocol')}; "
                             "use another --out", out)  # fmt: skip
@@ -204,8 +205,10 @@ def _images(plan: Plan, out: Path, overwrite: bool, workers: int, show_progress:
     bar = progress()
     bar.disable = not show_progress
     pool = ThreadPoolExecutor(max(1, workers))
+    note = (lambda: f"{report.written} images written to {out / 'images'} in this run; run the same command again "
+            "to finish (images already written are kept)")  # fmt: skip
     try:
-        with bar:
+        with bar, graceful(note, immediate=True):
             task = bar.add_task(f"prepare {plan.dataset}", total=len(todo), info="")
             for (name, source, _), reason in zip(todo, pool.map(one, todo)):
                 if reason is None:
@@ -221,7 +224,7 @@ def run(plan: Plan, out: str | os.PathLike, *, overwrite: bool = False, workers:
         show_progress: bool = True) -> PrepareReport:
     """Write ``plan`` into ``out`` (layout in the module docstring)."""
     start = time.perf_counter()
-    out = Path(out)
+    out = outputs.check_folder(out)
     _check_out(out, plan)
     out.mkdir(parents=True, exist_ok=True)
     _write_meta(out, plan, "partial")

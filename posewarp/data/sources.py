@@ -19,6 +19,7 @@ import numpy as np
 from posewarp.errors import PosewarpError
 from posewarp.formats.geometry import Fit
 from posewarp.formats.images import read_image
+from posewarp.formats.input_file import read_bytes
 from posewarp.formats.keypoint_sources import KeypointSource
 from posewarp.formats.keypoints import KEYPOINT_NAMES, outside
 from posewarp.formats.parsing import NUM_LABELS, label_path_for, read_label_png
@@ -44,7 +45,7 @@ def check_name(name: str) -> str | None:
     if "\\" in name or "\x00" in name:
         return "name contains a backslash or NUL"
     p = PurePosixPath(name)
-    if p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":"):
+    if p.is_absolute() or ".." in p.parts or (os.name == "nt" and len(name) > 1 and name[1] == ":"):
         return "name escapes the input folders (absolute path or '..')"
     return None
 
@@ -78,7 +79,7 @@ class Inputs:
             t = Fit.between(rgb.shape[:2], tuple(size), fit)
             rgb, labels, kp = t.image(rgb), t.labels(labels), t.keypoints(kp)
         elif keep_jpeg and image_path.suffix.lower() in JPEG_SUFFIXES:
-            jpeg = image_path.read_bytes()
+            jpeg = read_bytes(image_path)
         return Item(name, rgb, labels, kp, jpeg)
 
 

@@ -1,7 +1,8 @@
 """The one safe image reader of the project, atomic image writes and tensor conversions.
 
 Any input (EXIF-rotated JPEG, greyscale, RGBA, 16-bit PNG) comes out as ``(H, W, 3)`` RGB uint8;
-a truncated or non-image file raises ``PosewarpError`` naming the file.
+a truncated or non-image file, a FIFO or device, or a header over the size limits (``posewarp.limits``)
+raises ``PosewarpError`` naming the file before any pixel is decoded.
 """
 
 from __future__ import annotations
@@ -14,43 +15,74 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from posewarp import limits
 from posewarp.errors import PosewarpError
 from posewarp.formats import atomic
+from posewarp.formats.input_file import read_bytes
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
-Image.MAX_IMAGE_PIXELS = 200_000_000  # refuse decompression bombs, allow large photos
+# posewarp.limits checks every header (pixels and side ratio, configurable) before decoding, in place of
+# PIL's fixed decompression-bomb threshold.
+Image.MAX_IMAGE_PIXELS = None
 
 
 def list_images(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
-    """Image files under ``folder`` (by extension, case-insensitive), sorted for a stable order."""
+    """Image files under ``folder`` (by extension, case-insensitive), sorted for a stable order.
+
+    Anything with an image extension that is not a folder is listed, FIFOs, devices and broken links too,
+    so that a batch job reports them as bad items instead of passing over them in silence."""
     folder = Path(folder)
     if not folder.is_dir():
         raise PosewarpError("not a folder", folder)
     pattern = "**/*" if recursive else "*"
-    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(p for p in folder.glob(pattern) if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir())
+
+
+def check_size(width: int, height: int, path: str | os.PathLike | None = None) -> None:
+    """Refuse an image whose header asks for more pixels, or a longer strip, than ``posewarp.limits`` allow."""
+    if width < 1 or height < 1:
+        raise PosewarpError(f"empty image ({width}x{height})", path)
+    most = limits.get("image_pixels")
+    if width * height > most:
+        raise PosewarpError(f"image is {width}x{height} = {width * height / 1e6:.1f} megapixels, over the limit of "
+                            f"{most / 1e6:g} ({limits.hint('image_pixels')})", path)  # fmt: skip
+    ratio, widest = max(width, height) / min(width, height), limits.get("image_aspect")
+    if ratio > widest:
+        raise PosewarpError(f"image is {width}x{height}, {ratio:.0f} times longer than wide, over the limit of "
+                            f"{widest:g} ({limits.hint('image_aspect')})", path)  # fmt: skip
+
+
+def open_checked(data: bytes, path: str | os.PathLike | None = None) -> Image.Image:
+    """A PIL image of encoded bytes whose header passed :func:`check_size`; pixels are not decoded yet."""
+    try:
+        img = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        reason = "not an image file" if isinstance(exc, UnidentifiedImageError) else f"unreadable image ({exc})"
+        raise PosewarpError(reason, path) from None
+    try:
+        check_size(*img.size, path)
+    except PosewarpError:
+        img.close()
+        raise
+    return img
 
 
 def decode_image(data: bytes, path: str | os.PathLike | None = None) -> np.ndarray:
     """Decode encoded image bytes to RGB uint8 ``(H, W, 3)``."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
+    with open_checked(data, path) as img:
+        try:
             img.load()
             img = ImageOps.exif_transpose(img)
             return _to_rgb8(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        reason = "not an image file" if isinstance(exc, UnidentifiedImageError) else f"unreadable image ({exc})"
-        raise PosewarpError(reason, path) from None
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            raise PosewarpError(f"unreadable image ({exc})", path) from None
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read any image file as RGB uint8 ``(H, W, 3)`` with EXIF orientation applied."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except IsADirectoryError:
-        raise PosewarpError("is a folder, not an image", path) from None
+    """Read any image file as RGB uint8 ``(H, W, 3)`` with EXIF orientation applied (regular files only,
+    size-checked before decoding)."""
+    data = read_bytes(path)
     if not data:
         raise PosewarpError("empty file", path)
     return decode_image(data, path)
@@ -70,14 +102,24 @@ def _to_rgb8(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.uint8)
 
 
+WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP"}
+
+
+def image_format(suffix: str, path: str | os.PathLike | None = None) -> str:
+    """The PIL format written for a file extension; anything else raises naming ``path``."""
+    fmt = WRITE_FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise PosewarpError(f"cannot write images with extension {suffix!r}; use one of {', '.join(WRITE_FORMATS)}",
+                            path)  # fmt: skip
+    return fmt
+
+
 def encode_image(rgb: np.ndarray, suffix: str = ".png", quality: int = 95) -> bytes:
     """Encode RGB uint8 ``(H, W, 3)`` (or ``(H, W)``) as PNG or JPEG bytes by file suffix."""
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim not in (2, 3):
         raise PosewarpError(f"expected an (H, W, 3) uint8 image, got {rgb.dtype} {rgb.shape}")
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP"}.get(suffix.lower())
-    if fmt is None:
-        raise PosewarpError(f"cannot write images with extension {suffix!r}")
+    fmt = image_format(suffix)
     buf = io.BytesIO()
     options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     Image.fromarray(rgb).save(buf, format=fmt, **options)

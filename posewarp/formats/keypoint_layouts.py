@@ -34,7 +34,8 @@ def layout_of(num_points: int) -> str | None:
 
 def to_coco18(points: np.ndarray, layout: str) -> np.ndarray:
     """``(..., K, 3)`` in ``layout`` -> ``(..., 18, 3)`` float32 COCO-18; missing points are 0, 0, 0."""
-    points = np.asarray(points, np.float32)
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, which check_values refuses
+        points = np.asarray(points, np.float32)
     if points.shape[-2:] != (LAYOUT_SIZES[layout], 3):
         raise ValueError(f"{layout} needs (..., {LAYOUT_SIZES[layout]}, 3), got {points.shape}")
     if layout == "coco18":

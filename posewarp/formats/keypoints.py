@@ -13,6 +13,7 @@ picks one person of several: ``--person N``, else the largest by keypoint boundi
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from posewarp.errors import PosewarpError
-from posewarp.formats import atomic, pose_json
+from posewarp.formats import atomic, jsonfile, pose_json
+from posewarp.formats.input_file import csv_rows, read_text
 from posewarp.formats.keypoint_layouts import LAYOUT_SIZES, layout_of, to_coco18
 
 NUM_KEYPOINTS = 18
@@ -177,6 +179,14 @@ def write_openpose_json(path: str | os.PathLike, people: np.ndarray) -> None:
 # --- PATN annotation CSV ------------------------------------------------------------------------
 
 PATN_HEADER = "name:keypoints_y:keypoints_x"
+_PATN_SPECIAL = (":", '"', "\n", "\r")
+
+
+def _patn_name(name: str) -> str:
+    """The name field of a PATN row, quoted CSV-style when it holds a colon, quote or line break."""
+    if any(c in name for c in _PATN_SPECIAL) or name != name.strip():
+        return '"' + name.replace('"', '""') + '"'
+    return name
 
 
 def to_patn_row(name: str, kp: np.ndarray) -> str:
@@ -185,39 +195,43 @@ def to_patn_row(name: str, kp: np.ndarray) -> str:
     present = visible(kp)
     ys = [int(round(float(y))) if v else -1 for y, v in zip(kp[:, 1], present)]
     xs = [int(round(float(x))) if v else -1 for x, v in zip(kp[:, 0], present)]
-    return f"{name}: {ys}: {xs}"
+    return f"{_patn_name(name)}: {ys}: {xs}"
+
+
+def _patn_fields(row: list[str], line: int | None, path) -> tuple[str, np.ndarray]:
+    where = f"line {line}: " if line else ""
+    if len(row) < 3:
+        raise PosewarpError(f"{where}PATN row needs 'name:keypoints_y:keypoints_x', got {':'.join(row)[:60]!r}", path)
+    name = ":".join(row[:-2])  # an unquoted name with colons keeps them
+    ys, xs = (jsonfile.loads(field, path) for field in row[-2:])
+    if not (isinstance(ys, list) and isinstance(xs, list)) or len(ys) != NUM_KEYPOINTS or len(xs) != NUM_KEYPOINTS:
+        raise PosewarpError(f"{where}row {name!r}: expected {NUM_KEYPOINTS} y and x values", path)
+    try:
+        values = np.array([ys, xs], np.float32)
+    except (TypeError, ValueError):
+        raise PosewarpError(f"{where}row {name!r}: keypoint lists are not lists of numbers", path) from None
+    if not np.isfinite(values).all():
+        raise PosewarpError(f"{where}row {name!r} has a keypoint value that is NaN or infinite", path)
+    kp = empty()
+    present = (values[0] != -1) & (values[1] != -1)
+    kp[present] = np.stack([values[1][present], values[0][present], np.ones(int(present.sum()), np.float32)], 1)
+    return name, kp
 
 
 def from_patn_row(line: str, path: str | os.PathLike | None = None) -> tuple[str, np.ndarray]:
     """Parse one PATN row into (name, ``(18, 3)``); confidence is 1 for present points."""
-    parts = line.strip().split(":")
-    if len(parts) != 3:
+    rows = csv_rows(line.strip(), path, ":")
+    if len(rows) != 1:
         raise PosewarpError(f"PATN row needs 'name:keypoints_y:keypoints_x', got {line.strip()[:60]!r}", path)
-    name = parts[0].strip()
-    try:
-        ys, xs = json.loads(parts[1]), json.loads(parts[2])
-    except json.JSONDecodeError:
-        raise PosewarpError(f"row {name!r}: keypoint lists are not valid lists of numbers", path) from None
-    if not (isinstance(ys, list) and isinstance(xs, list)) or len(ys) != NUM_KEYPOINTS or len(xs) != NUM_KEYPOINTS:
-        raise PosewarpError(f"row {name!r}: expected {NUM_KEYPOINTS} y and x values", path)
-    kp = empty()
-    for i, (y, x) in enumerate(zip(ys, xs)):
-        if x != -1 and y != -1:
-            kp[i] = (x, y, 1.0)
-    return name, kp
+    return _patn_fields(rows[0][1], None, path)
 
 
 def read_patn_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """A PATN annotation CSV as ``{name: (18, 3)}``."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except UnicodeDecodeError:
-        raise PosewarpError("not a text file", path) from None
-    if not lines or lines[0].replace(" ", "") != PATN_HEADER:
+    """A PATN annotation CSV as ``{name: (18, 3)}`` (a regular UTF-8 file; quoted names may hold colons)."""
+    rows = csv_rows(read_text(path), path, ":")
+    if not rows or "".join(rows[0][1]).replace(" ", "") != PATN_HEADER.replace(":", ""):
         raise PosewarpError(f"expected the PATN header {PATN_HEADER!r}", path)
-    return dict(from_patn_row(line, path) for line in lines[1:] if line.strip())
+    return dict(_patn_fields(row, line, path) for line, row in rows[1:] if any(f.strip() for f in row))
 
 
 def write_patn_csv(path: str | os.PathLike, annotations: dict[str, np.ndarray]) -> None:
@@ -229,18 +243,13 @@ def write_patn_csv(path: str | os.PathLike, annotations: dict[str, np.ndarray]) 
 
 
 def read_pairs_csv(path: str | os.PathLike) -> list[tuple[str, str]]:
-    """A PATN pairs file (header ``from,to``) as a list of (source name, target name)."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except UnicodeDecodeError:
-        raise PosewarpError("not a text file", path) from None
-    if not rows or [c.strip() for c in rows[0][:2]] != ["from", "to"]:
+    """A PATN pairs file (header ``from,to``) as a list of (source name, target name); CSV quoting is
+    understood, so names may hold commas, quotes and line breaks."""
+    rows = csv_rows(read_text(path), path)
+    if not rows or [c.strip() for c in rows[0][1][:2]] != ["from", "to"]:
         raise PosewarpError("expected a CSV with the header 'from,to'", path)
     pairs = []
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in rows[1:]:
         if not row:
             continue
         if len(row) < 2:
@@ -250,13 +259,19 @@ def read_pairs_csv(path: str | os.PathLike) -> list[tuple[str, str]]:
 
 
 def write_pairs_csv(path: str | os.PathLike, pairs: list[tuple[str, str]]) -> None:
-    atomic.write_text(path, "from,to\n" + "".join(f"{a},{b}\n" for a, b in pairs))
+    """``from,to`` rows, quoted where a name holds a comma, quote or line break."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(("from", "to"))
+    writer.writerows(pairs)
+    atomic.write_text(path, buf.getvalue())
 
 
 # --- any pose file ------------------------------------------------------------------------------
 
 POSE_FORMATS = ("auto", "coco18", "body25", "coco17", "coco", "patn")
 OUTSIDE_TOLERANCE = 1.0  # px a detector may place a point beyond the border
+MAX_COORDINATE = 1e6  # pixels: beyond this a keypoint is a broken file, not a photo
 
 
 @dataclass
@@ -269,16 +284,8 @@ class Poses:
 
 
 def _load_json(path: str | os.PathLike) -> object:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except UnicodeDecodeError:
-        raise PosewarpError("not a text file", path) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PosewarpError(f"malformed JSON ({exc})", path) from None
+    """A JSON pose file within the input limits (``jsonfile``: regular file, size and depth, standard JSON)."""
+    return jsonfile.read(path)
 
 
 def _to_poses(entries: list[pose_json.Entry], fmt: str, path: str | os.PathLike | None) -> Poses:
@@ -331,6 +338,9 @@ def check_values(people: np.ndarray, path: str | os.PathLike | None = None, size
         who = f"{where}person {p}"
         if not np.isfinite(person).all():
             raise PosewarpError(f"{who} has a keypoint value that is NaN or infinite", path)
+        if np.abs(person).max(initial=0) > MAX_COORDINATE:
+            raise PosewarpError(f"{who} has a keypoint value of {np.abs(person).max():.3g}, beyond any image "
+                                f"(at most {MAX_COORDINATE:g} pixels)", path)  # fmt: skip
         i = outside(person, size)
         if i is not None:
             image = f"the {size[0]}x{size[1]} image" if size else "the image"

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from posewarp.errors import PosewarpError
 from posewarp.formats import atomic
+from posewarp.formats.input_file import read_bytes
 
 NUM_LABELS = 20
 
@@ -133,16 +134,16 @@ def write_label_png(path: str | os.PathLike, labels: np.ndarray) -> None:
 
 def read_label_png(path: str | os.PathLike) -> np.ndarray:
     """``(H, W)`` uint8 label ids from a palette or greyscale PNG (the raw indices, never the colours)."""
-    try:
-        with Image.open(path) as img:
+    from posewarp.formats.images import open_checked
+
+    with open_checked(read_bytes(path), path) as img:
+        if img.mode not in ("P", "L", "I", "I;16"):
+            raise PosewarpError(f"a label map must be a palette or greyscale PNG, got mode {img.mode}", path)
+        try:
             img.load()
-            if img.mode not in ("P", "L", "I", "I;16"):
-                raise PosewarpError(f"a label map must be a palette or greyscale PNG, got mode {img.mode}", path)
             labels = np.asarray(img)
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise PosewarpError(f"not a readable label PNG ({exc})", path) from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise PosewarpError(f"not a readable label PNG ({exc})", path) from None
     if labels.max(initial=0) > 255:
         raise PosewarpError(f"label ids must be < 256, found {int(labels.max())}", path)
     return labels.astype(np.uint8)

@@ -19,10 +19,11 @@ import torch
 
 from posewarp.console import track
 from posewarp.devices import resolve_device
-from posewarp.errors import PosewarpError, WeightsMissingError
+from posewarp.errors import OutputError, PosewarpError, WeightsMissingError
 from posewarp.formats.heatmaps import pose_mask
 from posewarp.formats.images import list_images, read_image, to_tensor
 from posewarp.formats.keypoints import check_values, select_person
+from posewarp.interrupt import graceful
 from posewarp.metrics import fid as FID
 from posewarp.metrics import protocols
 from posewarp.metrics.inception import FIDInceptionV3, load_fid_inception, prepare
@@ -124,11 +125,24 @@ def real_statistics(folder, model: FIDInceptionV3, proto: protocols.Protocol, *,
         mu, sigma = FID.load_statistics(path)
         return mu, sigma, {**info, "cached": True}
     feats = []
-    for chunk in track(_batches(files, batch_size), "FID real images", show=show_progress):
-        feats.append(_inception(model, [read_image(f) for f in chunk], proto.fid_input, device, False)[0])
+    with graceful(lambda: "evaluation stopped while reading the real images; nothing was written", immediate=True):
+        for chunk in track(_batches(files, batch_size), "FID real images", show=show_progress):
+            feats.append(_inception(model, [read_image(f) for f in chunk], proto.fid_input, device, False)[0])
     mu, sigma = FID.statistics(np.concatenate(feats))
-    FID.save_statistics(path, mu, sigma, **info, settings=settings)
-    return mu, sigma, {**info, "cached": False}
+    cached = _cache(path, mu, sigma, **info, settings=settings)
+    return mu, sigma, {**info, "cached": False, **({} if cached else {"cache": None})}
+
+
+def _cache(path, mu, sigma, **meta) -> bool:
+    """Save FID statistics for the next run; an unwritable cache is no reason to lose the evaluation."""
+    try:
+        FID.save_statistics(path, mu, sigma, **meta)
+    except OutputError as exc:
+        from posewarp.console import err
+
+        err.print(f"[yellow]note: FID statistics not cached: {exc}[/yellow]", highlight=False)
+        return False
+    return True
 
 
 class Scorer:
@@ -342,12 +356,13 @@ def evaluate(
 
     scorer = Scorer(proto, wanted, device=dev, inception=inception, lpips=lpips_model, estimator=estimator,
                     targets=targets, gt_features="fid" in wanted and real is None)  # fmt: skip
-    for chunk in track(_batches(items, batch_size), "evaluating", show=show_progress):
-        scorer.add(chunk, [read_image(p.pred) for p in chunk], [read_image(p.gt) for p in chunk])
+    with graceful(lambda: f"evaluation stopped after {scorer.count} of {n} pairs; nothing was written", immediate=True):
+        for chunk in track(_batches(items, batch_size), "evaluating", show=show_progress):
+            scorer.add(chunk, [read_image(p.pred) for p in chunk], [read_image(p.gt) for p in chunk])
     if scorer.gt_features:
         mu, sigma = FID.statistics(np.concatenate(scorer.gt_feats))
-        FID.save_statistics(gt_cache["cache"], mu, sigma, **gt_cache)
-        real = (mu, sigma, {**gt_cache, "cached": False})
+        cached = _cache(gt_cache["cache"], mu, sigma, **gt_cache)
+        real = (mu, sigma, {**gt_cache, "cached": False, **({} if cached else {"cache": None})})
     results, notes = scorer.results(real)
     if keypoint_note:
         notes.append(keypoint_note)

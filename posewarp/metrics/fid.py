@@ -17,6 +17,7 @@ import io
 import json
 import os
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from scipy import linalg
 
 from posewarp.errors import PosewarpError
 from posewarp.formats import atomic
+from posewarp.formats.input_file import read_bytes
 
 
 def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,6 +55,20 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
 
 
+def _check_shapes(data: bytes, path) -> None:
+    """Refuse arrays whose headers promise more than FID statistics hold, before numpy allocates them."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in ("mu.npy", "sigma.npy"):
+            with z.open(name) as member:
+                fmt = np.lib.format
+                version = fmt.read_magic(member)
+                header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                shape = header(member)[0]
+                if len(shape) > 2 or any(d > MAX_FEATURES for d in shape):
+                    raise PosewarpError(f"{name[:-4]} has shape {shape}; FID statistics have at most "
+                                        f"{MAX_FEATURES} features", path)  # fmt: skip
+
+
 def posewarp_home() -> Path:
     return Path(os.environ.get("POSEWARP_HOME", Path.home() / ".cache" / "posewarp"))
 
@@ -78,16 +94,20 @@ def save_statistics(path: str | os.PathLike, mu: np.ndarray, sigma: np.ndarray, 
     atomic.write_bytes(path, buf.getvalue())
 
 
+MAX_FEATURES = 8192  # feature dimension of FID statistics (Inception's pool3 has 2048)
+
+
 def load_statistics(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """``mu`` and ``sigma`` of a pytorch-fid style ``.npz`` file."""
+    """``mu`` and ``sigma`` of a pytorch-fid style ``.npz`` file (a regular file; array headers checked for
+    size before any array is read)."""
+    data = read_bytes(path)
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with np.load(io.BytesIO(data), allow_pickle=False) as f:
             if "mu" not in f or "sigma" not in f:
                 raise PosewarpError("FID statistics file needs arrays 'mu' and 'sigma'", path)
+            _check_shapes(data, path)
             mu, sigma = f["mu"].astype(np.float64), f["sigma"].astype(np.float64)
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise PosewarpError(f"not a readable .npz file ({exc})", path) from None
     if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)):
         raise PosewarpError(f"inconsistent FID statistics: mu {mu.shape}, sigma {sigma.shape}", path)

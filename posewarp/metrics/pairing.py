@@ -15,7 +15,6 @@ the ground-truth name) or one keypoints file keyed by file name (PATN CSV, MS CO
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from posewarp.errors import PosewarpError
 from posewarp.formats.images import IMAGE_EXTENSIONS, list_images
+from posewarp.formats.input_file import csv_rows, read_text
 from posewarp.formats.keypoint_sources import KeypointSource, KeypointsNotFound
 
 SHOW = 3  # names quoted in an error message
@@ -60,20 +60,16 @@ def _few(names: list[str]) -> str:
 
 
 def _read_pairs(path: Path) -> tuple[str, list[tuple[str, str]]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
-    except FileNotFoundError:
-        raise PosewarpError("file not found", path) from None
-    except UnicodeDecodeError:
-        raise PosewarpError("not a text file", path) from None
-    header = [c.strip() for c in rows[0][:2]] if rows else []
+    rows = [(n, r) for n, r in csv_rows(read_text(path), path) if r and any(c.strip() for c in r)]
+    header = [c.strip() for c in rows[0][1][:2]] if rows else []
     if header not in (["from", "to"], ["pred", "gt"]):
         raise PosewarpError("expected a CSV with the header 'from,to' (PATN pairs) or 'pred,gt'", path)
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in rows[1:]:
         if len(row) < 2:
             raise PosewarpError(f"line {n} has fewer than two columns", path)
-    return header[0], [(r[0].strip(), r[1].strip()) for r in rows[1:]]
+        if "\x00" in row[0] + row[1]:
+            raise PosewarpError(f"line {n}: a name contains a NUL byte", path)
+    return header[0], [(r[0].strip(), r[1].strip()) for _, r in rows[1:]]
 
 
 def match_pairs(pred_dir, gt_dir, pairs: str | os.PathLike | None = None) -> list[Pair]:

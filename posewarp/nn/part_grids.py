@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from posewarp.nn import grids
 
@@ -99,7 +98,7 @@ def _fit(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, scale: torch.Tensor,
     s = (w * (xc * xc).sum(-1)).sum(1)
     p = (w * (xc * yc).sum(-1)).sum(1)
     q = (w * (xc[..., 0] * yc[..., 1] - xc[..., 1] * yc[..., 0])).sum(1)
-    mu = 1e-3 * reg
+    mu = 1e-6 * reg  # only decides when the points coincide (one point: the body scale, no rotation)
     a = (p + 2 * mu * scale) / (s + 2 * mu)
     b = q / (s + 2 * mu)
     sim = torch.stack((torch.stack((a, -b), -1), torch.stack((b, a), -1)), -2)  # (N, 2, 2)

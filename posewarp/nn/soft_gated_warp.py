@@ -52,7 +52,7 @@ class SoftGatedWarpBlock(nn.Module):
         if self.use_warp:
             if grid is None:
                 raise ValueError("the warping block needs a grid (or build it with warp=False)")
-            r = grid_warp(r, resize_grid(_as_grids(grid, 1)[0], phi.shape[2:]))
+            r = grid_warp(r, resize_grid(as_grids(grid, 1)[0], phi.shape[2:]))
         if self.gate is not None:
             g = torch.sigmoid(self.gate(torch.cat((shape_features, r), dim=1)))
         else:
@@ -61,7 +61,7 @@ class SoftGatedWarpBlock(nn.Module):
 
 
 
-def _as_grids(grid: torch.Tensor | None, count: int) -> list[torch.Tensor] | None:
+def as_grids(grid: torch.Tensor | None, count: int) -> list[torch.Tensor] | None:
     """``(N, H, W, 2)`` or ``(N, G, H, W, 2)`` -> a list of G grids (checked against ``count``)."""
     if grid is None:
         return None
@@ -91,7 +91,7 @@ class ChannelGatedWarpBlock(nn.Module):
         super().__init__()
         self.channels, self.shape_channels, self.num_grids = channels, shape_channels, num_grids
         self.use_gate, self.use_warp = gate, warp
-        if gate:
+        if gate and warp:  # without a warp there is nothing to choose between
             hidden = gate_hidden or max(channels // 2, 8)
             in_channels = channels * (1 + num_grids) + shape_channels + num_grids
             self.gate = nn.Sequential(
@@ -109,7 +109,7 @@ class ChannelGatedWarpBlock(nn.Module):
         size = phi.shape[2:]
         if not self.use_warp:
             return phi, torch.zeros_like(phi[:, :1])
-        grid_list = _as_grids(grid, self.num_grids)
+        grid_list = as_grids(grid, self.num_grids)
         if grid_list is None:
             raise ValueError("the warping block needs a grid (or build it with warp=False)")
         grid_list = [resize_grid(g, size) for g in grid_list]

@@ -21,7 +21,10 @@ channels (the authors' code has 179.5 M: its warp block has neither R nor the ga
   unwarped and warped features;
 - ``region_style``: the source's mean colour per label painted into the target parsing (shape encoder
   input) and its mean bottleneck feature per label painted likewise (bottleneck input);
-- ``upsample="resize"``: resize-convolutions instead of transposed convolutions.
+- ``upsample="resize"``: resize-convolutions instead of transposed convolutions;
+- ``composite=True``: the output is a per-pixel soft selection between the decoder's rendering, the source
+  pixels and the source pixels moved by each grid (``composition`` in the output), so what the warp can
+  carry is copied exactly and only the rest (disoccluded body, uncovered background) is rendered.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from torch import nn
 
 from posewarp.nn import region_style as RS
 from posewarp.nn.blocks import Encoder, ResnetBlock, check_input, conv_block, head, upsample
-from posewarp.nn.soft_gated_warp import ChannelGatedWarpBlock, SoftGatedWarpBlock
+from posewarp.nn.grids import warp as grid_warp
+from posewarp.nn.soft_gated_warp import ChannelGatedWarpBlock, SoftGatedWarpBlock, as_grids
 
 WARP_LEVELS = ("bottleneck", "all")
 GATE_MODES = ("spatial", "channel")
@@ -49,7 +53,8 @@ class WarpingGenerator(nn.Module):
     def __init__(self, *, ngf: int = 64, n_downsample: int = 3, n_blocks: int = 9, gate: bool = True,
                  warp: bool = True, extra_block: bool = False, warp_levels: str = "bottleneck",
                  gate_mode: str = "spatial", num_grids: int = 1, region_style: bool = False,
-                 upsample_mode: str = "transposed", image_channels: int = 3, parsing_channels: int = 20,
+                 upsample_mode: str = "transposed", composite: bool = False, image_channels: int = 3,
+                 parsing_channels: int = 20,
                  pose_channels: int = 18):
         super().__init__()
         if warp_levels not in WARP_LEVELS:
@@ -63,6 +68,8 @@ class WarpingGenerator(nn.Module):
         self.image_channels, self.parsing_channels, self.pose_channels = image_channels, parsing_channels, pose_channels
         self.multiple = 2 ** n_downsample
         self.use_warp, self.num_grids, self.region_style = warp, num_grids, region_style
+        # output candidates: the rendering, the source pixels, the source moved by each grid
+        self.candidates = (2 + (num_grids if warp else 0)) if composite else 0
         self.skips = warp_levels == "all"
         self.appearance = Encoder(in_channels=image_channels + parsing_channels, ngf=ngf, n_downsample=n_downsample)
         shape_in = parsing_channels + pose_channels + (image_channels if region_style else 0)
@@ -89,13 +96,16 @@ class WarpingGenerator(nn.Module):
                                      for i in range(n_downsample, 0, -1))
             self.fuse = nn.ModuleList(conv_block(2 * chans[i] + shape_chans[i], chans[i])
                                       for i in range(n_downsample - 1, -1, -1))
-            self.decoder = nn.Sequential(head(chans[0], image_channels), nn.Tanh())
+            c = chans[0]
+            self.decoder = nn.Sequential() if composite else nn.Sequential(head(c, image_channels), nn.Tanh())
         else:
             ups = []
             for _ in range(n_downsample):
                 ups.append(upsample(c, c // 2, upsample_mode))
                 c //= 2
-            self.decoder = nn.Sequential(*ups, head(c, image_channels), nn.Tanh())
+            self.decoder = nn.Sequential(*ups) if composite else nn.Sequential(*ups, head(c, image_channels), nn.Tanh())
+        # composite: the head also sees how well each pixel candidate's label agrees with the target parsing
+        self.head = head(c + self.candidates - 1, image_channels + self.candidates) if composite else None
 
     def _check(self, src_image, src_parsing, tgt_parsing, tgt_pose, grid) -> None:
         check_input("src_image", src_image, self.image_channels, self.multiple)
@@ -141,4 +151,21 @@ class WarpingGenerator(nn.Module):
         if self.skips:
             for up, fuse, skip, shape in zip(self.ups, self.fuse, reversed(skips), reversed(shape_feats[:-1])):
                 x = fuse(torch.cat((up(x), skip, shape), dim=1))
-        return {"image": self.decoder(x), "gates": gates, "warped": warped}
+        x = self.decoder(x)
+        if self.head is None:
+            return {"image": x, "gates": gates, "warped": warped}
+        image, composition = self._composite(x, src_image, src_parsing, tgt_parsing, grid)
+        return {"image": image, "gates": gates, "warped": warped, "composition": composition}
+
+    def _composite(self, x, src_image, src_parsing, tgt_parsing, grid):
+        """A soft per-pixel choice between the rendering and the (warped) source pixels."""
+        pixels, labels = [src_image], [src_parsing]
+        for g in as_grids(grid, self.num_grids) if self.use_warp else []:
+            pixels.append(grid_warp(src_image, g, padding_mode="border"))
+            labels.append(grid_warp(src_parsing, g, padding_mode="border"))
+        agree = [(lab * tgt_parsing).sum(dim=1, keepdim=True) for lab in labels]
+        out = self.head(torch.cat((x, *agree), dim=1))
+        c = self.image_channels
+        weights = out[:, c:].softmax(dim=1)
+        candidates = [torch.tanh(out[:, :c]), *pixels]
+        return sum(weights[:, i : i + 1] * cand for i, cand in enumerate(candidates)), weights

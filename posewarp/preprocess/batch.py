@@ -10,7 +10,9 @@
   processed (reading and decoding overlap the network), then feeds chunks of items to a ``process``
   callable under a Rich progress bar. An item whose reading fails with a ``PosewarpError`` is recorded
   as failed; a ``PosewarpError`` in ``process`` makes it retry the chunk's items one by one, so a bad
-  image only loses itself (DESIGN.md: skip and report, never die).
+  image only loses itself (DESIGN.md: skip and report, never die). An ``OutputError`` (full disk,
+  read-only folder) stops the job: every later item would fail the same way. Ctrl-C stops it at once;
+  outputs already written are complete and are skipped when the same command runs again.
 
 Contract for ``process(items, inputs)``: check everything first, then write each output atomically
 (``posewarp.formats.atomic``) and count into ``report.counts``, so a retried chunk never counts twice.
@@ -27,8 +29,9 @@ from pathlib import Path
 
 from rich.table import Table
 
-from posewarp.errors import PosewarpError
+from posewarp.errors import OutputError, PosewarpError
 from posewarp.formats.images import list_images
+from posewarp.formats.outputs import check_folder
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -43,6 +46,15 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     if n < 1 or not 0 <= i < n:
         raise PosewarpError(f"--shard {text!r}: need 0 <= i < n")
     return i, n
+
+
+def outside(folder: Path | None, image_dir: Path, what: str) -> None:
+    """Refuse an output folder inside the image folder: its PNGs would be read as images by the next run."""
+    if folder is None:
+        return
+    folder, image_dir = folder.resolve(), image_dir.resolve()
+    if folder == image_dir or image_dir in folder.parents:
+        raise PosewarpError(f"{what} must lie outside the image folder (its PNGs would be read as images)", folder)
 
 
 @dataclass
@@ -68,6 +80,7 @@ def plan_batch(
 ) -> tuple[list[BatchItem], int]:
     """``(items to do, number skipped because their output exists)`` for this shard."""
     image_dir = Path(image_dir)
+    check_folder(out_dir)
     images = list_images(image_dir)
     if shard is not None:
         i, n = shard
@@ -174,15 +187,18 @@ def run_batch(
 ) -> BatchReport:
     """``process(chunk, inputs)`` on chunks of ``batch_size`` items, ``read(item)`` done ahead in a thread."""
     from posewarp.console import progress
+    from posewarp.interrupt import graceful
 
     batch_size = max(1, int(batch_size))
     chunks = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
     bar = progress()
     bar.disable = not show_progress
+    note = (lambda: f"{report.done} of {len(items)} images done in this run; run the same command again to do the "
+            "rest (images already done are skipped)")  # fmt: skip
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posewarp-read")
     pending: deque[list[Future]] = deque()
     try:
-        with bar:
+        with bar, graceful(note, immediate=True):
             task = bar.add_task(description, total=len(items), info="")
             for index, chunk in enumerate(chunks):
                 while len(pending) <= PREFETCH_CHUNKS and index + len(pending) < len(chunks):
@@ -205,11 +221,13 @@ def run_batch(
 
 
 def _process(process, items: list[BatchItem], inputs: list, report: BatchReport) -> None:
-    """One chunk; when it fails, each of its items alone."""
+    """One chunk; when it fails, each of its items alone. An ``OutputError`` stops the job."""
     try:
         process(items, inputs)
         report.done += len(items)
         return
+    except OutputError:
+        raise
     except PosewarpError as exc:
         if len(items) == 1:
             report.failed.append((items[0].name, exc.message))
@@ -218,5 +236,7 @@ def _process(process, items: list[BatchItem], inputs: list, report: BatchReport)
         try:
             process([item], [value])
             report.done += 1
+        except OutputError:
+            raise
         except PosewarpError as one:
             report.failed.append((item.name, one.message))

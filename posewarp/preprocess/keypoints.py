@@ -40,7 +40,7 @@ import torch
 
 from posewarp.devices import resolve_device
 from posewarp.errors import PosewarpError
-from posewarp.formats import draw, images
+from posewarp.formats import draw, images, outputs
 from posewarp.formats import keypoints as K
 from posewarp.preprocess import batch as B
 from posewarp.preprocess import working_size as WS
@@ -214,6 +214,11 @@ def estimate_folder(
     if person not in ("best", "largest"):
         raise PosewarpError(f"unknown person selection {person!r}; use 'best' or 'largest'")
     image_dir, out_dir = Path(image_dir), Path(out_dir)
+    if annotations is not None:
+        outputs.check_file(annotations)
+    if overlay_dir is not None:
+        outputs.check_folder(overlay_dir)
+        B.outside(Path(overlay_dir), image_dir, "--overlay")
     todo, skipped = B.plan_batch(image_dir, out_dir, ".json", shard=shard, overwrite=overwrite)
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
@@ -230,10 +235,10 @@ def estimate_folder(
 
         def process(items: list[B.BatchItem], rgbs: list[np.ndarray]) -> None:
             for item, rgb, people in zip(items, rgbs, estimator.batch(rgbs)):
-                K.write_openpose_json(item.output, people)
                 if overlay_dir is not None:
                     picture = draw.skeleton(rgb, people) if len(people) else rgb
                     images.write_image(B.output_path(overlay_dir, item.name, ".png"), picture)
+                K.write_openpose_json(item.output, people)  # last: its presence marks the image as done
                 report.count("people found", len(people))
 
         B.run_batch(

@@ -286,14 +286,6 @@ def label_names(dataset: str = "lip", label_set: str | None = None) -> tuple[str
     return parsing.LABEL_SETS[label_set]
 
 
-def _outside(folder: Path | None, image_dir: Path, what: str) -> None:
-    if folder is None:
-        return
-    folder, image_dir = folder.resolve(), image_dir.resolve()
-    if folder == image_dir or image_dir in folder.parents:
-        raise PosewarpError(f"{what} must lie outside the image folder (its PNGs would be read as images)", folder)
-
-
 def write_logits(path: Path, scores: np.ndarray, image_hw: tuple[int, int]) -> None:
     """Working-size logits as ``(H, W, C)`` float32 ``.npy`` at the image's size (SCHP's ``--logits`` layout),
     written atomically through a memory map so that a large photo's logits never sit in memory whole."""
@@ -341,15 +333,17 @@ def parse_folder(
     its counts give the share of image pixels per label (percent, named by ``label_set``) for the labels seen,
     its ``runtime`` how the network ran.
     """
-    from posewarp.formats import draw, images
+    from posewarp.formats import draw, images, outputs
     from posewarp.preprocess import batch as B
     from posewarp.threads import cpu_threads
 
     names = label_names(dataset, label_set)
     image_dir, out_dir = Path(image_dir), Path(out_dir)
     overlay_dir = None if overlay_dir is None else Path(overlay_dir)
-    _outside(out_dir, image_dir, "--out")
-    _outside(overlay_dir, image_dir, "--overlay")
+    B.outside(out_dir, image_dir, "--out")
+    B.outside(overlay_dir, image_dir, "--overlay")
+    if overlay_dir is not None:
+        outputs.check_folder(overlay_dir)
     todo, skipped = B.plan_batch(image_dir, out_dir, ".png", shard=shard, overwrite=overwrite)
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)

@@ -2,8 +2,9 @@
 
 Design rules (DESIGN.md "Conventions"): nothing downloads implicitly; ``posewarp weights download
 NAME`` fetches a file into ``$POSEWARP_HOME`` (default ``~/.cache/posewarp``), resumes a partial
-``.part`` file with an HTTP Range request, checks size and sha256, and renames it into place
-atomically (a mismatch deletes the ``.part`` and leaves nothing behind). A missing file makes
+``.part`` file with an HTTP Range request (the ``.part`` is kept after a network failure or a short read,
+never followed if it is a link), checks size and sha256, and renames it into place atomically (a
+mismatch deletes the ``.part`` and leaves nothing behind). A missing file makes
 :func:`require` raise :class:`WeightsMissingError` naming the command to run and the expected path;
 an explicit ``--weights PATH`` always wins. File facts: reference/preprocessing.md A.4 (and C.7).
 
@@ -15,10 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,7 +136,6 @@ REGISTRY: dict[str, WeightFile] = {
 }
 
 CHUNK = 1 << 20
-TIMEOUT_S = 60
 
 
 def weights_home() -> Path:
@@ -171,6 +168,8 @@ def require(name: str, override: str | os.PathLike | None = None) -> Path:
     path = expected_path(name)
     if path.is_file():
         return path
+    if path.parent.exists() and not path.parent.is_dir():
+        raise PosewarpError("POSEWARP_HOME (where pretrained files live) is not a folder", path.parent)
     raise WeightsMissingError(
         f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` "
         f"(expected at {path}; --weights PATH uses another file)"
@@ -209,85 +208,51 @@ def verify(name: str) -> tuple[bool, str]:
 def download(name: str, *, url: str | None = None, show_progress: bool = True) -> Path:
     """Fetch ``name`` into :func:`weights_home` (resuming a ``.part``), check it, rename it into place.
 
-    ``url`` replaces the registry's URLs (a mirror, or a ``file://`` path). A present file that
-    verifies is kept as is. Network failures keep the ``.part`` for the next try; a size or sha256
-    mismatch deletes it and raises ``PosewarpError``.
+    ``url`` replaces the registry's URLs (a mirror, or a ``file://`` path). A present file that verifies is
+    kept as is. Network failures and short reads keep the ``.part`` for the next try; a body longer than
+    announced, or a size or sha256 mismatch, deletes it and raises ``PosewarpError`` (details in
+    ``posewarp.preprocess.download``).
     """
+    import http.client
+
+    from posewarp.formats import outputs
+    from posewarp.interrupt import graceful
+    from posewarp.preprocess.download import TooLong, fetch, part_size
+
     spec = entry(name)
     final = expected_path(name)
     if final.is_file() and check_file(spec, final)[0]:
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
+    outputs.check_folder(final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise outputs.os_error(exc, final.parent) from None
     part = final.with_name(final.name + ".part")
     urls = (url,) if url else spec.urls
     if not urls:
         raise PosewarpError(f"no download URL known for {name!r}; pass --url")
     errors = []
-    for candidate in urls:
-        try:
-            _fetch(candidate, part, spec, show_progress)
-            break
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            errors.append(f"{candidate}: {getattr(exc, 'reason', None) or exc}")
-    else:
-        raise PosewarpError(f"download of {name!r} failed (partial file kept for resume): " + "; ".join(errors))
+    note = lambda: f"{part_size(part):,} bytes are kept in {part}; run the same command again to resume"  # noqa: E731
+    with graceful(note, immediate=True):
+        for candidate in urls:
+            try:
+                fetch(candidate, part, spec.size, spec.name, show_progress)
+                break
+            except TooLong as exc:
+                part.unlink(missing_ok=True)
+                raise PosewarpError(f"download of {name!r} refused: {exc}; deleted the partial file", candidate) from None
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+                errors.append(f"{candidate}: {getattr(exc, 'reason', None) or exc}")
+        else:
+            kept = " (partial file kept: run the same command again to resume)" if part.exists() else ""
+            raise PosewarpError(f"download of {name!r} failed{kept}: " + "; ".join(errors))
     ok, message = check_file(spec, part)
     if not ok:
         part.unlink(missing_ok=True)
         raise PosewarpError(f"downloaded file for {name!r} is wrong ({message}); deleted it", url or urls[0])
-    os.replace(part, final)
-    return final
-
-
-def _fetch(url: str, part: Path, spec: WeightFile, show_progress: bool) -> None:
-    """Append the rest of ``url`` to ``part`` (Range resume over HTTP, seek for file://)."""
-    offset = part.stat().st_size if part.exists() else 0
-    if spec.size is not None and offset > spec.size:
-        part.unlink()
-        offset = 0
-    if spec.size is not None and offset == spec.size:
-        return
-    scheme = urllib.parse.urlparse(url).scheme
-    if scheme == "file":
-        source = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
-        with open(source, "rb") as src:
-            total = source.stat().st_size
-            if offset > total:
-                offset = 0
-            src.seek(offset)
-            _copy(src, part, offset, total, spec.name, show_progress)
-        return
-    if scheme not in ("http", "https"):
-        raise ValueError(f"unsupported URL scheme {scheme!r} (use http, https or file)")
-    request = urllib.request.Request(url, headers={"User-Agent": "posewarp"})
-    if offset:
-        request.add_header("Range", f"bytes={offset}-")
     try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and offset:  # nothing left to send: the .part is complete (checked by the caller)
-            return
-        raise
-    with response:
-        if offset and response.status == 206:
-            match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
-            if not match or int(match.group(1)) != offset:
-                raise ValueError("server answered the resume request with the wrong range")
-        else:
-            offset = 0  # the server ignored Range: start over
-        length = response.headers.get("Content-Length")
-        total = offset + int(length) if length is not None else spec.size
-        _copy(response, part, offset, total, spec.name, show_progress)
-
-
-def _copy(stream, part: Path, offset: int, total: int | None, label: str, show_progress: bool) -> None:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    from posewarp.console import err
-
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with open(part, "ab" if offset else "wb") as out, Progress(*columns, console=err, disable=not show_progress) as bar:
-        task = bar.add_task(f"download {label}", total=total, completed=offset)
-        for block in iter(lambda: stream.read(CHUNK), b""):
-            out.write(block)
-            bar.advance(task, len(block))
+        os.replace(part, final)
+    except OSError as exc:
+        raise outputs.os_error(exc, final) from None
+    return final

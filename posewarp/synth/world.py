@@ -24,12 +24,15 @@ import numpy as np
 from posewarp import __version__
 from posewarp.console import track
 from posewarp.errors import PosewarpError
-from posewarp.formats import atomic, images, keypoints, parsing
+from posewarp.formats import atomic, images, keypoints, outputs, parsing
 from posewarp.synth.person import render
 
 SYNTH_VERSION = 1
 SUBFOLDERS = ("images", "keypoints", "parsing")
 TOP_FILES = ("annotations.csv", "pairs-train.csv", "pairs-test.csv", "meta.json")
+MAX_SIDE = 4096  # pixels a side of a synthetic image
+MAX_IMAGES = 10_000_000  # images of one world
+MAX_PAIRS = 20_000_000  # rows of the pairs files of one world
 
 
 def image_name(identity: int, pose: int, identities: int = 10_000, poses: int = 100) -> str:
@@ -75,16 +78,33 @@ def check_args(identities, poses_per_identity, size, test_fraction, pairs_per_id
         raise PosewarpError(f"size must be (H, W), got {size!r}") from None
     if h < 1 or w < 1:
         raise PosewarpError(f"size must be positive (HxW), got {h}x{w}")
+    if max(h, w) > MAX_SIDE:
+        raise PosewarpError(f"size {h}x{w} is too large: at most {MAX_SIDE} pixels a side")
     if not 0.0 <= float(test_fraction) <= 1.0:
         raise PosewarpError(f"test fraction must lie in [0, 1], got {test_fraction}")
     if pairs_per_identity is not None and pairs_per_identity < 1:
         raise PosewarpError(f"pairs per identity must be positive, got {pairs_per_identity}")
+    if identities * k > MAX_IMAGES:
+        raise PosewarpError(f"{identities} x {k} = {identities * k:,} images is more than {MAX_IMAGES:,}")
+    pairs = identities * min(k * (k - 1), pairs_per_identity or k * k)
+    if pairs > MAX_PAIRS:
+        raise PosewarpError(f"the world would have {pairs:,} pairs, more than {MAX_PAIRS:,}; "
+                            "cap them with --pairs-per-identity")  # fmt: skip
     return h, w
 
 
-def _prepare(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise PosewarpError("exists and is not a folder", out)
+PROGRESS = ".synth-progress.jsonl"  # while writing: the arguments, then one line per image written
+
+
+def _prepare(out: Path, overwrite: bool, resume: bool, args: dict) -> dict[str, np.ndarray]:
+    """Make ``out`` ready; with ``resume``, the keypoints of the images an interrupted run already wrote."""
+    outputs.check_folder(out)
+    if resume:
+        done = _read_progress(out / PROGRESS, args)
+        if done is None:
+            raise PosewarpError("nothing to resume: no unfinished world made with these arguments here; "
+                                "run without --resume", out)  # fmt: skip
+        return done
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise PosewarpError("folder is not empty; choose a new folder or pass --overwrite", out)
@@ -92,11 +112,41 @@ def _prepare(out: Path, overwrite: bool) -> None:
         for sub in SUBFOLDERS:
             for p in (out / sub).glob("id*_pose*.*") if (out / sub).is_dir() else ():
                 p.unlink()
-        for name in TOP_FILES:
+        for name in (*TOP_FILES, PROGRESS):
             if (out / name).is_file():
                 (out / name).unlink()
     for sub in SUBFOLDERS:
         (out / sub).mkdir(parents=True, exist_ok=True)
+    atomic.write_text(out / PROGRESS, json.dumps(args) + "\n")
+    return {}
+
+
+def _read_progress(path: Path, args: dict) -> dict[str, np.ndarray] | None:
+    """Keypoints per image name recorded by an interrupted run with the same ``args`` (None: no such run)."""
+    if not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        if not lines or json.loads(lines[0]) != args:
+            return None
+    except json.JSONDecodeError:
+        return None
+    done = {}
+    for line in lines[1:]:
+        try:  # the last line may be cut short by a crash
+            rec = json.loads(line)
+            done[rec["name"]] = np.asarray(rec["keypoints"], np.float32).reshape(keypoints.NUM_KEYPOINTS, 3)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+    return done
+
+
+def _record(log, path: Path, doc: dict) -> None:
+    try:
+        log.write(json.dumps(doc) + "\n")
+        log.flush()
+    except OSError as exc:
+        raise outputs.os_error(exc, path) from None
 
 
 def generate(
@@ -109,12 +159,20 @@ def generate(
     test_fraction: float = 0.1,
     pairs_per_identity: int | None = None,
     overwrite: bool = False,
+    resume: bool = False,
     show_progress: bool = True,
 ) -> dict:
-    """Render ``identities`` x ``poses_per_identity`` people into ``out_dir``; returns the meta dict."""
+    """Render ``identities`` x ``poses_per_identity`` people into ``out_dir``; returns the meta dict.
+
+    Ctrl-C stops after the current image; ``resume=True`` (``--resume``) then renders only the rest, and the
+    files are the same bytes as those of an uninterrupted run."""
+    from posewarp.interrupt import graceful
+
     h, w = check_args(identities, poses_per_identity, size, test_fraction, pairs_per_identity, seed)
     out = Path(out_dir)
-    _prepare(out, overwrite)
+    args = {"identities": int(identities), "poses_per_identity": int(poses_per_identity), "size": [h, w],
+            "seed": int(seed), "test_fraction": float(test_fraction), "pairs_per_identity": pairs_per_identity}  # fmt: skip
+    done = _prepare(out, overwrite, resume, args)
     test_ids = set(split_identities(identities, test_fraction, seed))
     names = {
         i: [image_name(i, k, identities, poses_per_identity) for k in range(poses_per_identity)]
@@ -123,15 +181,23 @@ def generate(
     annotations: dict[str, np.ndarray] = {}
     jobs = [(i, k) for i in range(identities) for k in range(poses_per_identity)]
     visible = 0
-    for i, k in track(jobs, "synth", total=len(jobs), show=show_progress):
-        rgb, labels, kp = render(i, k, size=(h, w), seed=seed)
-        name = names[i][k]
-        stem = Path(name).stem
-        images.write_image(out / "images" / name, rgb)
-        parsing.write_label_png(out / "parsing" / f"{stem}.png", labels)
-        keypoints.write_openpose_json(out / "keypoints" / f"{stem}.json", kp)
-        annotations[name] = kp
-        visible += int((kp[:, 2] > 0).sum())
+    note = (lambda: f"{len(annotations)} of {len(jobs)} images are in {out}; run the same command with --resume "
+            "to finish the world")  # fmt: skip
+    with graceful(note, what="this image") as stop, open(out / PROGRESS, "a", encoding="utf-8") as log:
+        for i, k in track(jobs, "synth", total=len(jobs), show=show_progress):
+            stop.check()
+            name = names[i][k]
+            stem = Path(name).stem
+            files = (out / "images" / name, out / "parsing" / f"{stem}.png", out / "keypoints" / f"{stem}.json")
+            kp = done.get(name) if all(f.is_file() for f in files) else None
+            if kp is None:
+                rgb, labels, kp = render(i, k, size=(h, w), seed=seed)
+                images.write_image(files[0], rgb)
+                parsing.write_label_png(files[1], labels)
+                keypoints.write_openpose_json(files[2], kp)
+                _record(log, out / PROGRESS, {"name": name, "keypoints": kp.astype(np.float64).ravel().tolist()})
+            annotations[name] = kp
+            visible += int((kp[:, 2] > 0).sum())
     keypoints.write_patn_csv(out / "annotations.csv", annotations)
 
     pair_rng = np.random.default_rng([int(seed), 4])
@@ -163,4 +229,5 @@ def generate(
         "test_identity_names": [id_name(i) for i in sorted(test_ids)],
     }
     atomic.write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
+    (out / PROGRESS).unlink()
     return meta

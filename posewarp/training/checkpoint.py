@@ -36,19 +36,91 @@ def save(path: str | os.PathLike, payload: dict[str, Any]) -> None:
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise PosewarpError("checkpoint not found", path)
+        raise PosewarpError("checkpoint not found" if not path.exists() else "not a regular file", path)
     try:
         doc = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling/zip problem is the file's fault
-        raise PosewarpError(f"cannot read checkpoint ({type(exc).__name__}: {exc})", path) from None
-    if not isinstance(doc, dict) or "format_version" not in doc:
-        raise PosewarpError("not a posewarp checkpoint", path)
-    if doc["format_version"] > FORMAT_VERSION:
-        raise PosewarpError(
-            f"checkpoint format {doc['format_version']} is newer than this posewarp ({FORMAT_VERSION}); upgrade posewarp",
-            path,
-        )
+        reason = str(exc).split("\n")[0].split(". ")[0]
+        raise PosewarpError(f"cannot read checkpoint ({type(exc).__name__}: {reason})", path) from None
+    check_header(doc, path)
     return doc
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_header(doc: object, path: str | os.PathLike) -> None:
+    """The fields every checkpoint has, with their types, before anything else is read from it."""
+    if not isinstance(doc, dict) or "format_version" not in doc:
+        raise PosewarpError("not a posewarp checkpoint (no format_version)", path)
+    version = doc["format_version"]
+    if not _is_int(version) or version < 1:
+        raise PosewarpError(f"not a posewarp checkpoint: format_version must be a positive integer, got {version!r}",
+                            path)  # fmt: skip
+    if version > FORMAT_VERSION:
+        raise PosewarpError(f"checkpoint format {version} is newer than this posewarp ({FORMAT_VERSION}); upgrade posewarp",
+                            path)  # fmt: skip
+    kind, step, config = doc.get("kind"), doc.get("step"), doc.get("config")
+    if kind not in (*KINDS, "training-state"):
+        raise PosewarpError(f"not a posewarp checkpoint (kind {kind!r})", path)
+    if not _is_int(step) or step < 0:
+        raise PosewarpError(f"'step' must be a non-negative integer, got {step!r}", path)
+    if not isinstance(config, dict):
+        raise PosewarpError(f"'config' must be a dict, got {type(config).__name__}", path)
+
+
+def _tensor_dicts(value, what: str, path) -> dict[str, dict]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) and all(isinstance(t, torch.Tensor) for t in v.values())
+        for k, v in value.items()
+    ):
+        raise PosewarpError(f"'{what}' must map network names to dicts of tensors", path)
+    return value
+
+
+def check_state(doc: dict[str, Any], path: str | os.PathLike) -> None:
+    """A training state's own fields (``load`` checked the header) before a run resumes from it."""
+    from posewarp.training.loop import PHASES
+
+    if doc.get("kind") != "training-state":
+        raise PosewarpError(f"not a training state (kind {doc.get('kind')!r})", path)
+    for key in ("stage", "train_pairs"):
+        if not _is_int(doc.get(key)):
+            raise PosewarpError(f"'{key}' must be an integer, got {doc.get(key)!r}", path)
+    if doc.get("phase") not in PHASES:
+        raise PosewarpError(f"'phase' must be one of {', '.join(PHASES)}, got {doc.get('phase')!r}", path)
+    _tensor_dicts(doc.get("networks"), "networks", path)
+    if not isinstance(doc.get("optimizers"), dict) or not isinstance(doc.get("scaler", {}), dict):
+        raise PosewarpError("'optimizers' and 'scaler' must be dicts", path)
+
+
+def snapshot_config(doc: dict[str, Any], path: str | os.PathLike) -> TrainConfig:
+    """The config of a snapshot, type- and range-checked before any network is built from it."""
+    from posewarp.training.config import validate
+
+    try:
+        config = TrainConfig.from_dict(doc["config"])
+        validate(config)
+    except PosewarpError as exc:
+        raise PosewarpError(f"its config is not usable: {exc.message}", path) from None
+    return config
+
+
+def _check_fit(kind: str, config: TrainConfig, network: str, weights: dict[str, torch.Tensor], path) -> None:
+    """The stored tensors have exactly the shapes of the network the config describes, compared on the meta
+    device (nothing allocated): a tiny file cannot make the loader build a huge network."""
+    with torch.device("meta"):
+        expected = build(kind, config, network).state_dict()
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    wrong = [f"{k} {tuple(weights[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+             if k in weights and weights[k].shape != v.shape]  # fmt: skip
+    if missing or unexpected or wrong:
+        parts = [f"{len(keys)} {what} (e.g. {', '.join(keys[:2])})"
+                 for what, keys in (("missing", missing), ("unexpected", unexpected), ("of the wrong shape", wrong))
+                 if keys]  # fmt: skip
+        raise PosewarpError(f"the {network} weights do not fit the network in its config: {'; '.join(parts)}", path)
 
 
 def state_dict(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -109,10 +181,12 @@ def load_snapshot(
     kind = doc.get("kind")
     if kind not in KINDS:
         raise PosewarpError(f"not a posewarp snapshot (kind {kind!r})", path)
-    config = TrainConfig.from_dict(doc["config"])
+    config = snapshot_config(doc, path)
+    weights = _tensor_dicts(doc.get("weights"), "weights", path)
     network = network or ("matcher" if kind == "matcher" else "generator")
-    if network not in doc["weights"]:
-        raise PosewarpError(f"snapshot has no {network!r} weights (it has {', '.join(doc['weights'])})", path)
+    if network not in weights:
+        raise PosewarpError(f"snapshot has no {network!r} weights (it has {', '.join(weights) or 'none'})", path)
+    _check_fit(kind, config, network, weights[network], path)
     module = build(kind, config, network)
     try:
         module.load_state_dict(doc["weights"][network])

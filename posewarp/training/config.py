@@ -12,7 +12,6 @@ A config is plain data: ``asdict`` gives the JSON saved as ``config.json`` and i
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ class ModelConfig:
     ndf: int = 64
     d_layers: int = 3
     part_prior: bool = False  # Stage I also sees the source parsing moved part by part onto the target pose
+    parser_skips: bool = False  # Stage I is a U-Net (encoder levels reach the decoder)
     # Stage II only
     gate: bool = True  # soft gate in the warping block (--no-gate ablation)
     warp: bool = True  # warping block at all (--no-warp ablation = plain ResNet generator, the paper's woWB)
@@ -52,10 +52,25 @@ class ModelConfig:
     grids: str = "matcher"  # transformation grids: "matcher" (paper), "parts" (per-part keypoint maps) or both
     region_style: bool = False  # source mean colour / feature per label painted into the target parsing
     upsample: str = "transposed"  # decoder upsampling: "transposed" (paper) or "resize" (resize + conv)
+    composite: bool = False  # output = soft per-pixel selection of the rendering, the source and the warped source
     matcher_features: str = "vgg16"  # "small" (trained from scratch) or "vgg16" (the paper's GEO trunk)
     matcher_width: int = 32  # "small" features: first layer width
     matcher_feature_size: int | None = None  # correlation resolution (square); None: 15 (vgg16) or 16 (small)
     vgg: str = "pretrained"  # perceptual loss trunk: "pretrained" VGG19 from disk, or "random" (tests, tiny)
+
+
+# The two designs of the networks. ModelConfig's defaults are the paper's, so a snapshot written before
+# posewarp's design existed rebuilds as it was trained; presets choose posewarp's, and
+# ``posewarp train --design paper`` (``design(cfg, "paper")``) puts the paper's networks and losses on any preset.
+PAPER_DESIGN = {"part_prior": False, "parser_skips": False, "warp_levels": "bottleneck", "gate_mode": "spatial",
+                "grids": "matcher", "region_style": False, "upsample": "transposed", "composite": False}
+POSEWARP_DESIGN = {"part_prior": True, "parser_skips": True, "warp_levels": "all", "gate_mode": "channel",
+                   "grids": "parts", "region_style": True, "upsample": "resize", "composite": True}
+PAPER_LOSSES = {"loss.vgg": 10.0}  # the perceptual term (a preset may drop it, e.g. tiny's random VGG)
+DESIGNS = {
+    "paper": {**{f"model.{k}": v for k, v in PAPER_DESIGN.items()}, **PAPER_LOSSES},
+    "posewarp": {f"model.{k}": v for k, v in POSEWARP_DESIGN.items()},
+}
 
 
 @dataclass(frozen=True)
@@ -138,6 +153,8 @@ def _apply(obj, doc: dict[str, Any], prefix: str):
     for key, value in doc.items():
         if key not in fields:
             raise PosewarpError(f"unknown config option '{prefix}{key}' (known: {', '.join(fields)})")
+        if isinstance(value, dict) and not dataclasses.is_dataclass(getattr(obj, key)):
+            raise PosewarpError(f"option {prefix}{key} must be a value, not an object")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             changes[key] = _apply(current, value, f"{prefix}{key}.")
@@ -151,28 +168,32 @@ def _check_type(current, value, f: dataclasses.Field, name: str):
     if value is None:
         if "None" in kind:
             return None
-        raise PosewarpError(f"config option {name} cannot be null")
+        raise PosewarpError(f"option {name} cannot be null")
     if kind.startswith("tuple"):
         if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(type(v) is int and v > 0 for v in value)):
-            raise PosewarpError(f"config option {name} must be [height, width], got {value!r}")
+            raise PosewarpError(f"option {name} must be [height, width], got {value!r}")
         return tuple(value)
     if "bool" in kind:
         if not isinstance(value, bool):
-            raise PosewarpError(f"config option {name} must be true or false, got {value!r}")
+            raise PosewarpError(f"option {name} must be true or false, got {value!r}")
     elif "int" in kind and "float" not in kind:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise PosewarpError(f"config option {name} must be an integer, got {value!r}")
+            raise PosewarpError(f"option {name} must be an integer, got {value!r}")
     elif "float" in kind:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PosewarpError(f"config option {name} must be a number, got {value!r}")
+            raise PosewarpError(f"option {name} must be a number, got {value!r}")
         value = float(value)
     elif "str" in kind and not isinstance(value, str):
-        raise PosewarpError(f"config option {name} must be a string, got {value!r}")
+        raise PosewarpError(f"option {name} must be a string, got {value!r}")
     return value
 
 
 def _preset_tiny() -> TrainConfig:
-    """Trains on a CPU in minutes at 128x64 (a sanity check and the synthetic benchmarks, not a real model)."""
+    """Trains on a CPU in minutes at 128x64 (the demo, the shipped demo weights and the synthetic benchmarks).
+
+    No perceptual loss: without ImageNet weights offline it could only use a random VGG19, which cost two thirds
+    of every step for no measured gain (benchmarks/quality.py); ``--design paper`` puts it back with the paper's
+    networks."""
     return TrainConfig(
         preset="tiny",
         max_steps=600,
@@ -183,30 +204,32 @@ def _preset_tiny() -> TrainConfig:
         snapshot_every=200,
         data=DataConfig(batch_size=8),
         model=ModelConfig(ngf=16, n_downsample=2, n_blocks=2, ndf=16, d_layers=2, matcher_features="small",
-                          matcher_width=16, matcher_feature_size=10, vgg="random"),
+                          matcher_width=16, matcher_feature_size=10, vgg="random", **POSEWARP_DESIGN),
+        loss=LossConfig(vgg=0.0),
         optim=OptimConfig(lr=1e-3, decay_start=0.5),
         matcher=MatcherConfig(steps=300, lr=1e-3),
     )
 
 
 def _preset_market() -> TrainConfig:
-    """Market-1501 at 128x64 on one GPU: the paper's losses, a lighter generator (2 downsamples to 32x16)."""
+    """Market-1501 at 128x64 on one GPU: posewarp's networks with the paper's losses, a lighter generator (2
+    downsamples to 32x16)."""
     return TrainConfig(
         preset="market-128x64",
         max_steps=100_000,
         data=DataConfig(batch_size=32, workers=4),
-        model=ModelConfig(ngf=64, n_downsample=2, n_blocks=6, ndf=64, d_layers=3),
+        model=ModelConfig(ngf=64, n_downsample=2, n_blocks=6, ndf=64, d_layers=3, **POSEWARP_DESIGN),
         matcher=MatcherConfig(steps=20_000),
     )
 
 
 def _preset_deepfashion() -> TrainConfig:
-    """DeepFashion at 256x176: the authors' generator sizes at a single-GPU batch."""
+    """DeepFashion at 256x176: posewarp's networks at the authors' sizes, the paper's losses, a single-GPU batch."""
     return TrainConfig(
         preset="deepfashion-256x176",
         max_steps=200_000,
         data=DataConfig(batch_size=8, workers=4),
-        model=ModelConfig(ngf=64, n_downsample=3, n_blocks=9, ndf=64, d_layers=3),
+        model=ModelConfig(ngf=64, n_downsample=3, n_blocks=9, ndf=64, d_layers=3, **POSEWARP_DESIGN),
         matcher=MatcherConfig(steps=20_000),
     )
 
@@ -242,12 +265,14 @@ def preset(name: str, stage: int) -> TrainConfig:
 
 
 def load_json(path: str | os.PathLike) -> dict[str, Any]:
+    from posewarp.formats import jsonfile
+
+    if not Path(path).exists():
+        raise PosewarpError("config file not found", path)
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PosewarpError("config file not found", path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PosewarpError(f"cannot read config file: {exc}", path) from None
+        doc = jsonfile.read(path)
+    except PosewarpError as exc:
+        raise PosewarpError(f"cannot read config file: {exc.message}", path) from None
     if not isinstance(doc, dict):
         raise PosewarpError("config file must hold a JSON object", path)
     return doc
@@ -258,16 +283,26 @@ def default_preset(image_size: tuple[int, int]) -> str:
     return {(128, 64): "market-128x64", (256, 176): "deepfashion-256x176"}.get(tuple(image_size), "paper")
 
 
+def design(cfg: TrainConfig, name: str) -> TrainConfig:
+    """``cfg`` with the networks (and for the paper, the losses) of the named design, its sizes kept."""
+    if name not in DESIGNS:
+        raise PosewarpError(f"unknown design {name!r} (choose from {', '.join(DESIGNS)})")
+    return cfg.replace(DESIGNS[name])
+
+
 def resolve(
     stage: int,
     preset_name: str | None = None,
     config_file: str | os.PathLike | None = None,
     overrides: dict[str, Any] | None = None,
+    design_name: str | None = None,
 ) -> TrainConfig:
-    """preset < config file < CLI overrides. A config file may name its own preset (CLI --preset still wins)."""
+    """preset < design < config file < CLI overrides. A config file may name its own preset (CLI --preset wins)."""
     file_doc = load_json(config_file) if config_file is not None else {}
     name = file_doc.get("preset", preset_name) if preset_name is None else preset_name
     cfg = preset(name or "paper", stage)
+    if design_name is not None:
+        cfg = design(cfg, design_name)
     if file_doc:
         file_doc = {k: v for k, v in file_doc.items() if k not in ("preset", "stage")}
         try:
@@ -302,32 +337,14 @@ def resolve_resume(
 
 
 def validate(cfg: TrainConfig) -> None:
-    problems = []
-    if cfg.max_steps < 1:
-        problems.append("max_steps must be >= 1")
-    if cfg.data.batch_size < 1:
-        problems.append("data.batch_size must be >= 1")
-    if cfg.amp not in ("auto", "bf16", "fp16", "off"):
-        problems.append("amp must be auto, bf16, fp16 or off")
-    if cfg.model.matcher_features not in ("small", "vgg16"):
-        problems.append("model.matcher_features must be small or vgg16")
-    if cfg.model.vgg not in ("pretrained", "random"):
-        problems.append("model.vgg must be pretrained or random")
-    for name, choices in (("warp_levels", ("bottleneck", "all")), ("gate_mode", ("spatial", "channel")),
-                          ("grids", GRID_KINDS), ("upsample", ("transposed", "resize"))):
-        if getattr(cfg.model, name) not in choices:
-            problems.append(f"model.{name} must be one of {', '.join(choices)}")
+    """Every value within its range (``ranges.RANGES``), before anything is built or written."""
+    from posewarp.training.ranges import check
+
+    problems = check(cfg.to_dict())
     if "+" in cfg.model.grids and cfg.model.gate_mode == "spatial":
-        problems.append("model.grids with several grids needs model.gate_mode channel")
-    if not 0.0 <= cfg.stage1_share <= 1.0:
-        problems.append("stage1_share must be in [0, 1]")
-    if not 0.0 <= cfg.optim.decay_start <= 1.0:
-        problems.append("optim.decay_start must be in [0, 1]")
-    for name in ("log_every", "sample_every", "val_every", "snapshot_every"):
-        if getattr(cfg, name) < 1:
-            problems.append(f"{name} must be >= 1")
+        problems.append("option model.grids with several grids needs option model.gate_mode channel")
     if problems:
-        raise PosewarpError("bad training config: " + "; ".join(problems))
+        raise PosewarpError("; ".join(problems))
 
 
 def learning_rate(optim: OptimConfig, base_lr: float, step: int, max_steps: int) -> float:

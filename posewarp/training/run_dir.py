@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from posewarp.errors import PosewarpError
-from posewarp.formats import atomic
+from posewarp.formats import atomic, jsonfile
+from posewarp.formats.outputs import os_error
 
 _NUMBERED = re.compile(r"^(\d{5,})-")
+MAX_DESC = 100  # characters of the description in a run dir name
 
 CONFIG = "config.json"
 STATS = "stats.jsonl"
@@ -35,18 +37,21 @@ def _slug(text: str) -> str:
 def create(out: str | os.PathLike, stage: int, desc: str) -> Path:
     """Make the next numbered run dir under ``out`` (numbered after the highest existing one)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    highest = -1
-    for entry in out.iterdir():
-        m = _NUMBERED.match(entry.name)
-        if m:
-            highest = max(highest, int(m.group(1)))
-    name = f"{highest + 1:05d}-stage{stage}"
-    if desc:
-        name += f"-{_slug(desc)}"
-    path = out / name
-    path.mkdir()  # fails if a concurrent launch took the same number: better than sharing a dir
-    (path / "samples").mkdir()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        highest = -1
+        for entry in out.iterdir():
+            m = _NUMBERED.match(entry.name)
+            if m:
+                highest = max(highest, int(m.group(1)))
+        name = f"{highest + 1:05d}-stage{stage}"
+        if desc:
+            name += f"-{_slug(desc)[:MAX_DESC]}"
+        path = out / name
+        path.mkdir()  # fails if a concurrent launch took the same number: better than sharing a dir
+        (path / "samples").mkdir()
+    except OSError as exc:
+        raise os_error(exc, out) from None
     return path
 
 
@@ -61,12 +66,11 @@ def write_config(run: Path, config: dict[str, Any]) -> None:
 
 def read_config(run: str | os.PathLike) -> dict[str, Any]:
     path = Path(run) / CONFIG
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PosewarpError("not a run directory (no config.json)", run) from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise PosewarpError(f"cannot read config.json: {exc}", path) from None
+    if not path.exists():
+        raise PosewarpError("not a run directory (no config.json)", run)
+    doc = jsonfile.read(path)
+    if not isinstance(doc, dict):
+        raise PosewarpError("config.json must hold a JSON object", path)
     return doc
 
 
@@ -83,8 +87,11 @@ def _plain(value):
 def append_stats(run: Path, record: dict[str, Any]) -> None:
     """One JSON object per line; a reader sees whole lines only (each line is written with one write call)."""
     line = json.dumps({k: _plain(v) for k, v in record.items()}) + "\n"
-    with open(run / STATS, "a", encoding="utf-8") as fh:
-        fh.write(line)
+    try:
+        with open(run / STATS, "a", encoding="utf-8") as fh:
+            fh.write(line)
+    except OSError as exc:
+        raise os_error(exc, run / STATS) from None
 
 
 def read_stats(run: str | os.PathLike) -> list[dict[str, Any]]:

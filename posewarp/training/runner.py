@@ -13,6 +13,7 @@ from pathlib import Path
 
 from posewarp.console import err
 from posewarp.errors import PosewarpError
+from posewarp.formats import outputs
 from posewarp.training import checkpoint, distributed, loop, run_dir
 from posewarp.training.config import TrainConfig
 
@@ -38,14 +39,15 @@ def configure(
     config_file: str | os.PathLike | None = None,
     overrides: dict | None = None,
     resume: str | os.PathLike | None = None,
+    design: str | None = None,
 ) -> TrainConfig:
-    """The resolved config of ``posewarp train``: preset < config file < CLI, or (``resume``) the run's own
-    config.json < config file < CLI. Without a preset anywhere it follows the pack's image size."""
+    """The resolved config of ``posewarp train``: preset < design < config file < CLI, or (``resume``) the run's
+    own config.json < config file < CLI. Without a preset anywhere it follows the pack's image size."""
     from posewarp.training import config as C
 
     if resume is not None:
-        if preset is not None:
-            raise PosewarpError("--preset cannot change a resumed run (its config.json is used)", resume)
+        if preset is not None or design is not None:
+            raise PosewarpError("--preset and --design cannot change a resumed run (its config.json is used)", resume)
         saved = run_dir.read_config(resume)
         if saved.get("stage") != stage:
             raise PosewarpError(f"this is a stage {saved.get('stage')} run; it cannot resume as stage {stage}", resume)
@@ -57,7 +59,7 @@ def configure(
             from posewarp.data import PairDataset
 
             preset = C.default_preset(PairDataset(data, "train").image_size)
-    return C.resolve(stage, preset, config_file, overrides)
+    return C.resolve(stage, preset, config_file, overrides, design)
 
 
 def phases(config: TrainConfig) -> list[str]:
@@ -142,6 +144,12 @@ def train(
     show_progress: bool = True,
 ) -> TrainResult:
     """Train the stage of ``config``; ``resume`` continues a run dir from its ``training-state.pt``."""
+    from posewarp.training.config import validate
+
+    validate(config)
+    _check_inputs(config)
+    if resume is None:
+        outputs.check_folder(out)
     ctx = distributed.setup(device, config.amp)
     try:
         return _train(config, ctx, out, resume, show_progress)
@@ -149,9 +157,25 @@ def train(
         ctx.close()
 
 
-def _train(config: TrainConfig, ctx, out, resume, show_progress: bool) -> TrainResult:
-    import torch
+def _check_inputs(config: TrainConfig) -> None:
+    """The files a run will load later exist, before a run dir is made for it."""
+    for path in (config.stage1, config.matcher.path):
+        if path is not None:
+            checkpoint.resolve_snapshot(path)
+    if config.vgg_path is not None and not Path(config.vgg_path).is_file():
+        raise PosewarpError("--vgg: weights file not found", config.vgg_path)
 
+
+def _remove_if_empty(run: Path | None) -> None:
+    """A run dir that failed before its first training state holds nothing worth keeping."""
+    if run is None or not run.is_dir() or (run / run_dir.STATE).exists() or (run / run_dir.MATCHER_LATEST).exists():
+        return
+    for path in sorted(run.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    run.rmdir()
+
+
+def _train(config: TrainConfig, ctx, out, resume, show_progress: bool) -> TrainResult:
     train_set, test_set = _open_data(config)
     config = dataclasses.replace(config, data=dataclasses.replace(config.data, image_size=train_set.image_size))
     state = None
@@ -161,6 +185,7 @@ def _train(config: TrainConfig, ctx, out, resume, show_progress: bool) -> TrainR
         if not state_path.is_file():
             raise PosewarpError("no training-state.pt to resume from", run)
         state = checkpoint.load(state_path)
+        checkpoint.check_state(state, state_path)
         if state.get("stage") != config.stage:
             raise PosewarpError(f"this is a stage {state.get('stage')} run; it cannot resume as stage {config.stage}", run)
         if state.get("train_pairs") != len(train_set):
@@ -179,6 +204,17 @@ def _train(config: TrainConfig, ctx, out, resume, show_progress: bool) -> TrainR
             run_dir.write_config(run, config.to_dict())
             err.print(f"run dir [bold]{run}[/bold]")
         run = Path(ctx.broadcast_object(str(run)))
+    try:
+        return _run_phases(config, ctx, run, state, train_set, test_set, show_progress)
+    except BaseException:
+        if resume is None and ctx.main:
+            _remove_if_empty(run)
+        raise
+
+
+def _run_phases(config: TrainConfig, ctx, run: Path, state, train_set, test_set, show_progress: bool) -> TrainResult:
+    import torch
+
     if ctx.main:
         amp = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16 + GradScaler"}[ctx.amp_dtype]
         err.print(f"device {ctx.device} x {ctx.world} process(es), AMP {amp}, {len(train_set)} training pairs, "
@@ -194,7 +230,14 @@ def _train(config: TrainConfig, ctx, out, resume, show_progress: bool) -> TrainR
     for phase in todo[todo.index(start_phase):]:
         loop.seed_step(config.seed, phase, -1, 0)  # weights: a function of the seed, equal on every rank
         stage = _build(phase, config, ctx, run)
-        start = loop.load_state(stage, state, ctx) if state is not None and state["phase"] == phase else 0
+        start = 0
+        if state is not None and state["phase"] == phase:
+            try:
+                start = loop.load_state(stage, state, ctx)
+            except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise PosewarpError(f"the training state does not fit this run's networks ({reason})",
+                                    run / run_dir.STATE) from None  # fmt: skip
         max_steps = config.matcher.steps if phase == "matcher" else config.max_steps
         res = loop.run_phase(stage, config, ctx, run, train_set, test_set, start_step=start, max_steps=max_steps,
                              show_progress=show_progress)

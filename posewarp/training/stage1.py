@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 from posewarp import losses
 from posewarp.formats import draw

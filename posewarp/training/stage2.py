@@ -185,12 +185,16 @@ class Stage2(Stage):
         truth = batch["tgt_parsing"].float()
         if self.stage1 is None:
             return truth
-        predicted = P.one_hot(predict_parsing(self.stage1, batch)).float()
         share = self.config.stage1_share if train else 1.0
         if share >= 1.0:
-            return predicted
+            return P.one_hot(predict_parsing(self.stage1, batch)).float()
         use = torch.rand(truth.shape[0], device=truth.device) < share  # seeded per step by the loop
-        return torch.where(use[:, None, None, None], predicted, truth)
+        if not use.any():
+            return truth
+        chosen = {k: v[use] for k, v in batch.items() if torch.is_tensor(v) and len(v) == len(use)}
+        out = truth.clone()
+        out[use] = P.one_hot(predict_parsing(self.stage1, chosen)).float()
+        return out
 
     def grid(self, batch, tgt_parsing: torch.Tensor, train: bool) -> torch.Tensor | None:
         finetune = train and self.config.matcher.finetune
