@@ -4,7 +4,8 @@ PyTorch's default is one thread per core. On a small machine shared with other w
 the cores, and OpenMP's spinning threads then cost more than they give (Stage I ran 2.3x faster with one
 thread than with two on a busy 2-core CPU). So without ``--threads`` or ``OMP_NUM_THREADS`` a job takes
 the cores the 1-minute load average leaves free (at least one), and says which count it uses and why.
-OpenCV's pool gets the same count.
+OpenCV's own pool is left alone: ``cv2.setNumThreads`` in a forked process (multiprocessing, a test harness)
+can hang for good, and OpenCV's share of the work is small.
 """
 
 from __future__ import annotations
@@ -40,16 +41,13 @@ def choose_threads(requested: int | None = None) -> tuple[int, str]:
 
 @contextlib.contextmanager
 def cpu_threads(requested: int | None = None) -> Iterator[str]:
-    """Use the chosen count for torch and OpenCV inside the block; yields e.g. ``1 thread (2 cores, load 1.4)``."""
-    import cv2
+    """Use the chosen count for torch inside the block; yields e.g. ``1 thread (2 cores, load 1.4; ...)``."""
     import torch
 
     threads, why = choose_threads(requested)
-    before_torch, before_cv2 = torch.get_num_threads(), cv2.getNumThreads()
+    before = torch.get_num_threads()
     torch.set_num_threads(threads)
-    cv2.setNumThreads(threads)
     try:
         yield f"{threads} thread{'s' if threads > 1 else ''} ({why})"
     finally:
-        torch.set_num_threads(before_torch)
-        cv2.setNumThreads(before_cv2)
+        torch.set_num_threads(before)
