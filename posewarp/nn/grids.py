@@ -77,16 +77,21 @@ def affine_grid(theta: torch.Tensor, size) -> torch.Tensor:
 
 
 def tps_control_points(grid_size: int = 3, *, device=None, dtype=torch.float32) -> torch.Tensor:
-    """The regular control lattice ``(K, 2)`` over [-1, 1], x varying fastest."""
+    """The regular control lattice ``(K, 2)`` over [-1, 1], x varying fastest.
+
+    Built without stack/cat: on the meta device (snapshot checks build networks there) those import
+    torch._dynamo, a second of every ``posewarp transfer``'s start-up."""
     axis = torch.linspace(-1.0, 1.0, grid_size, dtype=torch.float64)
-    py, px = torch.meshgrid(axis, axis, indexing="ij")
-    return torch.stack((px.reshape(-1), py.reshape(-1)), dim=-1).to(device=device, dtype=dtype)
+    points = torch.empty(grid_size * grid_size, 2, dtype=torch.float64)
+    points[:, 0] = axis.repeat(grid_size)
+    points[:, 1] = axis.repeat_interleave(grid_size)
+    return points.to(device=device, dtype=dtype)
 
 
 def tps_identity(n: int, grid_size: int = 3, *, device=None, dtype=torch.float32) -> torch.Tensor:
     """``(n, 2K)`` TPS parameters (x coordinates then y coordinates) of the identity."""
     p = tps_control_points(grid_size, device=device, dtype=dtype)
-    return torch.cat((p[:, 0], p[:, 1])).repeat(n, 1)
+    return p.t().reshape(1, -1).repeat(n, 1)
 
 
 def _tps_u(r2: torch.Tensor) -> torch.Tensor:
