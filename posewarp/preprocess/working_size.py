@@ -4,8 +4,8 @@ Both networks see a few hundred pixels (OpenPose a 184-pixel-high input at the d
 letterbox), but the reference pipelines bring every map back to the full image before decoding: 57 float maps
 of a 16-megapixel photo are 7 GB. Images with more than :data:`MAX_WORK_PIXELS` pixels are therefore shrunk to
 that many (``cv2.INTER_AREA``) before anything else; keypoint coordinates are scaled back (pixel centres kept
-aligned) and per-pixel scores upscaled bilinearly, a band of rows at a time, so that neither the scores nor
-their argmax ever sit in memory at the full size. Images up to that size -- every dataset of the field
+aligned) and per-pixel scores upscaled bilinearly a band of rows at a time, so that the full-size scores never
+sit in memory whole (only their uint8 argmax does). Images up to that size -- every dataset of the field
 (Market 128x64, DeepFashion 256x176 and its 1101x750 originals) -- go through the reference steps unchanged,
 so their outputs equal the reference's.
 """
