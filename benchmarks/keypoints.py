@@ -1,156 +1,184 @@
-"""Speed of `posewarp keypoints` at 256x176, one scale (0.5), on CPU: network vs decoding, batching.
+"""`posewarp keypoints` end to end against the OpenPose port's rules, same seeded weights, same images, one run.
 
-    .venv/bin/python benchmarks/keypoints.py [--repeat 5] [--batch 8] [--threads N]
+    .venv/bin/python benchmarks/keypoints.py [--repeat 3] [--images 2] [--threads 1,2] [--no-rss]
 
-Prints per image: network time (batch 1), upsampling of the maps to image size, decoding (peaks, PAF
-scoring, grouping) on realistic planted maps (two people) and on a random network's maps, and batched
-network throughput. Baselines measured in the same run: decoding the way the reference port does it
-(smoothing every full map, a Python loop over every candidate pair with 10 samples) and batch size 1.
-Random seeded weights stand in for body_pose_model.pth (same architecture, same cost).
+Per image, both sides read a PNG, find people and write a JSON: the baseline is Hzzone/pytorch-openpose
+``Body`` (benchmarks/reference_openpose.py), posewarp is ``KeypointEstimator`` loaded from the same
+``body_pose_model.pth``-layout file (seeded random weights: same architecture, same cost) as ``posewarp keypoints``
+runs it. Sizes 128x64, 256x176 and a 512x512 photo-like picture; process CPU time per image, min and median per
+side over the repeats, the ratio of the medians; both sides' peaks and people must agree (positions within 0.5
+px). Then the network alone, a folder of same-size pictures (posewarp's default batch against the port one by one),
+and peak RSS per size and side (one image in a fresh process each), and posewarp on a 16-megapixel photo.
+
+The seeded weights: PyTorch's default initialisation gives maps that hardly depend on the picture (heatmaps
+0.105 +- 1e-4 everywhere), whose "peaks" sit on plateaus; so the convolutions get He initialisation and the two
+output layers are scaled once so that heatmaps have mean -0.25 and standard deviation 0.2 and PAFs standard
+deviation 0.3 on a sample picture. That gives a few dozen to a few hundred peaks per picture (printed): the
+decoding work of a few people, while the network's cost is the real one.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
-import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
-from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from posewarp.formats.keypoints import LIMBS  # noqa: E402
+import endtoend as E  # noqa: E402
+import reference_openpose as R  # noqa: E402
+
+from posewarp.formats import images  # noqa: E402
+from posewarp.formats import keypoints as K  # noqa: E402
 from posewarp.preprocess import keypoints as KP  # noqa: E402
 from posewarp.preprocess import openpose_decode as D  # noqa: E402
-from posewarp.preprocess.openpose_net import BodyPoseNet  # noqa: E402
-
-H, W = 256, 176
+from posewarp.preprocess.openpose_net import BodyPoseNet, flat_state_dict  # noqa: E402
 
 
-CLOCK = time.perf_counter
+def seeded_network(seed: int = 0) -> BodyPoseNet:
+    """The benchmark's weights (see the module docstring): He-initialised, output layers calibrated."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.device("meta"):
+        net = BodyPoseNet()
+    net = net.to_empty(device="cpu").eval()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                fan_in = m.in_channels * m.kernel_size[0] * m.kernel_size[1]
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * math.sqrt(2 / fan_in))
+                m.bias.zero_()
+        sample = E.render_rgb((256, 176), 0)
+        net.final_relu = False
+        paf, heat = net(torch.from_numpy(np.ascontiguousarray(KP.prepare(sample, 0.5)[0]))[None])
+        net.final_relu = True
+        for conv, out, std, mean in [(net.model6_2.Mconv7_stage6_L2, heat, 0.2, -0.25),
+                                     (net.model6_1.Mconv7_stage6_L1, paf, 0.3, 0.0)]:  # fmt: skip
+            mu, sd = out.mean(dim=(0, 2, 3)), out.std(dim=(0, 2, 3))
+            conv.weight.mul_((std / sd).view(-1, 1, 1, 1))
+            conv.bias.copy_(mean - mu * std / sd)
+    return net
 
 
-def timed(fn, repeat):
-    """Median seconds of ``repeat`` calls on CLOCK (wall, or process CPU time with --cpu-time)."""
-    times = []
-    for _ in range(repeat):
-        t = CLOCK()
-        fn()
-        times.append(CLOCK() - t)
-    return statistics.median(times)
+def network_alone(ref_net: torch.nn.Module, est: KP.KeypointEstimator, path: Path, repeat: int) -> str:
+    """CPU s of the network call only: the port's contiguous NCHW under no_grad against posewarp's runner."""
+    x = torch.from_numpy(np.ascontiguousarray(KP.prepare(images.read_image(path), 0.5)[0]))[None]
+
+    def reference(_):
+        with torch.no_grad():
+            ref_net(x)
+
+    times = E.interleaved({"reference": reference, "posewarp": lambda _: est.runner(x)}, [path], repeat)
+    return E.ratio_line(times["reference"]["cpu"], times["posewarp"]["cpu"])
 
 
-def reference_decode(heat, paf, height):
-    """The port's decoding strategy: full-map smoothing, a Python loop per candidate pair."""
-    peaks, counter = [], 0
-    for part in range(18):
-        ori = heat[:, :, part]
-        one = gaussian_filter(ori, sigma=3)
-        up, down, left, right = (np.zeros_like(one) for _ in range(4))
-        up[1:], down[:-1], left[:, 1:], right[:, :-1] = one[:-1], one[1:], one[:, :-1], one[:, 1:]
-        ys, xs = np.nonzero((one >= up) & (one >= down) & (one >= left) & (one >= right) & (one > 0.1))
-        peaks.append([(x, y, ori[y, x], counter + i) for i, (y, x) in enumerate(zip(ys, xs))])
-        counter += len(ys)
-    connections = []
-    for k, (a, b) in enumerate(LIMBS):
-        ca, cb, ch = peaks[a], peaks[b], D.PAF_CHANNELS[k]
-        if not ca or not cb:
-            connections.append(None)
-            continue
-        cands = []
-        for i in range(len(ca)):
-            for j in range(len(cb)):
-                vec = np.subtract(cb[j][:2], ca[i][:2])
-                norm = max(0.001, math.sqrt(vec[0] * vec[0] + vec[1] * vec[1]))
-                vec = vec / norm
-                xs = np.linspace(ca[i][0], cb[j][0], 10)
-                ys = np.linspace(ca[i][1], cb[j][1], 10)
-                mid = np.array(
-                    [paf[int(round(y)), int(round(x)), ch] * vec[0] + paf[int(round(y)), int(round(x)), ch + 1] * vec[1]
-                     for x, y in zip(xs, ys)]  # fmt: skip
-                )
-                s = sum(mid) / 10 + min(0.5 * height / norm - 1, 0)
-                if np.count_nonzero(mid > 0.05) > 8 and s > 0:
-                    cands.append((i, j, s, s + ca[i][2] + cb[j][2]))
-        rows = np.array(sorted(cands, key=lambda c: c[2], reverse=True), dtype=np.float64).reshape(-1, 4)
-        ids_a = np.array([p[3] for p in ca], np.float64)
-        ids_b = np.array([p[3] for p in cb], np.float64)
-        connections.append(D.match_limb(rows, ids_a, ids_b))
-    candidate = np.array([p for part in peaks for p in part], np.float64).reshape(-1, 4)
-    return candidate, D.group(connections, candidate)
+def folder_mode(run: dict, est: KP.KeypointEstimator, path: Path, out: Path, repeat: int) -> str:
+    """Eight pictures of one size: the port one by one against posewarp's batch (``posewarp keypoints`` on a
+    folder of same-size images), CPU s per image, interleaved."""
+    paths = [path] * est.batch_size
+
+    def batched(_):
+        people = est.batch([images.read_image(p) for p in paths])
+        for i, found in enumerate(people):
+            K.write_openpose_json(out / f"pw-batch-{i}.json", found)
+
+    def one_by_one(_):
+        for p in paths:
+            run["reference"](p)
+
+    times = E.interleaved({"reference": one_by_one, "posewarp": batched}, [path], repeat)
+    n = len(paths)
+    return E.ratio_line([t / n for t in times["reference"]["cpu"]], [t / n for t in times["posewarp"]["cpu"]])
 
 
-def planted_maps():
-    """Two people (unit gaussians at the keypoints, unit PAF bands along the limbs) at 256x176."""
-    template = np.array([(0, -28), (0, 0), (-24, 0), (-32, 36), (-36, 68), (24, 0), (32, 36), (36, 68), (-16, 68),
-                         (-18, 108), (-20, 148), (16, 68), (18, 108), (20, 148), (-8, -36), (8, -36), (-16, -32),
-                         (16, -32)]) * 0.55  # fmt: skip
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
-    heat, paf = np.zeros((H, W, 19)), np.zeros((H, W, 38))
-    for neck in [(50, 70), (125, 80)]:
-        pts = template + neck
-        for p, (x, y) in enumerate(pts):
-            heat[:, :, p] = np.maximum(heat[:, :, p], np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 18))
-        for k, (a, b) in enumerate(LIMBS):
-            d = pts[b] - pts[a]
-            t = np.clip(((xx - pts[a][0]) * d[0] + (yy - pts[a][1]) * d[1]) / (d @ d), 0, 1)
-            near = np.hypot(xx - pts[a][0] - t * d[0], yy - pts[a][1] - t * d[1]) <= 3
-            paf[near, D.PAF_CHANNELS[k]], paf[near, D.PAF_CHANNELS[k] + 1] = d / np.linalg.norm(d)
-    return heat, paf
+def sides(weights: Path, out: Path) -> tuple[dict, KP.KeypointEstimator, torch.nn.Module]:
+    ref_net = R.load_body(torch.load(weights, weights_only=True))
+    est = KP.KeypointEstimator(weights, device="cpu")
+
+    def reference(path: Path):
+        candidate, subset = R.body(ref_net, cv2.imread(str(path)))
+        doc = {"candidate": candidate.tolist(), "subset": subset.tolist()}
+        (out / f"ref-{path.stem}.json").write_text(json.dumps(doc))
+        return candidate, subset
+
+    def posewarp(path: Path):
+        people = est.batch([images.read_image(path)])[0]
+        K.write_openpose_json(out / f"pw-{path.stem}.json", people)
+        return people
+
+    return {"reference": reference, "posewarp": posewarp}, est, ref_net
+
+
+def agree(est: KP.KeypointEstimator, run: dict, path: Path) -> str:
+    """Peaks, people and their keypoints of both sides; raises when they differ."""
+    rgb = images.read_image(path)
+    ref_candidate, ref_subset = run["reference"](path)
+    candidate, subset = D.decode(*est.maps([rgb])[0], rgb.shape[0])
+    assert E.np_close(candidate[:, :2], ref_candidate[:, :2], 0.5), f"{path.name}: peaks differ"
+    assert np.array_equal(subset[:, :18], ref_subset[:, :18]), f"{path.name}: people differ"
+    people, ref_people = run["posewarp"](path), D.to_people(ref_candidate, ref_subset)
+    assert E.np_close(people[..., :2], ref_people[..., :2], 0.5), f"{path.name}: keypoints differ"
+    return f"{len(candidate)} peaks, {len(people)} people"
+
+
+def child(args) -> None:
+    E.set_threads(1)
+    weights, path = Path(args.child[1]), Path(args.child[2])
+    start = time.process_time()
+    out = Path(tempfile.mkdtemp())
+    if args.child[0] == "reference":
+        candidate, _ = R.body(R.load_body(torch.load(weights, weights_only=True)), cv2.imread(str(path)))
+        found = len(candidate)
+    else:
+        people = KP.KeypointEstimator(weights, device="cpu")(images.read_image(path))
+        K.write_openpose_json(out / "x.json", people)
+        found = len(people)
+    E.child_report(time.process_time() - start, found=found)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument(
-        "--cpu-time", action="store_true", help="Time with process CPU time (steadier on a shared machine)."
-    )
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--images", type=int, default=2, help="pictures per size")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS runs")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    global CLOCK
-    if args.cpu_time:
-        CLOCK = time.process_time
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    est = KP.KeypointEstimator(net=BodyPoseNet(), device="cpu", scales=(0.5,), batch_size=args.batch)
-    rng = np.random.default_rng(0)
-    imgs = [rng.integers(0, 255, (H, W, 3), dtype=np.uint8) for _ in range(args.batch)]
-    inp, size = KP.prepare(imgs[0], 0.5)
-    print(f"image {H}x{W}, scale 0.5 -> network input {inp.shape[1]}x{inp.shape[2]}, "
-          f"torch threads {torch.get_num_threads()}, "
-          f"clock: {'process CPU time' if args.cpu_time else 'wall'}")
-
-    est._forward(inp[None])  # warm-up
-    t_net = timed(lambda: est._forward(inp[None]), args.repeat)
-    batch_in = np.stack([KP.prepare(im, 0.5)[0] for im in imgs])
-    t_batch = timed(lambda: est._forward(batch_in), max(1, args.repeat // 2)) / args.batch
-    pafs, heats = est._forward(inp[None])
-    t_up = timed(lambda: (KP.upsample(heats[0], size, (H, W)), KP.upsample(pafs[0], size, (H, W))), args.repeat)
-
-    rows = []
-    for label, (heat, paf) in [("planted, 2 people", planted_maps()), ("random network maps", est.maps(imgs[:1])[0])]:
-        ours = D.decode(heat, paf, H)
-        ref = reference_decode(heat, paf, H)
-        assert np.array_equal(ours[0], ref[0]) and np.array_equal(ours[1], ref[1]), "decoders disagree"
-        t_ours = timed(lambda: D.decode(heat, paf, H), args.repeat)
-        t_ref = timed(lambda: reference_decode(heat, paf, H), max(1, args.repeat // 2))
-        rows.append((label, len(ours[0]), len(ours[1]), t_ours, t_ref))
-
-    print(f"network, batch 1           : {1000 * t_net:8.1f} ms/image")
-    print(f"network, batch {args.batch:<2d}          : {1000 * t_batch:8.1f} ms/image  "
-          f"(throughput x{t_net / t_batch:.2f} vs batch 1)")  # fmt: skip
-    print(f"maps -> image size (cubic) : {1000 * t_up:8.1f} ms/image")
-    for label, n_peaks, n_people, t_ours, t_ref in rows:
-        print(f"decode ({label}: {n_peaks} peaks, {n_people} people): {1000 * t_ours:.1f} ms "
-              f"(reference-style {1000 * t_ref:.1f} ms, x{t_ref / t_ours:.1f}); "
-              f"decode + upsample = {100 * (t_ours + t_up) / t_net:.1f}% of network time")  # fmt: skip
+    if args.child:
+        return child(args)
+    tmp = Path(tempfile.mkdtemp(prefix="posewarp-bench-"))
+    weights = tmp / "body_pose_model.pth"
+    torch.save(flat_state_dict(seeded_network()), weights)
+    paths = {size: E.write_images(tmp, size, args.images) for size in E.SIZES}
+    print(f"keypoints end to end (read PNG, network, decode, write JSON), CPU s per image; {E.machine()}")
+    for threads in (int(t) for t in args.threads.split(",")):
+        E.set_threads(threads)
+        run, est, ref_net = sides(weights, tmp)
+        print(f"\n{threads} thread(s); posewarp runs {est.runner.describe()}")
+        print(f"{'size':>9} | {E.HEADER} | outputs")
+        for size, files in paths.items():
+            found = "; ".join(agree(est, run, p) for p in files)
+            times = E.interleaved(run, files, args.repeat)
+            line = E.ratio_line(times["reference"]["cpu"], times["posewarp"]["cpu"])
+            wall = E.ratio_line(times["reference"]["wall"], times["posewarp"]["wall"], short=True)
+            print(f"{size[0]:>4}x{size[1]:<4} | {line} | agree: {found} | wall {wall}")
+        print("network alone, one picture per call:")
+        for size, files in paths.items():
+            print(f"{size[0]:>4}x{size[1]:<4} | {network_alone(ref_net, est, files[0], args.repeat + 2)}")
+        print(f"a folder of one size, posewarp batch {est.batch_size} (the port has no batching):")
+        for size, files in paths.items():
+            print(f"{size[0]:>4}x{size[1]:<4} | {folder_mode(run, est, files[0], tmp, args.repeat)}")
+    if args.no_rss:
+        return
+    E.print_memory(Path(__file__).resolve(), weights, paths, tmp)
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ def test_a_batch_job_skips_bad_items_but_stops_at_an_unwritable_output(tmp_path)
 
     items = [B.BatchItem(image=tmp_path / f"{i}.png", name=f"{i}.png", output=tmp_path / f"{i}.json") for i in range(5)]
 
-    def process(chunk):
+    def process(chunk, names):
         for item in chunk:
             if item.name == "1.png":
                 raise PosewarpError("unreadable image", item.image)
@@ -151,5 +151,6 @@ def test_a_batch_job_skips_bad_items_but_stops_at_an_unwritable_output(tmp_path)
 
     report = B.BatchReport()
     with pytest.raises(OutputError, match="no space left"):
-        B.run_batch(items, process, batch_size=1, description="t", report=report, show_progress=False)
+        B.run_batch(items, process, read=lambda item: item.name, batch_size=1, description="t", report=report,
+                    show_progress=False)  # fmt: skip
     assert report.done == 2 and report.failed == [("1.png", "unreadable image")]  # 4.png was never tried

@@ -60,23 +60,22 @@ def test_two_images_writing_one_output_is_an_error(folder, tmp_path):
         B.plan_batch(folder, tmp_path / "out", ".json")
 
 
-def test_run_batch_retries_a_failed_chunk_item_by_item(folder, tmp_path):
+def test_run_batch_reads_ahead_and_skips_unreadable_items(folder, tmp_path):
     (folder / "b.png").write_bytes(b"corrupt")
     todo, _ = B.plan_batch(folder, tmp_path / "out", ".txt")
     calls = []
     report = B.BatchReport(counts={"pixels": 0})
 
-    def process(items):
+    def process(items, rgbs):
         calls.append([i.name for i in items])
-        rgbs = [images.read_image(i.image) for i in items]
         for item, rgb in zip(items, rgbs):
             atomic.write_text(item.output, str(rgb.shape))
             report.count("pixels", rgb.shape[0] * rgb.shape[1])
 
-    B.run_batch(todo, process, batch_size=2, description="test", report=report, show_progress=False)
-    assert calls == [["a.jpg", "b.png"], ["a.jpg"], ["b.png"], ["e.png", "sub/c.JPG"], ["sub/deep/d.webp"]]
+    B.run_batch(todo, process, read=B.read_rgb, batch_size=2, description="test", report=report, show_progress=False)
+    assert calls == [["a.jpg"], ["e.png", "sub/c.JPG"], ["sub/deep/d.webp"]]  # b.png never reaches the network
     assert report.done == 4 and report.failed == [("b.png", "not an image file")]
-    assert report.counts == {"pixels": 4 * 48}  # the failed chunk counted nothing twice
+    assert report.counts == {"pixels": 4 * 48}
     assert (tmp_path / "out" / "a.txt").read_text() == "(8, 6, 3)" and not (tmp_path / "out" / "b.txt").exists()
     doc = report.as_dict()
     assert doc["done"] == 4 and doc["pixels"] == 192
@@ -85,11 +84,49 @@ def test_run_batch_retries_a_failed_chunk_item_by_item(folder, tmp_path):
     assert table.row_count == 5  # done, skipped, failed, pixels, the failure
 
 
+def test_a_failing_chunk_is_retried_item_by_item(folder, tmp_path):
+    todo, _ = B.plan_batch(folder, tmp_path / "out", ".txt")
+    calls = []
+    report = B.BatchReport()
+
+    def process(items, names):
+        calls.append(list(names))
+        if "b.png" in names:
+            raise PosewarpError("refused", items[names.index("b.png")].image)
+        report.count("written", len(items))
+
+    B.run_batch(todo, process, read=lambda item: item.name, batch_size=2, description="t", report=report,
+                show_progress=False)  # fmt: skip
+    assert calls == [["a.jpg", "b.png"], ["a.jpg"], ["b.png"], ["e.png", "sub/c.JPG"], ["sub/deep/d.webp"]]
+    assert report.done == 4 and [name for name, _ in report.failed] == ["b.png"]
+    assert report.counts == {"written": 4}  # the failed chunk counted nothing twice
+
+
+def test_order_by_groups_equal_keys_and_keeps_their_order(folder, tmp_path):
+    todo, _ = B.plan_batch(folder, tmp_path / "out", ".txt")
+    ordered = B.order_by(todo, lambda item: item.name.count("/"))
+    assert [i.name for i in ordered] == ["a.jpg", "b.png", "e.png", "sub/c.JPG", "sub/deep/d.webp"]
+    ordered = B.order_by(todo, lambda item: item.name.endswith(".png"))
+    assert [i.name for i in ordered] == ["a.jpg", "sub/c.JPG", "sub/deep/d.webp", "b.png", "e.png"]
+
+
+def test_header_size_applies_the_exif_rotation(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees: the stored 10x4 (w x h) picture is shown 4 wide, 10 high
+    Image.new("RGB", (10, 4)).save(path, exif=exif)
+    assert images.header_size(path) == (10, 4) == images.read_image(path).shape[:2]
+    (tmp_path / "junk.jpg").write_bytes(b"junk")
+    assert images.header_size(tmp_path / "junk.jpg") is None
+
+
 def test_other_exceptions_are_not_swallowed(folder, tmp_path):
     todo, _ = B.plan_batch(folder, tmp_path / "out", ".txt")
 
-    def process(items):
+    def process(items, inputs):
         raise RuntimeError("a bug")
 
     with pytest.raises(RuntimeError):
-        B.run_batch(todo, process, description="test", report=B.BatchReport(), show_progress=False)
+        B.run_batch(todo, process, read=B.read_rgb, description="test", report=B.BatchReport(), show_progress=False)

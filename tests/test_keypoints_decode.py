@@ -1,10 +1,12 @@
 """OpenPose decoding: planted skeletons decode exactly; the vectorised code equals a literal loop oracle.
 
-The oracle below is a plain per-pixel / per-pair transcription of reference/preprocessing.md A.8-A.11
-(the pytorch-openpose rules), written for this test; ``decode`` must give identical arrays.
+The oracle is benchmarks/reference_openpose.py: a transcription of reference/preprocessing.md A.8-A.11 (the
+pytorch-openpose rules) in the port's own loop style, also the baseline of benchmarks/keypoints.py; ``decode``
+must give identical arrays.
 """
 
-import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,89 +15,11 @@ from scipy.ndimage import gaussian_filter
 from posewarp.formats.keypoints import LIMBS
 from posewarp.preprocess import openpose_decode as D
 
-MAP_IDX = [[31, 32], [39, 40], [33, 34], [35, 36], [41, 42], [43, 44], [19, 20], [21, 22], [23, 24], [25, 26],
-           [27, 28], [29, 30], [47, 48], [49, 50], [53, 54], [51, 52], [55, 56], [37, 38], [45, 46]]  # fmt: skip
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import reference_openpose  # noqa: E402
 
 def oracle(heatmap, paf, height):
-    all_peaks, counter = [], 0
-    for part in range(18):
-        ori = heatmap[:, :, part]
-        one = gaussian_filter(ori, sigma=3)
-        h, w = one.shape
-        peaks = []
-        for y in range(h):
-            for x in range(w):
-                v = one[y, x]
-                nbrs = [one[y - 1, x] if y > 0 else 0, one[y + 1, x] if y < h - 1 else 0,
-                        one[y, x - 1] if x > 0 else 0, one[y, x + 1] if x < w - 1 else 0]  # fmt: skip
-                if all(v >= n for n in nbrs) and v > 0.1:
-                    peaks.append((x, y, ori[y, x], counter))
-                    counter += 1
-        all_peaks.append(peaks)
-    connection_all, special = [], []
-    for k, (a, b) in enumerate(LIMBS):
-        score_mid = paf[:, :, [m - 19 for m in MAP_IDX[k]]]
-        cand_a, cand_b = all_peaks[a], all_peaks[b]
-        if not cand_a or not cand_b:
-            special.append(k)
-            connection_all.append([])
-            continue
-        cands = []
-        for i in range(len(cand_a)):
-            for j in range(len(cand_b)):
-                vec = np.subtract(cand_b[j][:2], cand_a[i][:2])
-                norm = max(0.001, math.sqrt(vec[0] * vec[0] + vec[1] * vec[1]))
-                vec = np.divide(vec, norm)
-                pts = list(zip(np.linspace(cand_a[i][0], cand_b[j][0], num=10),
-                               np.linspace(cand_a[i][1], cand_b[j][1], num=10)))  # fmt: skip
-                vx = np.array([score_mid[int(round(p[1])), int(round(p[0])), 0] for p in pts])
-                vy = np.array([score_mid[int(round(p[1])), int(round(p[0])), 1] for p in pts])
-                mid = np.multiply(vx, vec[0]) + np.multiply(vy, vec[1])
-                s = sum(mid) / len(mid) + min(0.5 * height / norm - 1, 0)
-                if len(np.nonzero(mid > 0.05)[0]) > 0.8 * len(mid) and s > 0:
-                    cands.append([i, j, s, s + cand_a[i][2] + cand_b[j][2]])
-        cands = sorted(cands, key=lambda c: c[2], reverse=True)
-        conn = np.zeros((0, 5))
-        for i, j, s, _ in cands:
-            if i not in conn[:, 3] and j not in conn[:, 4]:
-                conn = np.vstack([conn, [cand_a[i][3], cand_b[j][3], s, i, j]])
-                if len(conn) >= min(len(cand_a), len(cand_b)):
-                    break
-        connection_all.append(conn)
-    candidate = np.array([p for part in all_peaks for p in part], dtype=np.float64).reshape(-1, 4)
-    subset = -1 * np.ones((0, 20))
-    for k, (ia, ib) in enumerate(LIMBS):
-        if k in special:
-            continue
-        for c in connection_all[k]:
-            pa, pb = c[0], c[1]
-            rows = [r for r in range(len(subset)) if subset[r][ia] == pa or subset[r][ib] == pb]
-            if len(rows) == 1:
-                j = rows[0]
-                if subset[j][ib] != pb:
-                    subset[j][ib] = pb
-                    subset[j][-1] += 1
-                    subset[j][-2] += candidate[int(pb), 2] + c[2]
-            elif len(rows) == 2:
-                j1, j2 = rows
-                member = ((subset[j1] >= 0).astype(int) + (subset[j2] >= 0).astype(int))[:-2]
-                if len(np.nonzero(member == 2)[0]) == 0:
-                    subset[j1][:-2] += subset[j2][:-2] + 1
-                    subset[j1][-2:] += subset[j2][-2:]
-                    subset[j1][-2] += c[2]
-                    subset = np.delete(subset, j2, 0)
-                else:
-                    subset[j1][ib] = pb
-                    subset[j1][-1] += 1
-                    subset[j1][-2] += candidate[int(pb), 2] + c[2]
-            elif not rows and k < 17:
-                row = -1 * np.ones(20)
-                row[ia], row[ib], row[-1] = pa, pb, 2
-                row[-2] = sum(candidate[c[:2].astype(int), 2]) + c[2]
-                subset = np.vstack([subset, row])
-    keep = [i for i in range(len(subset)) if not (subset[i][-1] < 4 or subset[i][-2] / subset[i][-1] < 0.4)]
-    return candidate, subset[keep]
+    return reference_openpose.decode(heatmap, paf, height)
 
 
 # A standing person, offsets from the neck (x, y); limbs shorter than half of the 128 px image height.

@@ -5,6 +5,7 @@ exp-schp-201908261155-lip.pth: ``module.`` prefix, wrapped in ``{'state_dict': .
 """
 
 import math
+import sys
 from collections import OrderedDict
 from pathlib import Path
 
@@ -12,12 +13,16 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from torchvision import transforms
 
 from posewarp.errors import PosewarpError
 from posewarp.formats import parsing
 from posewarp.preprocess import parser as P
-from posewarp.preprocess.schp_net import SCHPNet
+from posewarp.preprocess.bn_folding import fold_batch_norms
+from posewarp.preprocess.pyramid_factorized import FactorizedPyramidPooling, interpolation_matrix
+from posewarp.preprocess.schp_net import ActivatedBatchNorm2d, SCHPNet
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import reference_schp  # noqa: E402  SCHP's simple_extractor steps (C.3), also benchmarks/parse.py's baseline
 
 KEY_FILE = Path(__file__).parent / "data" / "schp_lip_keys.txt"
 
@@ -35,8 +40,9 @@ def reference_keys(num_classes: int = 20) -> "OrderedDict[str, tuple[int, ...]]"
     return keys
 
 
-def random_schp_state(seed: int = 0, num_classes: int = 20) -> "OrderedDict[str, torch.Tensor]":
-    """Seeded weights scaled so that a forward pass stays finite and gives several labels."""
+def random_schp_state(seed: int = 0, num_classes: int = 20, negative: bool = False) -> "OrderedDict[str, torch.Tensor]":
+    """Seeded weights scaled so that a forward pass stays finite and gives several labels; ``negative`` gives
+    about half of the norms' weights a minus sign (trained InPlaceABN weights may have either sign)."""
     g = torch.Generator().manual_seed(seed)
     state = OrderedDict()
     for key, shape in reference_keys(num_classes).items():
@@ -50,6 +56,8 @@ def random_schp_state(seed: int = 0, num_classes: int = 20) -> "OrderedDict[str,
             t = torch.rand(shape, generator=g) + 0.5
         else:
             t = torch.randn(shape, generator=g) * 0.1
+        if negative and len(shape) == 1 and key.endswith(".weight"):
+            t = t * torch.where(torch.rand(shape, generator=g) < 0.5, -1.0, 1.0)
         state[key] = t
     return state
 
@@ -118,71 +126,114 @@ def test_misfits_say_what_does_not_fit(tmp_path):
         P.load_network(tmp_path / "absent.pth", P.DATASETS["lip"])
 
 
-def test_batchnorm_is_inplace_abn_in_eval():
-    """BN with running stats, then leaky ReLU 0.01 (heads) or nothing (backbone)."""
+class KernelABN(torch.nn.Module):
+    """SCHP's compiled InPlaceABN in eval, written out from its kernel (``forward_cpu``/``forward_cuda``):
+    ``gamma = |weight| + eps``, ``mul = rsqrt(var + eps) * gamma``, ``x = (x - mean) * mul + bias``, then leaky ReLU
+    (``x < 0: x * slope``) or nothing. ``plain_weight`` uses the weight as it is (what plain batch norm does)."""
+
+    def __init__(self, abn, plain_weight=False):
+        super().__init__()
+        self.abn, self.plain_weight = abn, plain_weight
+
+    def forward(self, x):
+        a = self.abn
+        gamma = a.weight if self.plain_weight else torch.abs(a.weight) + a.eps
+        mul = torch.rsqrt(a.running_var + a.eps) * gamma
+        x = (x - a.running_mean[None, :, None, None]) * mul[None, :, None, None] + a.bias[None, :, None, None]
+        return torch.where(x < 0, x * 0.01, x) if a.activation == "leaky_relu" else x
+
+
+def kernel_network(state, plain_weight=False):
+    """SCHPNet with every norm replaced by :class:`KernelABN` (an implementation independent of ours)."""
+    net = P.build_network(state, P.DATASETS["lip"])
+    for parent in list(net.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, ActivatedBatchNorm2d):
+                setattr(parent, name, KernelABN(child, plain_weight))
+    return net.eval()
+
+
+@pytest.fixture(scope="module")
+def signed_state():
+    return {k.removeprefix("module."): v for k, v in random_schp_state(seed=7, negative=True).items()}
+
+
+def test_norm_equals_the_inplace_abn_kernel_with_negative_weights():
+    """BN with InPlaceABN's |weight| + eps scale, then leaky ReLU 0.01 (heads) or nothing (backbone)."""
     net = SCHPNet(num_classes=20).eval()
-    abn, plain = net.fushion[1], net.layer1[0].bn1
     g = torch.Generator().manual_seed(0)
-    for m in (abn, plain):
-        m.running_mean.copy_(torch.randn(m.num_features, generator=g))
-        m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-    x = torch.randn(2, 256, 3, 3, generator=g)
-    norm = (x - abn.running_mean[:, None, None]) / torch.sqrt(abn.running_var[:, None, None] + 1e-5)
-    norm = norm * abn.weight[:, None, None] + abn.bias[:, None, None]
-    torch.testing.assert_close(abn(x), torch.where(norm > 0, norm, 0.01 * norm))
-    assert (plain(torch.randn(1, 64, 2, 2) - 10) < 0).any()  # no activation in the backbone's BN
+    for abn in (net.fushion[1], net.layer1[0].bn1):
+        n = abn.num_features
+        with torch.no_grad():
+            abn.weight.copy_(torch.randn(n, generator=g))
+            abn.bias.copy_(torch.randn(n, generator=g))
+        abn.running_mean.copy_(torch.randn(n, generator=g))
+        abn.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+        assert (abn.weight < 0).sum() > n // 4
+        x = torch.randn(2, n, 3, 3, generator=g)
+        torch.testing.assert_close(abn(x), KernelABN(abn)(x), rtol=1e-6, atol=1e-6)
+        assert not torch.allclose(abn(x), KernelABN(abn, plain_weight=True)(x), atol=1e-3)
+    assert (net.layer1[0].bn1(torch.randn(1, 64, 2, 2) - 10) < 0).any()  # no activation in the backbone's BN
 
 
-# ------------------------------------------------------------------ SCHP's simple_extractor, written out plainly
-
-
-def reference_extractor(net, bgr, size=473):
-    """simple_extractor.py's steps as described in preprocessing.md C.3 (box -> centre/scale, 3-point affine,
-    ToTensor + Normalize, fusion output, nn.Upsample, per-channel inverse warp, argmax)."""
-    h, w = bgr.shape[:2]
-    bw, bh = w - 1, h - 1
-    center = np.array([bw * 0.5, bh * 0.5], np.float32)
-    scale = np.array([max(bw, bh)] * 2, np.float32)
-
-    def affine(inv):
-        src, dst = np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32)
-        src[0] = center
-        src[1] = center + np.array([0, scale[0] * -0.5], np.float32)
-        dst[0] = [(size - 1) * 0.5, (size - 1) * 0.5]
-        dst[1] = dst[0] + np.array([0, (size - 1) * -0.5], np.float32)
-        for pts in (src, dst):
-            d = pts[0] - pts[1]
-            pts[2] = pts[1] + np.array([-d[1], d[0]], np.float32)
-        return cv2.getAffineTransform(dst, src) if inv else cv2.getAffineTransform(src, dst)
-
-    inp = cv2.warpAffine(bgr, affine(False), (size, size), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))  # fmt: skip
-    tf = transforms.Compose(
-        [transforms.ToTensor(), transforms.Normalize(mean=[0.406, 0.456, 0.485], std=[0.225, 0.224, 0.229])]
-    )
+def test_inference_form_keeps_the_function_with_the_effective_scale(signed_state):
+    net = P.build_network(signed_state, P.DATASETS["lip"])
+    folded = P.build_network(signed_state, P.DATASETS["lip"], inference=True)
+    assert not any(isinstance(m, ActivatedBatchNorm2d) for m in folded.modules())
+    assert folded.layer1[0].conv1.bias is not None and isinstance(folded.fushion[1], torch.nn.LeakyReLU)
+    x = torch.randn(1, 3, 65, 65, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        output = net(tf(inp).unsqueeze(0))
-        up = torch.nn.Upsample(size=(size, size), mode="bilinear", align_corners=True)(output[0][-1][0].unsqueeze(0))
-    logits = up.squeeze().permute(1, 2, 0).numpy()
-    trans = affine(True)
-    warped = [
-        cv2.warpAffine(logits[:, :, i], trans, (w, h), flags=cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_CONSTANT, borderValue=(0))  # fmt: skip
-        for i in range(logits.shape[2])
-    ]
-    logits = np.stack(warped, axis=2)
-    return np.argmax(logits, axis=2).astype(np.uint8), logits
+        ref, out = net(x), folded(x)
+    for a, b in [(ref[0][0], out[0][0]), (ref[0][1], out[0][1]), (ref[1][0], out[1][0])]:
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-4 * a.abs().max().item())
+    with pytest.raises(ValueError, match="no convolution before the norm"):
+        fold_batch_norms(torch.nn.Sequential(ActivatedBatchNorm2d(3)))
+
+
+@pytest.mark.parametrize("size", [(30, 30), (5, 3), (2, 2), (1, 1)])
+def test_factorized_pyramid_equals_upsample_then_convolve(signed_state, size):
+    """Priors of 1, 2, 3 and 6 bins brought to feature maps larger, smaller and of one pixel."""
+    net = P.build_network(signed_state, P.DATASETS["lip"])
+    x = torch.randn(1, 2048, *size, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ref = net.context_encoding(x)
+        out = FactorizedPyramidPooling(net.context_encoding)(x)
+    torch.testing.assert_close(out, ref, rtol=0, atol=2e-6 * ref.abs().max().item())
+    grid = interpolation_matrix(7, 3)[1:-1]  # the upsampling weights, without the padding rows
+    line = torch.arange(3.0)
+    torch.testing.assert_close(grid.double() @ line.double(), torch.nn.functional.interpolate(
+        line[None, None], size=7, mode="linear", align_corners=True)[0, 0].double())  # fmt: skip
+
+
+# ------------------------------------------------------------------ against SCHP's simple_extractor
 
 
 def test_labels_equal_the_reference_extractor(network):
     """Same steps, same numbers; run at a 129-pixel input (473 for LIP in use) to keep the test fast."""
     rgb = cv2.resize(np.random.default_rng(5).integers(0, 256, (9, 6, 3)).astype(np.uint8), (45, 71))
-    ref_labels, ref_logits = reference_extractor(network, np.ascontiguousarray(rgb[:, :, ::-1]), size=129)
+    ref_labels, ref_logits = reference_schp.extract_array(network, np.ascontiguousarray(rgb[:, :, ::-1]), size=129)
     parser = P.HumanParser(network=network, device="cpu", amp=False, input_size=129)
     logits = parser.logits(rgb)
     np.testing.assert_allclose(logits, ref_logits, rtol=0, atol=1e-4)
     np.testing.assert_array_equal(np.argmax(logits, axis=2), ref_labels)
     assert len(np.unique(ref_labels)) > 1  # the random weights do separate classes
+
+
+def test_labels_equal_the_kernel_s_with_negative_norm_weights(signed_state, tmp_path):
+    """The real checkpoint path (file, strict load, BN folding) against the extractor running SCHP's kernel formula;
+    plain batch norm (weight without abs) would give other labels."""
+    path = tmp_path / "schp-signed.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in signed_state.items()}}, path)
+    rgb = cv2.resize(np.random.default_rng(6).integers(0, 256, (9, 6, 3)).astype(np.uint8), (45, 71))
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    ref_labels, ref_logits = reference_schp.extract_array(kernel_network(signed_state), bgr, size=129)
+    parser = P.HumanParser(path, device="cpu", amp=False, input_size=129)
+    logits = parser.logits(rgb)
+    np.testing.assert_allclose(logits, ref_logits, rtol=0, atol=1e-4 * np.abs(ref_logits).max())
+    np.testing.assert_array_equal(parser(rgb), ref_labels)
+    assert len(np.unique(ref_labels)) > 1
+    plain_labels, _ = reference_schp.extract_array(kernel_network(signed_state, plain_weight=True), bgr, size=129)
+    assert (plain_labels != ref_labels).mean() > 0.05
 
 
 def test_flip_tta_of_a_symmetric_input_is_symmetric_after_the_swap(network):

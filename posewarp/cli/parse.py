@@ -34,7 +34,15 @@ def parse(
     input_size: int | None = typer.Option(
         None, "--input-size", min=16, max=2048, help="Square network input in pixels (default 473 for LIP, 512 for ATR/Pascal)."
     ),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=1, max=256, help="Images per network call (default 4)."),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", min=1, max=256, help="Images per network call (default 1 on the CPU, 16 on a GPU)."
+    ),
+    compile_: bool | None = typer.Option(
+        None, "--compile/--no-compile", help="torch.compile the network (default: on the CPU for 1000+ images)."
+    ),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, max=256, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
+    ),
     no_amp: bool = typer.Option(False, "--no-amp", help="Full float32 on CUDA (the reference's numbers)."),
     logits: bool = typer.Option(False, "--logits", help="Also save the logits as OUTDIR/<stem>.npy (H, W, C float32)."),
     overlay: Path | None = typer.Option(None, "--overlay", help="Folder for colour parsing overlays on the images."),
@@ -69,7 +77,9 @@ def parse(
         scales=parsed_scales or (1.0,),
         amp=not no_amp,
         input_size=input_size,
-        batch_size=batch_size or 4,
+        batch_size=batch_size,
+        compile=compile_,
+        threads=threads,
         logits=logits,
         overlay_dir=overlay,
         label_set=label_set,

@@ -141,3 +141,15 @@ def to_uint8(t: torch.Tensor) -> np.ndarray:
     """Float ``(3, H, W)`` / ``(N, 3, H, W)`` in [-1, 1] to RGB uint8 ``(H, W, 3)`` / ``(N, H, W, 3)``."""
     t = t.detach().float().clamp(-1, 1).add(1).mul(127.5).round()
     return t.movedim(-3, -1).to(torch.uint8).cpu().numpy()
+
+
+def header_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``(H, W)`` as :func:`read_image` will return it (EXIF rotation applied), from the header only; None
+    when the file cannot be opened as an image (reading it will then report why)."""
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            rotated = img.getexif().get(0x0112) in (5, 6, 7, 8)  # orientations that swap width and height
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    return (w, h) if rotated else (h, w)

@@ -52,7 +52,7 @@ def identity_grid(size, *, batch: int = 1, device=None, dtype=torch.float32) -> 
 
 def affine_identity(n: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
     """``(n, 6)`` identity affine parameters."""
-    return torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], device=device, dtype=dtype).repeat(n, 1)
+    return torch.tensor([[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]], device=device, dtype=dtype).expand(n, -1).contiguous()
 
 
 def apply_affine(theta: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
@@ -77,16 +77,20 @@ def affine_grid(theta: torch.Tensor, size) -> torch.Tensor:
 
 
 def tps_control_points(grid_size: int = 3, *, device=None, dtype=torch.float32) -> torch.Tensor:
-    """The regular control lattice ``(K, 2)`` over [-1, 1], x varying fastest."""
-    axis = torch.linspace(-1.0, 1.0, grid_size, dtype=torch.float64)
-    py, px = torch.meshgrid(axis, axis, indexing="ij")
-    return torch.stack((px.reshape(-1), py.reshape(-1)), dim=-1).to(device=device, dtype=dtype)
+    """The regular control lattice ``(K, 2)`` over [-1, 1], x varying fastest.
+
+    The identities here are made from plain lists, expand and contiguous: on the meta device (the snapshot check
+    builds networks there) stack, cat and repeat import torch._dynamo and sympy, 1.7 s of every
+    ``posewarp transfer``'s start-up."""
+    axis = torch.linspace(-1.0, 1.0, grid_size, dtype=torch.float64, device="cpu").tolist()
+    points = [(x, y) for y in axis for x in axis]
+    return torch.tensor(points, dtype=torch.float64, device=device).to(dtype)
 
 
 def tps_identity(n: int, grid_size: int = 3, *, device=None, dtype=torch.float32) -> torch.Tensor:
     """``(n, 2K)`` TPS parameters (x coordinates then y coordinates) of the identity."""
     p = tps_control_points(grid_size, device=device, dtype=dtype)
-    return torch.cat((p[:, 0], p[:, 1])).repeat(n, 1)
+    return p.t().contiguous().view(1, -1).expand(n, -1).contiguous()
 
 
 def _tps_u(r2: torch.Tensor) -> torch.Tensor:

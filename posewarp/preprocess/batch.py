@@ -4,21 +4,26 @@
   shard (``--shard i/n``: the sorted list's items whose index is ``i`` modulo ``n``), maps each image
   to ``OUTDIR/<relative path, suffix replaced>`` and skips those already written (resume after an
   interruption) unless ``overwrite``.
-* :func:`run_batch` feeds chunks of items to a ``process`` callable under a Rich progress bar. A
-  ``PosewarpError`` in a chunk makes it retry the chunk's items one by one, so a bad image only loses
-  itself; failures are recorded in the :class:`BatchReport` (DESIGN.md: skip and report, never die).
-  An ``OutputError`` (full disk, read-only folder) stops the job: every later item would fail the same
-  way. Ctrl-C stops it after the current chunk; outputs already written are complete and are skipped
-  when the same command runs again.
+* :func:`order_by` reorders the items so that those a network can run together are neighbours
+  (same-size batching); outputs do not depend on the order.
+* :func:`run_batch` reads the inputs of the next chunks in a background thread while the current chunk is
+  processed (reading and decoding overlap the network), then feeds chunks of items to a ``process``
+  callable under a Rich progress bar. An item whose reading fails with a ``PosewarpError`` is recorded
+  as failed; a ``PosewarpError`` in ``process`` makes it retry the chunk's items one by one, so a bad
+  image only loses itself (DESIGN.md: skip and report, never die). An ``OutputError`` (full disk,
+  read-only folder) stops the job: every later item would fail the same way. Ctrl-C stops it at once;
+  outputs already written are complete and are skipped when the same command runs again.
 
-Contract for ``process(items)``: read and check every input first, then write each output atomically
+Contract for ``process(items, inputs)``: check everything first, then write each output atomically
 (``posewarp.formats.atomic``) and count into ``report.counts``, so a retried chunk never counts twice.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,6 +105,7 @@ class BatchReport:
     skipped: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (item name, reason)
     counts: dict[str, int] = field(default_factory=dict)  # e.g. {"people found": 12}
+    runtime: str = ""  # how the network ran, e.g. "cpu, NCHW, eager, 1 thread (...)"
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -113,6 +119,8 @@ class BatchReport:
         table.add_row("failed", f"[red]{len(self.failed)}[/red]" if self.failed else "0")
         for key, value in self.counts.items():
             table.add_row(key, str(value))
+        if self.runtime:
+            table.add_row("ran on", self.runtime, style="dim")
         for name, reason in self.failed[:max_failures]:
             table.add_row(f"[red]failed[/red] {name}", reason, style="dim")
         if len(self.failed) > max_failures:
@@ -130,47 +138,105 @@ class BatchReport:
             "skipped": self.skipped,
             "failed": [{"name": n, "reason": r} for n, r in self.failed],
             **{k: v for k, v in self.counts.items()},
+            **({"runtime": self.runtime} if self.runtime else {}),
         }
+
+
+def order_by(items: list[BatchItem], key: Callable[[BatchItem], Hashable]) -> list[BatchItem]:
+    """Items grouped by ``key`` (groups in order of first appearance, items in their order within a group)."""
+    groups: dict[Hashable, list[BatchItem]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return [item for group in groups.values() for item in group]
+
+
+def read_rgb(item: BatchItem):
+    """The usual ``read`` of :func:`run_batch`: the item's image as RGB uint8."""
+    from posewarp.formats.images import read_image
+
+    return read_image(item.image)
+
+
+def announce(job: str, runtime: str, show: bool) -> None:
+    """One line before the progress bar saying how the job runs (device, layout, compile, threads and why)."""
+    if show:
+        from posewarp.console import err
+
+        err.print(f"[bold]{job}[/bold]: {runtime}")
+
+
+PREFETCH_CHUNKS = 2  # chunks read ahead of the one being processed
+
+
+def _read_one(read: Callable[[BatchItem], object], item: BatchItem) -> tuple[bool, object]:
+    try:
+        return True, read(item)
+    except PosewarpError as exc:
+        return False, exc.message
 
 
 def run_batch(
     items: list[BatchItem],
-    process: Callable[[list[BatchItem]], None],
+    process: Callable[[list[BatchItem], list], None],
     *,
+    read: Callable[[BatchItem], object],
     batch_size: int = 1,
     description: str,
     report: BatchReport,
     show_progress: bool = True,
 ) -> BatchReport:
-    """Run ``process`` on chunks of ``batch_size`` items; a failing chunk is retried item by item."""
+    """``process(chunk, inputs)`` on chunks of ``batch_size`` items, ``read(item)`` done ahead in a thread."""
     from posewarp.console import progress
     from posewarp.interrupt import graceful
 
     batch_size = max(1, int(batch_size))
+    chunks = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
     bar = progress()
     bar.disable = not show_progress
     note = (lambda: f"{report.done} of {len(items)} images done in this run; run the same command again to do the "
             "rest (images already done are skipped)")  # fmt: skip
-    with bar, graceful(note, immediate=True):
-        task = bar.add_task(description, total=len(items), info="")
-        for start in range(0, len(items), batch_size):
-            chunk = items[start : start + batch_size]
-            try:
-                process(chunk)
-                report.done += len(chunk)
-            except OutputError:
-                raise
-            except PosewarpError as exc:
-                if len(chunk) == 1:
-                    report.failed.append((chunk[0].name, exc.message))
-                else:
-                    for item in chunk:
-                        try:
-                            process([item])
-                            report.done += 1
-                        except OutputError:
-                            raise
-                        except PosewarpError as one:
-                            report.failed.append((item.name, one.message))
-            bar.update(task, advance=len(chunk), info=f"[red]{len(report.failed)} failed" if report.failed else "")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posewarp-read")
+    pending: deque[list[Future]] = deque()
+    try:
+        with bar, graceful(note, immediate=True):
+            task = bar.add_task(description, total=len(items), info="")
+            for index, chunk in enumerate(chunks):
+                while len(pending) <= PREFETCH_CHUNKS and index + len(pending) < len(chunks):
+                    pending.append([pool.submit(_read_one, read, item) for item in chunks[index + len(pending)]])
+                ready, inputs = [], []
+                for item, future in zip(chunk, pending.popleft()):
+                    ok, value = future.result()
+                    if ok:
+                        ready.append(item)
+                        inputs.append(value)
+                    else:
+                        report.failed.append((item.name, value))
+                if ready:
+                    _process(process, ready, inputs, report)
+                info = f"[red]{len(report.failed)} failed" if report.failed else ""
+                bar.update(task, advance=len(chunk), info=info)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return report
+
+
+def _process(process, items: list[BatchItem], inputs: list, report: BatchReport) -> None:
+    """One chunk; when it fails, each of its items alone. An ``OutputError`` stops the job."""
+    try:
+        process(items, inputs)
+        report.done += len(items)
+        return
+    except OutputError:
+        raise
+    except PosewarpError as exc:
+        if len(items) == 1:
+            report.failed.append((items[0].name, exc.message))
+            return
+    for item, value in zip(items, inputs):
+        try:
+            process([item], [value])
+            report.done += 1
+        except OutputError:
+            raise
+        except PosewarpError as one:
+            report.failed.append((item.name, one.message))

@@ -8,7 +8,8 @@ decoding of :mod:`posewarp.preprocess.openpose_decode`:
 2. network input ``pixel / 256 - 0.5`` (float32, not /255), output PAFs (38) and heatmaps (19, with the
    port's final ReLU);
 3. each map is resized x8 (cubic), cropped to the unpadded size and resized (cubic) to the image size;
-4. maps are averaged over scales in float64.
+4. maps are averaged over scales in float64 (with one scale they are kept in float32: the same values, half
+   the memory; the decoder converts each map to float64 before smoothing, as the port's accumulator does).
 
 Single scale (the default, ``scales=(0.5,)`` as in the port) gives the port's maps exactly. With
 several scales the port computes ``heatmap_avg += heatmap_avg + heatmap / n``, which doubles the running
@@ -17,10 +18,14 @@ the plain mean ``sum(maps) / n`` -- the correction the CMU default ``--scales 0.
 
 Beyond the port: images whose padded inputs have the same size go through the network together
 (``batch_size``; different sizes are never padded further, since more padding would change the
-network's answers near the border), CUDA runs under autocast (bf16 where supported, else fp16) when
-``amp`` is on; CPU always computes in float32. Batched convolutions may round differently in the last
-bit; ``batch_size=1`` on CPU (and ``amp=False`` on CUDA) is the configuration that reproduces the port
-number for number.
+network's answers near the border; a folder is sorted by that size first), CUDA runs under autocast (bf16
+where supported, else fp16) when ``amp`` is on, channels_last. The CPU computes in float32 in the port's
+contiguous NCHW layout, so that its maps equal the port's bit for bit: channels_last was about 15% faster on an
+AVX-512 CPU, but its kernels round differently (1e-6 of the maps) and the peak decision is discontinuous
+(a maximum on a near-plateau moved by a pixel in benchmarks/keypoints.py). Batches of several images may
+round differently in the last bits too. Photos above
+:data:`~posewarp.preprocess.working_size.MAX_WORK_PIXELS` are downscaled first and their keypoints scaled
+back (:mod:`posewarp.preprocess.working_size`), which keeps memory bounded.
 """
 
 from __future__ import annotations
@@ -38,8 +43,10 @@ from posewarp.errors import PosewarpError
 from posewarp.formats import draw, images, outputs
 from posewarp.formats import keypoints as K
 from posewarp.preprocess import batch as B
+from posewarp.preprocess import working_size as WS
 from posewarp.preprocess.openpose_decode import decode_people
 from posewarp.preprocess.openpose_net import STRIDE, load_body_pose_weights
+from posewarp.preprocess.runtime import NetworkRunner
 
 BOX_SIZE = 368
 PAD_VALUE = 128
@@ -57,6 +64,13 @@ def prepare(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[int, int]]
     return np.transpose(padded.astype(np.float32), (2, 0, 1)) / 256 - 0.5, (h, w)
 
 
+def input_shape(height: int, width: int, scale: float) -> tuple[int, int]:
+    """The padded network input ``(Hp, Wp)`` :func:`prepare` makes of a ``height`` x ``width`` image."""
+    factor = scale * BOX_SIZE / height
+    h, w = round(height * factor), round(width * factor)
+    return h + (STRIDE - h % STRIDE) % STRIDE, w + (STRIDE - w % STRIDE) % STRIDE
+
+
 def upsample(maps: np.ndarray, size: tuple[int, int], image_hw: tuple[int, int]) -> np.ndarray:
     """Network maps ``(C, h, w)`` -> ``(H, W, C)`` at the image size, the port's two cubic resizes."""
     hwc = np.transpose(maps, (1, 2, 0))
@@ -66,8 +80,19 @@ def upsample(maps: np.ndarray, size: tuple[int, int], image_hw: tuple[int, int])
     return out if out.ndim == 3 else out[:, :, None]
 
 
+def default_batch_size(device: torch.device) -> int:
+    """8 on the CPU (at 256x176 about 1.2x faster per image than one at a time, the same maps bit for bit in
+    NCHW), 16 on a GPU."""
+    return 16 if device.type == "cuda" else 8
+
+
 class KeypointEstimator:
-    """``estimator(rgb) -> (P, 18, 3)`` people (x, y, confidence in image pixels), best first."""
+    """``estimator(rgb) -> (P, 18, 3)`` people (x, y, confidence in image pixels), best first.
+
+    ``batch_size`` None: :func:`default_batch_size`. ``compile``: run the network through ``torch.compile``
+    (falls back to eager when that fails). ``max_pixels``: the working size (see
+    :mod:`posewarp.preprocess.working_size`).
+    """
 
     def __init__(
         self,
@@ -76,8 +101,10 @@ class KeypointEstimator:
         scales: Sequence[float] = DEFAULT_SCALES,
         amp: bool = True,
         *,
-        batch_size: int = 8,
+        batch_size: int | None = None,
         net: torch.nn.Module | None = None,
+        compile: bool = False,
+        max_pixels: int | None = None,
     ):
         from posewarp.preprocess import weights as W
 
@@ -86,52 +113,72 @@ class KeypointEstimator:
             raise PosewarpError(f"scales must be positive numbers, got {scales}")
         self.scales = scales
         self.device = resolve_device(device)
-        self.batch_size = max(1, int(batch_size))
+        self.batch_size = default_batch_size(self.device) if batch_size is None else max(1, int(batch_size))
+        self.max_pixels = max_pixels
         if net is None:
             net = load_body_pose_weights(W.require("openpose", weights))
-        self.net = net.to(self.device).eval()
-        self.amp = bool(amp) and self.device.type == "cuda"
+        exact = torch.contiguous_format if self.device.type == "cpu" else None  # the port's layout (see above)
+        self.runner = NetworkRunner(net, self.device, amp=amp, compile=compile, memory_format=exact)
+
+    @property
+    def net(self) -> torch.nn.Module:
+        return self.runner.net
 
     def _forward(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = torch.from_numpy(inputs).to(self.device)
-        with torch.inference_mode():
-            if self.amp:
-                dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-                with torch.autocast("cuda", dtype=dtype):
-                    paf, heat = self.net(x)
-            else:
-                paf, heat = self.net(x)
+        paf, heat = self.runner(torch.from_numpy(inputs))
         return paf.float().cpu().numpy(), heat.float().cpu().numpy()
 
+    def sort_key(self, height: int, width: int) -> tuple[int, int]:
+        """Images with equal keys share network calls (the first scale's input at the working size)."""
+        return input_shape(*WS.working_size(height, width, self.max_pixels), self.scales[0])
+
     def maps(self, rgbs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per image the scale-averaged ``(heatmaps (H, W, 19), pafs (H, W, 38))`` in float64."""
+        """Per image the scale-averaged ``(heatmaps (H, W, 19), pafs (H, W, 38))`` (no downscaling); float64,
+        or float32 with a single scale (the same values: the port adds them to zeros in float64)."""
         for rgb in rgbs:
-            if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-                raise PosewarpError(f"expected an RGB uint8 (H, W, 3) image, got {rgb.dtype} {rgb.shape}")
+            _check(rgb)
         n = len(self.scales)
+        if n == 1:
+            return self._maps_at(rgbs, self.scales[0])
         heat_avg = [np.zeros((*rgb.shape[:2], 19)) for rgb in rgbs]
         paf_avg = [np.zeros((*rgb.shape[:2], 38)) for rgb in rgbs]
         for scale in self.scales:
-            prepared = [prepare(rgb, scale) for rgb in rgbs]
-            groups: dict[tuple, list[int]] = {}
-            for idx, (inp, _) in enumerate(prepared):
-                groups.setdefault(inp.shape, []).append(idx)
-            for members in groups.values():
-                for start in range(0, len(members), self.batch_size):
-                    chunk = members[start : start + self.batch_size]
-                    pafs, heats = self._forward(np.stack([prepared[i][0] for i in chunk]))
-                    for k, i in enumerate(chunk):
-                        size, image_hw = prepared[i][1], rgbs[i].shape[:2]
-                        heat_avg[i] += upsample(heats[k], size, image_hw) / n
-                        paf_avg[i] += upsample(pafs[k], size, image_hw) / n
+            for i, (heat, paf) in enumerate(self._maps_at(rgbs, scale)):
+                heat_avg[i] += heat / n
+                paf_avg[i] += paf / n
         return list(zip(heat_avg, paf_avg))
 
+    def _maps_at(self, rgbs: list[np.ndarray], scale: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        """float32 ``(heatmaps, pafs)`` at one scale, brought to each image's size; same-size inputs batched."""
+        out: list = [None] * len(rgbs)
+        prepared = [prepare(rgb, scale) for rgb in rgbs]
+        groups: dict[tuple, list[int]] = {}
+        for idx, (inp, _) in enumerate(prepared):
+            groups.setdefault(inp.shape, []).append(idx)
+        for members in groups.values():
+            for start in range(0, len(members), self.batch_size):
+                chunk = members[start : start + self.batch_size]
+                pafs, heats = self._forward(np.stack([prepared[i][0] for i in chunk]))
+                for k, i in enumerate(chunk):
+                    size, image_hw = prepared[i][1], rgbs[i].shape[:2]
+                    out[i] = (upsample(heats[k], size, image_hw), upsample(pafs[k], size, image_hw))
+        return out
+
     def batch(self, rgbs: list[np.ndarray]) -> list[np.ndarray]:
-        """``(P, 18, 3)`` people for each image."""
-        return [decode_people(heat, paf, heat.shape[0]) for heat, paf in self.maps(list(rgbs))]
+        """``(P, 18, 3)`` people for each image (photos above the working size are downscaled first)."""
+        for rgb in rgbs:
+            _check(rgb)
+        work = [WS.downscale(rgb, self.max_pixels) for rgb in rgbs]
+        people = [decode_people(heat, paf, heat.shape[0]) for heat, paf in self.maps(work)]
+        return [WS.scale_points(p, w.shape[:2], r.shape[:2]) for p, w, r in zip(people, work, rgbs)]
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         return self.batch([rgb])[0]
+
+
+def _check(rgb: np.ndarray) -> None:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise PosewarpError(f"expected an RGB uint8 (H, W, 3) image, got {rgb.dtype} {rgb.shape}")
 
 
 def estimate_folder(
@@ -142,7 +189,9 @@ def estimate_folder(
     device: str = "auto",
     scales: Sequence[float] = DEFAULT_SCALES,
     amp: bool = True,
-    batch_size: int = 8,
+    batch_size: int | None = None,
+    compile: bool = False,
+    threads: int | None = None,
     annotations: str | os.PathLike | None = None,
     overlay_dir: str | os.PathLike | None = None,
     person: str = "best",
@@ -157,8 +206,11 @@ def estimate_folder(
     ``overlay_dir`` gets skeleton drawings; ``annotations`` a PATN CSV with one person per image
     (``person``: ``best`` = the decoder's highest total score, ``largest`` = biggest keypoint box) for
     every image of the folder that has a JSON in ``out_dir`` (so the last of several shards writes
-    the complete file).
+    the complete file). ``threads``: see :mod:`posewarp.threads`; the report's ``runtime`` says how the
+    network ran.
     """
+    from posewarp.threads import cpu_threads
+
     if person not in ("best", "largest"):
         raise PosewarpError(f"unknown person selection {person!r}; use 'best' or 'largest'")
     image_dir, out_dir = Path(image_dir), Path(out_dir)
@@ -171,22 +223,33 @@ def estimate_folder(
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
     report = B.BatchReport(skipped=skipped, counts={"people found": 0})
-    estimator = None
-    if todo:
-        estimator = KeypointEstimator(weights, device=device, scales=scales, amp=amp, batch_size=batch_size, net=net)
+    if not todo:
+        return _annotate(report, image_dir, out_dir, annotations, person)
+    with cpu_threads(threads) as thread_note:
+        estimator = KeypointEstimator(
+            weights, device=device, scales=scales, amp=amp, batch_size=batch_size, net=net, compile=compile
+        )
+        if estimator.batch_size > 1:  # same-size images next to each other, so that they share network calls
+            todo = B.order_by(todo, lambda item: estimator.sort_key(*(images.header_size(item.image) or (1, 1))))
+        B.announce("keypoints", f"{estimator.runner.describe()}, {thread_note}", show_progress)
 
-    def process(items: list[B.BatchItem]) -> None:
-        rgbs = [images.read_image(item.image) for item in items]  # raises before anything is written
-        for item, rgb, people in zip(items, rgbs, estimator.batch(rgbs)):
-            if overlay_dir is not None:
-                picture = draw.skeleton(rgb, people) if len(people) else rgb
-                images.write_image(B.output_path(overlay_dir, item.name, ".png"), picture)
-            K.write_openpose_json(item.output, people)  # last: its presence marks the image as done
-            report.count("people found", len(people))
+        def process(items: list[B.BatchItem], rgbs: list[np.ndarray]) -> None:
+            for item, rgb, people in zip(items, rgbs, estimator.batch(rgbs)):
+                if overlay_dir is not None:
+                    picture = draw.skeleton(rgb, people) if len(people) else rgb
+                    images.write_image(B.output_path(overlay_dir, item.name, ".png"), picture)
+                K.write_openpose_json(item.output, people)  # last: its presence marks the image as done
+                report.count("people found", len(people))
 
-    B.run_batch(
-        todo, process, batch_size=batch_size, description="keypoints", report=report, show_progress=show_progress
-    )
+        B.run_batch(
+            todo, process, read=B.read_rgb, batch_size=estimator.batch_size, description="keypoints", report=report,
+            show_progress=show_progress,
+        )  # fmt: skip
+        report.runtime = f"{estimator.runner.describe()}, {thread_note}"
+    return _annotate(report, image_dir, out_dir, annotations, person)
+
+
+def _annotate(report: B.BatchReport, image_dir: Path, out_dir: Path, annotations, person: str) -> B.BatchReport:
     if annotations is not None:
         write_annotations(image_dir, out_dir, annotations, person)
     return report

@@ -42,20 +42,22 @@ PAF_CHANNELS = (12, 20, 14, 16, 22, 24, 0, 2, 4, 6, 8, 10, 28, 30, 34, 32, 36, 1
 
 
 def find_peaks(heatmaps: np.ndarray, threshold: float = PEAK_THRESHOLD) -> list[np.ndarray]:
-    """Peaks of each keypoint map in ``(H, W, >=18)`` -> per part an ``(n, 3)`` array of x, y, score."""
+    """Peaks of each keypoint map in ``(H, W, >=18)`` -> per part an ``(n, 3)`` array of x, y, score.
+
+    float32 maps (one scale) give the same answer as the same values in float64: each map is converted to
+    float64 before smoothing, as the port's float64 accumulator does.
+    """
     heatmaps = np.asarray(heatmaps)
     h, w = heatmaps.shape[:2]
-    maps = np.ascontiguousarray(np.moveaxis(heatmaps[:, :, :NUM_KEYPOINTS], 2, 0))  # (18, H, W)
-    # smoothed <= max of raw within the kernel radius, so only pixels near raw > threshold can pass.
-    near = maps > threshold * (1.0 - 1e-9)
-    rows_any, cols_any = near.any(axis=2), near.any(axis=1)
     peaks = []
     for part in range(NUM_KEYPOINTS):
-        ys, xs = np.flatnonzero(rows_any[part]), np.flatnonzero(cols_any[part])
+        raw = np.ascontiguousarray(heatmaps[:, :, part], dtype=np.float64)
+        # smoothed <= max of raw within the kernel radius, so only pixels near raw > threshold can pass.
+        near = raw > threshold * (1.0 - 1e-9)
+        ys, xs = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
         if len(ys) == 0:
             peaks.append(np.zeros((0, 3)))
             continue
-        raw = maps[part]
         # B: where a peak may be; C = B grown by the kernel radius + 1 so that B and its 4-neighbours are exact.
         by0, by1 = max(ys[0] - _RADIUS, 0), min(ys[-1] + _RADIUS + 1, h)
         bx0, bx1 = max(xs[0] - _RADIUS, 0), min(xs[-1] + _RADIUS + 1, w)

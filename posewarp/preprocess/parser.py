@@ -5,27 +5,32 @@ input, an affine letterbox of the whole image into the square network input (bla
 in BGR order, the fusion head upsampled bilinearly (``align_corners=True``) to the input size, every channel
 warped back to the image with the inverse affine (``cv2.warpAffine``, linear, border 0) and the argmax.
 Beyond it (C.4): flip test-time augmentation with the left/right channels swapped, several scales, batches of
-images, and autocast on CUDA (``amp=False`` keeps the reference's float32 numbers).
+images, and autocast on CUDA (``amp=False`` keeps the reference's float32 numbers). For speed the checkpoint is
+loaded in an inference form that computes the same function (batch norms folded into the convolutions, the
+pyramid pooling's bottleneck applied before upsampling: :func:`build_network`), which runs as
+:mod:`posewarp.preprocess.runtime` measured fastest, optionally compiled; photos above the working size are
+downscaled first and their scores upscaled (:mod:`posewarp.preprocess.working_size`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from posewarp.errors import PosewarpError
-from posewarp.tensor_file import read_tensor_file
-from posewarp.formats import parsing
 from posewarp.devices import resolve_device
+from posewarp.errors import PosewarpError
+from posewarp.formats import parsing
+from posewarp.preprocess import working_size as WS
+from posewarp.preprocess.letterbox import letterbox, letterbox_affine, unletterbox
+from posewarp.preprocess.runtime import NetworkRunner
+from posewarp.tensor_file import read_tensor_file
 
 # SCHP's pretrained_settings: ImageNet statistics in BGR order, input range [0, 1].
 MEAN_BGR = (0.406, 0.456, 0.485)
@@ -74,60 +79,6 @@ def get_dataset(name: str) -> ParserDataset:
     return DATASETS[name]
 
 
-# ---------------------------------------------------------------- letterbox geometry (SCHP's affine transform)
-
-
-def letterbox_affine(height: int, width: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The 2x3 affine maps image -> ``size`` x ``size`` network input and back.
-
-    SCHP's box is ``[0, 0, w-1, h-1]``: its centre ``((w-1)/2, (h-1)/2)`` goes to ``((size-1)/2, (size-1)/2)``
-    and the longer side ``max(w-1, h-1)`` to ``size-1`` pixels; a third point at a right angle fixes the map.
-    Points are float32 like SCHP's and ``cv2.getAffineTransform`` solves the map (forward and inverse).
-    """
-    if height < 1 or width < 1:
-        raise PosewarpError(f"empty image ({height}x{width})")
-    center = np.array([(width - 1) * 0.5, (height - 1) * 0.5], np.float32)
-    extent = np.float32(max(width - 1, height - 1, 1))  # a 1-pixel image has no extent; keep the map finite
-    half = (size - 1) * 0.5
-    src = np.stack([center, center + np.array([0, -extent * 0.5], np.float32), np.zeros(2, np.float32)])
-    dst = np.array([[half, half], [half, 0.0], [0.0, 0.0]], np.float32)
-    src[2] = _right_angle(src[0], src[1])
-    dst[2] = _right_angle(dst[0], dst[1])
-    return cv2.getAffineTransform(src, dst), cv2.getAffineTransform(dst, src)
-
-
-def _right_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``b`` plus ``a - b`` turned by 90 degrees."""
-    d = a - b
-    return b + np.array([-d[1], d[0]], np.float32)
-
-
-def letterbox(bgr: np.ndarray, forward: np.ndarray, size: int) -> np.ndarray:
-    """Warp an ``(H, W, 3)`` uint8 image into the ``size`` x ``size`` input; outside the image is black."""
-    return cv2.warpAffine(
-        bgr, forward, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)
-    )
-
-
-def unletterbox(logits: np.ndarray, inverse: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Warp ``(size, size, C)`` float32 logits back to ``(height, width, C)``, channel by channel, border 0.
-
-    OpenCV gives identical numbers for 1, 3 or 4 channels at a time (not for 2 or more than 4), so the channels
-    go in groups of 4 and any remainder one by one.
-    """
-    out = []
-    for start in range(0, logits.shape[2], 4):
-        chunk = logits[:, :, start : start + 4]
-        groups = [chunk] if chunk.shape[2] in (3, 4) else [chunk[:, :, i] for i in range(chunk.shape[2])]
-        for g in groups:
-            warped = cv2.warpAffine(
-                np.ascontiguousarray(g), inverse, (width, height), flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_CONSTANT, borderValue=0,
-            )  # fmt: skip
-            out.append(warped.reshape(height, width, -1))
-    return np.concatenate(out, axis=2)
-
-
 def normalize(bgr: torch.Tensor) -> torch.Tensor:
     """``(N, S, S, 3)`` uint8 BGR to ``(N, 3, S, S)`` float: ToTensor (/255) then Normalize, as SCHP."""
     x = bgr.permute(0, 3, 1, 2).contiguous().float().div(255)  # NCHW memory, like ToTensor
@@ -148,15 +99,25 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def load_network(path: str | os.PathLike, dataset: ParserDataset) -> nn.Module:
-    """Build :class:`SCHPNet` for ``dataset`` and load the checkpoint at ``path`` strictly."""
-    return build_network(read_state_dict(path), dataset, path)
+def load_network(path: str | os.PathLike, dataset: ParserDataset, *, inference: bool = False) -> nn.Module:
+    """Build :class:`SCHPNet` for ``dataset`` and load the checkpoint at ``path`` strictly (``inference``: then
+    turn it into its faster inference form, see :func:`build_network`)."""
+    return build_network(read_state_dict(path), dataset, path, inference=inference)
 
 
 def build_network(
-    state: dict[str, torch.Tensor], dataset: ParserDataset, path: str | os.PathLike | None = None
+    state: dict[str, torch.Tensor],
+    dataset: ParserDataset,
+    path: str | os.PathLike | None = None,
+    *,
+    inference: bool = False,
 ) -> nn.Module:
-    """:class:`SCHPNet` in eval mode holding ``state`` (keys without ``module.``); a misfit says what does not fit."""
+    """:class:`SCHPNet` in eval mode holding ``state`` (keys without ``module.``); a misfit says what does not fit.
+
+    ``inference``: the same function computed faster, no longer in the checkpoint's key layout: batch norms folded
+    into the convolutions (:mod:`~posewarp.preprocess.bn_folding`) and the pyramid pooling's bottleneck applied
+    before its priors are upsampled (:mod:`~posewarp.preprocess.pyramid_factorized`).
+    """
     from posewarp.preprocess.schp_net import SCHPNet
 
     head = state.get("fushion.3.weight")
@@ -188,19 +149,33 @@ def build_network(
     for buffer_name, buffer in net.named_buffers():
         if buffer_name.endswith("num_batches_tracked"):  # not in the checkpoint (non-persistent)
             buffer.zero_()
-    net.load_state_dict(state, strict=True)
+    net.load_state_dict(state, strict=True)  # a copy: the checkpoint's (memory-mapped) tensors can then go
+    if inference:
+        from posewarp.preprocess.bn_folding import fold_batch_norms
+        from posewarp.preprocess.pyramid_factorized import FactorizedPyramidPooling
+
+        fold_batch_norms(net)
+        net.context_encoding = FactorizedPyramidPooling(net.context_encoding)
     return net.eval()
 
 
 # ---------------------------------------------------------------- the parser
 
 
+def default_batch_size(device: torch.device) -> int:
+    """1 on the CPU (batch 4 was 1.17x slower per image there and needed 0.5 GB more), 16 on a GPU."""
+    return 16 if device.type == "cuda" else 1
+
+
 class HumanParser:
     """SCHP-compatible human parser: ``parser(rgb) -> (H, W) uint8 labels``.
 
-    ``weights`` defaults to the registry's file for ``dataset`` (``posewarp weights download schp-lip``).
-    ``network`` replaces the SCHP network by any module with the same output structure (tests, other backbones).
-    ``input_size`` overrides the dataset's square input (473 for LIP); smaller is faster and coarser.
+    ``weights`` defaults to the registry's file for ``dataset`` (``posewarp weights download schp-lip``), loaded in
+    its inference form (norms folded, pyramid factorized; :func:`build_network`). ``network`` replaces the SCHP
+    network by any module with the same output structure (tests, other backbones), used as given. ``input_size``
+    overrides the dataset's square input (473 for LIP); smaller is faster and coarser. ``compile``: run the network
+    through ``torch.compile`` (falls back to eager when that fails). ``max_pixels``: the working size (see
+    :mod:`posewarp.preprocess.working_size`).
     """
 
     def __init__(
@@ -214,6 +189,8 @@ class HumanParser:
         *,
         input_size: int | None = None,
         network: nn.Module | None = None,
+        compile: bool = False,
+        max_pixels: int | None = None,
     ):
         self.dataset = get_dataset(dataset)
         self.device = resolve_device(device)
@@ -224,13 +201,17 @@ class HumanParser:
         self.input_size = int(input_size or self.dataset.input_size)
         if self.input_size < 16:
             raise PosewarpError(f"input size must be at least 16 pixels, got {self.input_size}")
-        self.amp = bool(amp) and self.device.type == "cuda"
+        self.max_pixels = max_pixels
         if network is None:
             from posewarp.preprocess import weights as registry
 
-            network = load_network(registry.require(self.dataset.weights, weights), self.dataset)
-        self.network = network.eval().to(self.device)
+            network = load_network(registry.require(self.dataset.weights, weights), self.dataset, inference=True)
+        self.runner = NetworkRunner(network, self.device, amp=amp, compile=compile)
         self._flip_perm = torch.as_tensor(self.dataset.flip_permutation, device=self.device)
+
+    @property
+    def network(self) -> nn.Module:
+        return self.runner.net
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -244,27 +225,31 @@ class HumanParser:
         return self.batch_logits([rgb])[0]
 
     def batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Labels for several RGB images of any sizes, in one forward pass."""
-        return [np.argmax(lg, axis=2).astype(np.uint8) for lg in self.batch_logits(images)]
+        """Labels ``(H, W)`` uint8 for several RGB images of any sizes, in one forward pass."""
+        return [WS.upscaled_argmax(scores, rgb.shape[:2]) for scores, rgb in zip(self.working_logits(images), images)]
 
     def batch_logits(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """``(H, W, C)`` float32 logits at each image's size (bilinear from the working size for large photos)."""
+        return [WS.upscale(scores, rgb.shape[:2]) for scores, rgb in zip(self.working_logits(images), images)]
+
+    def working_logits(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """``(h, w, C)`` float32 logits at each image's working size (its own size unless it is a large photo)."""
         if not images:
             return []
         size = self.input_size
-        inputs, inverses = [], []
+        inputs, inverses, shapes = [], [], []
         for rgb in images:
             rgb = np.asarray(rgb)
             if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
                 raise PosewarpError(f"the parser expects (H, W, 3) uint8 RGB images, got {rgb.dtype} {rgb.shape}")
+            rgb = WS.downscale(rgb, self.max_pixels)
             forward, inverse = letterbox_affine(rgb.shape[0], rgb.shape[1], size)
             inputs.append(letterbox(np.ascontiguousarray(rgb[:, :, ::-1]), forward, size))
             inverses.append(inverse)
+            shapes.append(rgb.shape[:2])
         x = normalize(torch.from_numpy(np.stack(inputs)).to(self.device))
         scores = self.letterboxed_logits(x).permute(0, 2, 3, 1).cpu().numpy()
-        return [
-            unletterbox(scores[i], inverses[i], rgb.shape[0], rgb.shape[1])
-            for i, rgb in enumerate(images)
-        ]
+        return [unletterbox(scores[i], inverses[i], h, w) for i, (h, w) in enumerate(shapes)]
 
     @torch.inference_mode()
     def letterboxed_logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -274,9 +259,7 @@ class HumanParser:
         for scale in self.scales:
             xs = x if scale == 1.0 else F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=True)
             batch = torch.cat([xs, xs.flip(-1)]) if self.flip else xs
-            with torch.autocast("cuda", dtype=_amp_dtype()) if self.amp else contextlib.nullcontext():
-                out = self.network(batch)[0][-1]
-            out = out.float()
+            out = self.runner(batch)[0][-1].float()
             if out.shape[1] != self.dataset.num_classes:
                 raise PosewarpError(f"network gave {out.shape[1]} channels, expected {self.dataset.num_classes}")
             if out.shape[-2:] != size:
@@ -286,10 +269,6 @@ class HumanParser:
                 out = (plain + mirrored[:, self._flip_perm].flip(-1)) * 0.5
             total = out if total is None else total + out
         return total if len(self.scales) == 1 else total / len(self.scales)
-
-
-def _amp_dtype() -> torch.dtype:
-    return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float16
 
 
 # ---------------------------------------------------------------- folder to folder (`posewarp parse`)
@@ -307,12 +286,21 @@ def label_names(dataset: str = "lip", label_set: str | None = None) -> tuple[str
     return parsing.LABEL_SETS[label_set]
 
 
-def write_logits(path: Path, logits: np.ndarray) -> None:
-    """``(H, W, C)`` float32 logits as ``.npy`` (SCHP's ``--logits`` layout), written atomically."""
+def write_logits(path: Path, scores: np.ndarray, image_hw: tuple[int, int]) -> None:
+    """Working-size logits as ``(H, W, C)`` float32 ``.npy`` at the image's size (SCHP's ``--logits`` layout),
+    written atomically through a memory map so that a large photo's logits never sit in memory whole."""
     from posewarp.formats import atomic
 
-    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, logits.astype(np.float32, copy=False))
+    with atomic.atomic_path(path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(*image_hw, scores.shape[2]))
+        WS.upscale(scores, image_hw, out=out)
+        out.flush()
+        del out
+
+
+# Compiling the parser took 19-53 s (warm/cold inductor cache) on a 2-core CPU and saved about 0.1 CPU s per
+# image at 473x473 (benchmarks/parse.py): ``compile=None`` compiles on the CPU when a job has this many images.
+COMPILE_AUTO_IMAGES = 1000
 
 
 def parse_folder(
@@ -326,7 +314,9 @@ def parse_folder(
     scales: Sequence[float] = (1.0,),
     amp: bool = True,
     input_size: int | None = None,
-    batch_size: int = 4,
+    batch_size: int | None = None,
+    compile: bool | None = None,
+    threads: int | None = None,
     logits: bool = False,
     overlay_dir: str | os.PathLike | None = None,
     label_set: str | None = None,
@@ -338,11 +328,14 @@ def parse_folder(
     """``posewarp parse``: a palette label PNG ``OUTDIR/<relative path>.png`` (pixel values = label ids, the
     image's size) for every image of a folder; ``logits`` adds ``<stem>.npy`` (H, W, C float32) beside it,
     ``overlay_dir`` colour overlays. Images already parsed are skipped unless ``overwrite``; unreadable images
-    are reported and skipped. Returns the :class:`~posewarp.preprocess.batch.BatchReport`; its counts give the
-    share of image pixels per label (percent, named by ``label_set``) for the labels seen.
+    are reported and skipped. ``compile`` None compiles on the CPU for jobs of :data:`COMPILE_AUTO_IMAGES` images
+    or more; ``threads``: see :mod:`posewarp.threads`. Returns the :class:`~posewarp.preprocess.batch.BatchReport`;
+    its counts give the share of image pixels per label (percent, named by ``label_set``) for the labels seen,
+    its ``runtime`` how the network ran.
     """
     from posewarp.formats import draw, images, outputs
     from posewarp.preprocess import batch as B
+    from posewarp.threads import cpu_threads
 
     names = label_names(dataset, label_set)
     image_dir, out_dir = Path(image_dir), Path(out_dir)
@@ -355,25 +348,34 @@ def parse_folder(
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
     report = B.BatchReport(skipped=skipped)
-    parser = None
-    if todo:
-        parser = HumanParser(
-            weights, dataset, device=device, flip=flip, scales=scales, amp=amp, input_size=input_size, network=network
-        )
+    if not todo:
+        return report
+    if compile is None:
+        compile = resolve_device(device).type == "cpu" and len(todo) >= COMPILE_AUTO_IMAGES
     pixels = np.zeros(len(names), np.int64)
+    with cpu_threads(threads) as thread_note:
+        parser = HumanParser(
+            weights, dataset, device=device, flip=flip, scales=scales, amp=amp, input_size=input_size,
+            network=network, compile=compile,
+        )  # fmt: skip
+        B.announce("parse", f"{parser.runner.describe()}, {thread_note}", show_progress)
 
-    def process(items: list) -> None:
-        rgbs = [images.read_image(item.image) for item in items]  # raises before anything is written
-        for item, rgb, scores in zip(items, rgbs, parser.batch_logits(rgbs)):
-            labels = np.argmax(scores, axis=2).astype(np.uint8)
-            if logits:
-                write_logits(B.output_path(out_dir, item.name, ".npy"), scores)
-            if overlay_dir is not None:
-                images.write_image(B.output_path(overlay_dir, item.name, ".png"), draw.overlay(rgb, labels))
-            parsing.write_label_png(item.output, labels)  # last: its presence marks the image as done
-            pixels[:] += np.bincount(labels.ravel(), minlength=len(names))
+        def process(items: list, rgbs: list[np.ndarray]) -> None:
+            for item, rgb, scores in zip(items, rgbs, parser.working_logits(rgbs)):
+                labels = WS.upscaled_argmax(scores, rgb.shape[:2])
+                if logits:
+                    write_logits(B.output_path(out_dir, item.name, ".npy"), scores, rgb.shape[:2])
+                if overlay_dir is not None:
+                    images.write_image(B.output_path(overlay_dir, item.name, ".png"), draw.overlay(rgb, labels))
+                parsing.write_label_png(item.output, labels)  # last: its presence marks the image as done
+                pixels[:] += np.bincount(labels.ravel(), minlength=len(names))
 
-    B.run_batch(todo, process, batch_size=batch_size, description="parse", report=report, show_progress=show_progress)
+        batch_size = default_batch_size(parser.device) if batch_size is None else batch_size
+        B.run_batch(
+            todo, process, read=B.read_rgb, batch_size=batch_size, description="parse", report=report,
+            show_progress=show_progress,
+        )  # fmt: skip
+        report.runtime = f"{parser.runner.describe()}, {thread_note}"
     if pixels.sum():
         share = 100.0 * pixels / pixels.sum()
         for i in np.argsort(-share, kind="stable"):

@@ -5,10 +5,13 @@ stem and output stride 16, PSP context encoding, an edge branch, a parsing decod
 SG-WarpingGAN paper parses persons with LIP-trained parsers (20 labels); SCHP's LIP checkpoint is the PyTorch
 one with the same label order (reference/preprocessing.md C.1, C.2, C.6, C.8).
 
-SCHP's own code needs the compiled ``InPlaceABNSync`` extension. Its eval-mode semantics are batch norm
-followed by leaky ReLU (slope 0.01) or identity, so :class:`ActivatedBatchNorm2d` -- a ``BatchNorm2d`` holding
-weight/bias/running stats directly, at the same key paths -- replaces it (C.6). Module attribute names (``fushion``
-included) follow the checkpoint's keys; the forward returns ``[[parsing, fusion], [edge]]`` like SCHP.
+SCHP's own code needs the compiled ``InPlaceABNSync`` extension, which runs even in eval mode. Its kernel
+(``forward_cpu``/``forward_cuda`` in SCHP's ``modules/src/inplace_abn*``) computes
+``(x - mean) * rsqrt(var + eps) * (|weight| + eps) + bias``: the scale is the absolute value of the stored weight
+plus eps, so a trained weight may be negative. Then leaky ReLU (slope 0.01) or identity.
+:class:`ActivatedBatchNorm2d` -- a ``BatchNorm2d`` holding weight/bias/running stats directly, at the same key
+paths -- reproduces that in pure PyTorch (C.6). Module attribute names (``fushion`` included) follow the
+checkpoint's keys; the forward returns ``[[parsing, fusion], [edge]]`` like SCHP.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ LEAKY_SLOPE = 0.01
 
 
 class ActivatedBatchNorm2d(nn.BatchNorm2d):
-    """Batch norm + optional leaky ReLU in one module (InPlaceABN's keys: weight, bias, running_mean/var).
+    """InPlaceABN in eval: batch norm with scale ``|weight| + eps``, then optional leaky ReLU (same keys).
 
+    The stored ``weight`` stays the checkpoint's (so ``state_dict`` round-trips); :meth:`scale_and_shift` gives
+    the per-channel affine map the kernel applies, which is also what BN folding folds into the convolution.
     ``num_batches_tracked`` is kept out of the state dict (the SCHP checkpoints have none); a checkpoint that does
-    carry it (saved from plain ``nn.BatchNorm2d``) still loads, the count is ignored.
+    carry it (saved from plain ``nn.BatchNorm2d``) still loads, the count is ignored. Eval only: training
+    statistics are not InPlaceABN's concern here.
     """
 
     def __init__(self, num_features: int, *, activation: str = "leaky_relu"):
@@ -35,8 +41,14 @@ class ActivatedBatchNorm2d(nn.BatchNorm2d):
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = super().forward(x)
+        weight = self.weight.abs() + self.eps  # InPlaceABN's gamma
+        x = F.batch_norm(x, self.running_mean, self.running_var, weight, self.bias, False, 0.0, self.eps)
         return F.leaky_relu(x, LEAKY_SLOPE) if self.activation == "leaky_relu" else x
+
+    def scale_and_shift(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Float64 ``(scale, shift)`` with ``bn(x) = x * scale + shift`` per channel (before the activation)."""
+        scale = (self.weight.double().abs() + self.eps) / torch.sqrt(self.running_var.double() + self.eps)
+        return scale, self.bias.double() - self.running_mean.double() * scale
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         state_dict.pop(prefix + "num_batches_tracked", None)
