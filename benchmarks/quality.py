@@ -16,8 +16,8 @@ ablations, posewarp's Warping-GAN and its ablations, every learned model under t
 Metrics: see ``quality_eval.py`` (SSIM and mask-SSIM as PATN, L1 on the person and the background, Stage I
 mIoU, the gate's mean / spread inside the person and its correlation with the pose change).
 
-    python benchmarks/quality.py [--size 128x64] [--budget 240] [--jobs 2] [--seeds 0] [--only NAME,...]
-                                 [--keep DIR] [--json]
+    python benchmarks/quality.py [--size 128x64] [--budget 600] [--stage1-budget 300] [--jobs 2] [--seeds 0]
+                                 [--only "NAME;NAME"] [--keep DIR] [--json]
 """
 
 from __future__ import annotations
@@ -59,8 +59,11 @@ VARIANTS = [
     ("posewarp, transposed convs", "posewarp", {"model.upsample": "transposed"}),
     ("posewarp, trained on true parsing", "posewarp", {"stage1_share": 0.0}),
     ("posewarp, + random-VGG loss", "posewarp", {"loss.vgg": 10.0}),
+    ("posewarp, Stage I without the part prior", "no prior", {}),
+    ("posewarp, Stage I without skips", "no skips", {}),
 ]
-STAGE1 = {"paper": PAPER, "posewarp": {}}
+STAGE1 = {"paper": PAPER, "posewarp": {}, "no prior": {"model.part_prior": False},
+          "no skips": {"model.parser_skips": False}}
 
 
 def make_world(root: Path, size: tuple[int, int], identities: int, poses: int, seed: int) -> Path:
@@ -115,13 +118,16 @@ def train_and_score(job: dict) -> dict:
     from posewarp.training import resolve, train
 
     once = 10**9  # validate, sample and snapshot only at the end of each phase
-    cfg = resolve(job["stage"], "tiny", overrides={**job["overrides"], "max_steps": job["steps"], "val_batches": 1,
-                                                   "val_every": once, "sample_every": once, "snapshot_every": once,
-                                                   "desc": job["desc"]})
+    val_batches = 0 if job["stage"] == 1 else 1  # Stage I: mIoU on the whole test split; Stage II is scored below
+    cfg = resolve(job["stage"], "tiny", overrides={**job["overrides"], "max_steps": job["steps"],
+                                                   "val_batches": val_batches, "val_every": once, "sample_every": once,
+                                                   "snapshot_every": once, "desc": job["desc"]})
     t = time.process_time()
-    res = train(cfg, out=job["runs"], device="cpu", show_progress=False)
+    res = train(cfg, out=job["runs"], device="cpu", show_progress=False, threads=1)
     out = {"name": job["name"], "steps": job["steps"], "cpu_s": time.process_time() - t, "run": res.run_dir}
-    if job["stage"] == 2:
+    if job["stage"] == 1:
+        out["miou"] = res.validation["miou"]
+    else:
         pipe = TransferPipeline.load(job["overrides"]["stage1"], res.run_dir, device="cpu")
         out.update(evaluate(pipe.run, job["data"]))
     return out
@@ -189,8 +195,9 @@ def summary(rows: dict) -> list[str]:
     if best:
         ablations = {k: v for k, v in rows.items() if k.startswith("posewarp,")}
         worse = [k for k, v in ablations.items() if not (best["ssim"] > v["ssim"] and best["l1_person"] < v["l1_person"])]
-        lines.append(f"posewarp beats its {len(ablations)} ablations on SSIM and person L1: "
-                     + ("all" if not worse else f"not {', '.join(worse)}"))
+        if ablations:
+            lines.append(f"posewarp beats {len(ablations) - len(worse)} of its {len(ablations)} ablations on SSIM and "
+                         f"person L1" + (f"; not: {'; '.join(worse)}" if worse else ""))
         if "gate_corr" in best:
             ok = abs(best["gate_corr"]) >= 0.3
             lines.append(f"gate vs pose change: r = {best['gate_corr']:+.2f} (target |r| >= 0.3: {'met' if ok else 'NOT met'})")
@@ -227,14 +234,14 @@ def run_jobs(jobs: list[dict], workers: int) -> dict[str, dict]:
     return done
 
 
-def plan(data: Path, runs: Path, budget: float, seed: int, only: set[str] | None) -> list[dict]:
+def plan(data: Path, runs: Path, budget: float, stage1_budget: float, seed: int, only: set[str] | None) -> list[dict]:
     base = {"data.path": str(data), "seed": seed}
-    jobs = [{"name": f"stage1 {k}", "stage": 1, "overrides": {**base, **v}, "budget": budget, "runs": str(runs),
-             "desc": f"s{seed}-stage1-{k}", "data": str(data)} for k, v in STAGE1.items()]
+    variants = [v for v in VARIANTS if not only or v[0] in only or v[0] == "paper"]
+    parsers = {"paper", "posewarp"} | {parser for _, parser, _ in variants}
+    jobs = [{"name": f"stage1 {k}", "stage": 1, "overrides": {**base, **v}, "budget": stage1_budget, "runs": str(runs),
+             "desc": f"s{seed}-stage1-" + k.replace(" ", "_"), "data": str(data)} for k, v in STAGE1.items() if k in parsers]
     paper_run = lambda done: done["paper"]["run"] + "/matcher-latest.pt"  # noqa: E731
-    for name, parser, overrides in VARIANTS:
-        if only and name not in only and name != "paper":
-            continue
+    for name, parser, overrides in variants:
         job = {"name": name, "stage": 2, "overrides": {**base, **overrides}, "budget": budget, "runs": str(runs),
                "desc": f"s{seed}-" + name.replace(", ", "-").replace(" ", "_").replace("+", ""), "data": str(data),
                "needs": [f"stage1 {parser}"], "parser": parser}
@@ -256,10 +263,11 @@ def main() -> None:
     ap.add_argument("--size", default="128x64", help="HxW of the world (128x64 or 256x176)")
     ap.add_argument("--identities", type=int, default=40)
     ap.add_argument("--poses", type=int, default=6)
-    ap.add_argument("--budget", type=float, default=240.0, help="CPU seconds of training per learned model")
+    ap.add_argument("--budget", type=float, default=600.0, help="CPU seconds of training per Stage II model")
+    ap.add_argument("--stage1-budget", type=float, default=300.0, help="CPU seconds of training per Stage I model")
     ap.add_argument("--jobs", type=int, default=2, help="models trained at once (one thread each)")
     ap.add_argument("--seeds", default="0", help="comma-separated training seeds (the world stays seed 0)")
-    ap.add_argument("--only", default=None, help="comma-separated variant names (the paper's always runs)")
+    ap.add_argument("--only", default=None, help="semicolon-separated variant names (the paper's always runs)")
     ap.add_argument("--keep", type=Path, default=None, help="keep the world and the runs here")
     ap.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     args = ap.parse_args()
@@ -268,17 +276,21 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     data = make_world(root, size, args.identities, args.poses, seed=0)
-    only = set(args.only.split(",")) if args.only else None
+    only = {name.strip() for name in args.only.split(";")} if args.only else None
+    unknown = (only or set()) - {name for name, _, _ in VARIANTS}
+    if unknown:
+        ap.error(f"unknown variants: {'; '.join(sorted(unknown))}")
     per_seed = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        done = run_jobs(plan(data, root / "runs", args.budget, seed, only), args.jobs)
+        done = run_jobs(plan(data, root / "runs", args.budget, args.stage1_budget, seed, only), args.jobs)
         rows = baselines_table(data, done["stage1 posewarp"]["run"], done["paper"]["run"] + "/matcher-latest.pt",
                                done["stage1 paper"]["run"])
         for name, _, _ in VARIANTS:
             if name in done:
                 rows[name] = done[name]
-        for k in ("paper", "posewarp"):
-            rows[f"Stage I ({k})"] = {key: done[f"stage1 {k}"][key] for key in ("steps", "cpu_s")}
+        for k in STAGE1:
+            if f"stage1 {k}" in done:
+                rows[f"Stage I ({k})"] = {key: done[f"stage1 {k}"][key] for key in ("miou", "steps", "cpu_s")}
         per_seed.append(rows)
     rows = {name: _mean([r[name] for r in per_seed]) for name in per_seed[0]}
     doc = {"world": {"size": list(size), "identities": args.identities, "poses": args.poses, "seed": 0,
@@ -289,7 +301,9 @@ def main() -> None:
         print(json.dumps(doc, indent=2))
         return
     print(f"held-out synthetic people: {args.identities} identities x {args.poses} poses at {args.size}, "
-          f"{doc['world']['pairs']} test pairs; every learned model {args.budget:.0f} CPU s (1 thread); seeds {args.seeds}")
+          f"{doc['world']['pairs']} test pairs; every Stage II model {args.budget:.0f} CPU s of training, every Stage I "
+          f"{args.stage1_budget:.0f} (1 thread each; the paper's matcher phase, {C.preset('tiny', 2).matcher.steps} "
+          f"steps, not counted); seeds {args.seeds}")
     print_table(rows)
     print("\n".join(doc["summary"]))
     print(f"wall {doc['wall_s'] / 60:.1f} min; world and runs in {root}")

@@ -24,16 +24,13 @@ class DemoPlan:
     poses_per_identity: int
     size: tuple[int, int]
     stage1_steps: int
-    matcher_steps: int
     stage2_steps: int
     test_fraction: float = 0.2
 
 
 PLANS = {
-    "quick": DemoPlan(identities=12, poses_per_identity=4, size=(128, 64), stage1_steps=100, matcher_steps=60,
-                      stage2_steps=80),
-    "full": DemoPlan(identities=40, poses_per_identity=6, size=(128, 64), stage1_steps=400, matcher_steps=300,
-                     stage2_steps=400),
+    "quick": DemoPlan(identities=12, poses_per_identity=4, size=(128, 64), stage1_steps=100, stage2_steps=80),
+    "full": DemoPlan(identities=40, poses_per_identity=6, size=(128, 64), stage1_steps=400, stage2_steps=400),
 }
 
 METRICS = "ssim,mask-ssim"
@@ -68,10 +65,11 @@ def _baselines(data: Path, results: Path, show_progress: bool) -> dict[str, Path
 
 
 def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: int = 0, device: str = "auto",
-             show_progress: bool = True, plan: DemoPlan | None = None) -> dict:
+             show_progress: bool = True, plan: DemoPlan | None = None, threads: int | None = None) -> dict:
     """Run the offline demo into ``out``; returns the metrics document (also written as ``metrics.json``).
 
-    ``plan`` replaces the quick/full sizes (tests use a very small one)."""
+    ``plan`` replaces the quick/full sizes (tests use a very small one); ``threads``: CPU threads of training
+    (default: ``OMP_NUM_THREADS``, else the cores not busy)."""
     from posewarp.data import pack
     from posewarp.metrics import evaluate
     from posewarp.synth import generate
@@ -98,13 +96,12 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     common = {"data.path": str(data), "seed": seed}
     err.rule("3/6 train Stage I (pose-guided parser)")
     cfg1 = configure(1, preset="tiny", overrides={**common, "max_steps": plan.stage1_steps})
-    stage1 = train(cfg1, out=runs, device=device, show_progress=show_progress)
+    stage1 = train(cfg1, out=runs, device=device, show_progress=show_progress, threads=threads)
     if stage1.interrupted:
         raise Interrupted(f"training was stopped; its run so far is {stage1.run_dir}")
-    err.rule("4/6 train Stage II (geometric matcher, then the Warping-GAN)")
-    cfg2 = configure(2, preset="tiny", overrides={**common, "max_steps": plan.stage2_steps,
-                                                   "matcher.steps": plan.matcher_steps, "stage1": stage1.run_dir})
-    stage2 = train(cfg2, out=runs, device=device, show_progress=show_progress)
+    err.rule("4/6 train Stage II (the Warping-GAN, on Stage I's predicted parsing)")
+    cfg2 = configure(2, preset="tiny", overrides={**common, "max_steps": plan.stage2_steps, "stage1": stage1.run_dir})
+    stage2 = train(cfg2, out=runs, device=device, show_progress=show_progress, threads=threads)
     if stage2.interrupted:
         raise Interrupted(f"training was stopped; its runs so far are in {runs}")
 
@@ -113,7 +110,7 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     transfer_dataset(data, "test", results, stage1=stage1.run_dir, stage2=stage2.run_dir, device=device,
                      grid=out / "results-grid.png", show_progress=show_progress)
 
-    err.rule("6/6 evaluate")
+    err.rule("6/6 evaluate, beside the non-learned baselines")
     kw = {"metrics": METRICS, "pairs": results / "pairs.csv", "keypoints": results / "annotations.csv",
           "device": device, "show_progress": show_progress}
     ours = evaluate(results / "pred", results / "gt", **kw)

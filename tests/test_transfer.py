@@ -14,8 +14,7 @@ from posewarp.formats import images
 from posewarp.formats import keypoints as K
 
 REPO = Path(__file__).resolve().parent.parent
-SMALL = DemoPlan(identities=4, poses_per_identity=3, size=(64, 32), stage1_steps=3, matcher_steps=3, stage2_steps=3,
-                 test_fraction=0.25)
+SMALL = DemoPlan(identities=4, poses_per_identity=3, size=(64, 32), stage1_steps=3, stage2_steps=3, test_fraction=0.25)
 
 
 def cli(args, capsys):

@@ -20,6 +20,9 @@ def demo(
     quick: bool = typer.Option(False, "--quick", help="A smaller world and shorter training (a few minutes)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the world and the training runs."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, max=256, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics document on stdout."),
 ) -> None:
     """The whole pipeline offline: synth -> pack -> train Stage I and II -> transfer -> eval."""
@@ -29,7 +32,7 @@ def demo(
     from posewarp.console import err
     from posewarp.demo import BASELINES, run_demo
 
-    doc = run_demo(out, quick=quick, seed=seed, device=device, show_progress=not as_json)
+    doc = run_demo(out, quick=quick, seed=seed, device=device, show_progress=not as_json, threads=threads)
     if as_json:
         print(json.dumps(doc, indent=2, default=str))
         return

@@ -43,6 +43,9 @@ def train(
     out: Path = typer.Option(Path("runs"), "--out", help="Folder of numbered run dirs."),
     desc: str | None = typer.Option(None, "--desc", help="Run dir name suffix (default: data-preset-batch)."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N] (default auto)."),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, max=256, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
+    ),
     amp: str | None = typer.Option(None, "--amp", help="auto (bf16 if supported, else fp16), bf16, fp16 or off."),
     resume: Path | None = typer.Option(None, "--resume", help="Continue a run dir from its training-state.pt."),
     stage1: Path | None = typer.Option(
@@ -103,7 +106,7 @@ def train(
     main_rank = int(os.environ.get("RANK", "0")) == 0
     if main_rank and not as_json:
         err.print_json(json.dumps(doc))
-    result = run_training(cfg, out=out, device=device, resume=resume, show_progress=not as_json)
+    result = run_training(cfg, out=out, device=device, resume=resume, show_progress=not as_json, threads=threads)
     if main_rank:
         if as_json:
             typer.echo(json.dumps({

@@ -73,6 +73,7 @@ def as_grids(grid: torch.Tensor | None, count: int) -> list[torch.Tensor] | None
 
 
 UNWARPED_PRIOR = 2.0  # initial logit advantage of the unwarped candidate
+MOTION_PRIOR = 20.0  # initial logit per unit of displacement (normalised coordinates) for a warped candidate
 
 
 class ChannelGatedWarpBlock(nn.Module):
@@ -84,7 +85,10 @@ class ChannelGatedWarpBlock(nn.Module):
     The gate sees the unwarped features, every warped version, the target shape features and how far each
     grid moves each location, so it can "control the transformation degree ... according to different pose
     manipulation requests" and "adaptively select effective feature maps" (paper section 3.2) instead of
-    one number per location. ``forward`` returns ``(out, degree)`` with ``degree = 1 - mean_c a_0``
+    one number per location. Its logits are a learned function of all of that plus a learned linear term of
+    each grid's displacement (``motion``), which starts at "keep the unwarped features where nothing moves,
+    take the warped ones as far as a grid moves": where a grid is the identity both candidates are equal and
+    nothing would teach the gate otherwise. ``forward`` returns ``(out, degree)`` with ``degree = 1 - mean_c a_0``
     (N, 1, h, w): the share taken from warped features. Ablations: ``gate=False`` always takes the warped
     features (the mean over the grids: degree 1), ``warp=False`` makes every W the identity (out = Phi).
     """
@@ -101,15 +105,18 @@ class ChannelGatedWarpBlock(nn.Module):
                 nn.ReflectionPad2d(1), nn.Conv2d(in_channels, hidden, 3), nn.ReLU(True),
                 nn.ReflectionPad2d(1), nn.Conv2d(hidden, channels * (1 + num_grids), 3),
             )
-            # Start by keeping the unwarped features (softmax weight ~0.88 with one grid) and let the block learn
-            # where to warp: where a grid moves nothing, both candidates are equal and the gate stays put.
             last = self.gate[-1]
             nn.init.zeros_(last.weight)
+            self.motion = nn.Conv2d(num_grids, channels * (1 + num_grids), 1)
             with torch.no_grad():
                 last.bias.zero_()
                 last.bias[:channels] = UNWARPED_PRIOR
+                self.motion.weight.zero_()
+                self.motion.bias.zero_()
+                for g in range(num_grids):
+                    self.motion.weight[channels * (1 + g) : channels * (2 + g), g] = MOTION_PRIOR
         else:
-            self.gate = None
+            self.gate = self.motion = None
 
     def forward(self, phi: torch.Tensor, shape_features: torch.Tensor, grid: torch.Tensor | None):
         if phi.dim() != 4 or phi.shape[1] != self.channels:
@@ -128,7 +135,7 @@ class ChannelGatedWarpBlock(nn.Module):
             return torch.stack(warped).mean(0), torch.ones_like(phi[:, :1])
         identity = identity_grid(size, device=phi.device)
         moved = [(g - identity).norm(dim=-1)[:, None].to(phi.dtype) for g in grid_list]
-        logits = self.gate(torch.cat([phi, *warped, shape_features, *moved], dim=1))
+        logits = self.gate(torch.cat([phi, *warped, shape_features, *moved], dim=1)) + self.motion(torch.cat(moved, 1))
         n, _, h, w = phi.shape
         a = logits.reshape(n, 1 + self.num_grids, self.channels, h, w).softmax(dim=1)
         out = a[:, 0] * phi + sum(a[:, 1 + i] * x for i, x in enumerate(warped))

@@ -6,6 +6,7 @@ run dir, writes ``config.json``, and hands each phase to the shared loop (``loop
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from dataclasses import dataclass, field
@@ -142,8 +143,11 @@ def train(
     device: str | None = None,
     resume: str | os.PathLike | None = None,
     show_progress: bool = True,
+    threads: int | None = None,
 ) -> TrainResult:
-    """Train the stage of ``config``; ``resume`` continues a run dir from its ``training-state.pt``."""
+    """Train the stage of ``config``; ``resume`` continues a run dir from its ``training-state.pt``.
+    On a CPU ``threads`` intra-op threads (default: ``OMP_NUM_THREADS``, else the cores not busy)."""
+    from posewarp.threads import cpu_threads
     from posewarp.training.config import validate
 
     validate(config)
@@ -152,7 +156,10 @@ def train(
         outputs.check_folder(out)
     ctx = distributed.setup(device, config.amp)
     try:
-        return _train(config, ctx, out, resume, show_progress)
+        with cpu_threads(threads) if ctx.device.type == "cpu" else contextlib.nullcontext() as note:
+            if note and ctx.main:
+                err.print(f"CPU: {note}")
+            return _train(config, ctx, out, resume, show_progress)
     finally:
         ctx.close()
 
