@@ -1,14 +1,15 @@
 """Synthesis quality on held-out synthetic people: non-learned baselines, the paper's Warping-GAN and its
 ablations, posewarp's Warping-GAN and its ablations, every learned model under the same CPU budget.
 
+0. Every learned model's CPU cost per training step is measured first, one after the other under the same
+   conditions; its step count is the budget divided by that cost (same seed, data order and batch for all).
 1. A ``posewarp synth`` world (the demo's recipe: 40 identities x 6 poses, 20 % of the identities held out,
    seed 0; ``--size 256x176`` for DeepFashion's size), packed.
 2. Stage I twice, with the same CPU budget: the paper's parser and posewarp's (with the part-warped prior).
 3. The paper's geometric matcher phase, once (``matcher.steps`` of the tiny preset; not counted in any
    budget, so it favours the paper's variant).
-4. Every Stage II variant trained with the same CPU budget: its step count is the budget divided by its
-   measured CPU cost per step (same seed, data order and batch); then scored on every held-out pair
-   through the inference pipeline (``TransferPipeline``: Stage I's predicted parsing, as at test time).
+4. Every Stage II variant trained with the same CPU budget, then scored on every held-out pair through the
+   inference pipeline (``TransferPipeline``: Stage I's predicted parsing, as at test time).
 5. The non-learned baselines on the same pairs: copy the source; the source pixels under the paper's
    matcher grid; the per-part keypoint affine warp of the pixels; the per-part mean-colour fill of
    posewarp's predicted target parsing.
@@ -79,10 +80,12 @@ def make_world(root: Path, size: tuple[int, int], identities: int, poses: int, s
     return out
 
 
-def step_cost(stage: int, overrides: dict, warmup: int = 2, steps: int = 4) -> float:
-    """CPU seconds per training step of a config (its generator phase), measured on a few steps."""
+def step_cost(stage: int, overrides: dict, parser: dict | None = None, warmup: int = 2, steps: int = 6) -> float:
+    """CPU seconds per training step of a config (its generator phase), measured on a few steps; a Stage II
+    config that learns from Stage I's parsing runs an untrained parser of the ``parser`` overrides (same cost)."""
+    from posewarp import models
     from posewarp.data import PairDataset
-    from posewarp.training import checkpoint, resolve
+    from posewarp.training import resolve
     from posewarp.training.distributed import setup
     from posewarp.training.loop import to_device
 
@@ -93,11 +96,10 @@ def step_cost(stage: int, overrides: dict, warmup: int = 2, steps: int = 4) -> f
 
         trainer = Stage1(cfg, ctx)
     else:
-        from posewarp import models
         from posewarp.training.stage2 import Stage2
 
         matcher = models.build_matcher(cfg) if models.uses_matcher(cfg.model) else None
-        stage1 = checkpoint.load_snapshot(cfg.stage1)[2] if cfg.stage1 else None
+        stage1 = models.build_parser(resolve(1, "tiny", overrides=parser)) if parser is not None else None
         trainer = Stage2(cfg, ctx, matcher=matcher, stage1=stage1)
     data = PairDataset(cfg.data.path, "train", maps=False)
     loader = torch.utils.data.DataLoader(data, batch_size=cfg.data.batch_size)
@@ -124,7 +126,8 @@ def train_and_score(job: dict) -> dict:
                                                    "snapshot_every": once, "desc": job["desc"]})
     t = time.process_time()
     res = train(cfg, out=job["runs"], device="cpu", show_progress=False, threads=1)
-    out = {"name": job["name"], "steps": job["steps"], "cpu_s": time.process_time() - t, "run": res.run_dir}
+    out = {"name": job["name"], "steps": job["steps"], "cpu_s": time.process_time() - t, "run": res.run_dir,
+           "cost": job["cost"]}
     if job["stage"] == 1:
         out["miou"] = res.validation["miou"]
     else:
@@ -204,11 +207,15 @@ def summary(rows: dict) -> list[str]:
     return lines
 
 
-def budgeted(job: dict) -> dict:
-    """Measure the job's CPU cost per step, give it ``budget / cost`` steps, train and score it."""
+def calibrate(jobs: list[dict]) -> None:
+    """Give every job ``budget / cost`` steps, its cost per step measured here, one job after the other in this
+    process (the same conditions for all, before any training starts)."""
     torch.set_num_threads(1)
-    cost = step_cost(job["stage"], {**job["overrides"], "seed": job["overrides"].get("seed", 0)})
-    return train_and_score({**job, "steps": max(1, round(job["budget"] / cost)), "cost": cost})
+    for job in jobs:
+        parser = STAGE1[job["parser"]] if job["stage"] == 2 else None
+        job["cost"] = step_cost(job["stage"], job["overrides"], parser)
+        job["steps"] = max(1, round(job["budget"] / job["cost"]))
+        print(f"  {job['name']}: {job['cost']:.2f} CPU s/step -> {job['steps']} steps", file=sys.stderr, flush=True)
 
 
 def run_jobs(jobs: list[dict], workers: int) -> dict[str, dict]:
@@ -224,7 +231,7 @@ def run_jobs(jobs: list[dict], workers: int) -> dict[str, dict]:
                 fill = job.pop("fill", None)
                 if fill is not None:
                     job = {**job, "overrides": {**job["overrides"], **fill(done)}}
-                running[pool.submit(budgeted, job)] = job["name"]
+                running[pool.submit(train_and_score, job)] = job["name"]
                 print(f"  started {job['name']}", file=sys.stderr, flush=True)
             finished = next(iter(__import__("concurrent.futures").futures.as_completed(running)))
             name = running.pop(finished)
@@ -282,7 +289,9 @@ def main() -> None:
         ap.error(f"unknown variants: {'; '.join(sorted(unknown))}")
     per_seed = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        done = run_jobs(plan(data, root / "runs", args.budget, args.stage1_budget, seed, only), args.jobs)
+        jobs = plan(data, root / "runs", args.budget, args.stage1_budget, seed, only)
+        calibrate(jobs)
+        done = run_jobs(jobs, args.jobs)
         rows = baselines_table(data, done["stage1 posewarp"]["run"], done["paper"]["run"] + "/matcher-latest.pt",
                                done["stage1 paper"]["run"])
         for name, _, _ in VARIANTS:
