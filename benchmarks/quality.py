@@ -39,7 +39,7 @@ import torch  # noqa: E402
 
 from quality_eval import evaluate  # noqa: E402
 
-from posewarp.training import config as C  # noqa: E402
+from posewarp import config as C  # noqa: E402
 
 # Stage II variants: (name, Stage I it uses, config overrides on the tiny preset). "posewarp" is the tiny
 # preset itself; "paper" is the tiny preset's sizes with the paper's design (ModelConfig defaults).
@@ -141,7 +141,7 @@ def baselines_table(data: Path, parser_run: str, matcher_run: str | None, paper_
     from posewarp import baselines, models
     from posewarp.data import add_maps
     from posewarp.formats import parsing as P
-    from posewarp.training.checkpoint import load_snapshot
+    from posewarp.snapshots import load_snapshot
 
     parser = load_snapshot(parser_run)[2]
     paper_parser = load_snapshot(paper_parser_run)[2]

@@ -269,7 +269,7 @@ PROGRESS = ".transfer-progress.json"  # batch mode: what an interrupted run was 
 def _progress_doc(data, split: str, n: int, stage1, stage2, size) -> dict:
     """What a batch run renders: the pack, split, pair count and snapshots (path, size, mtime) and the size."""
     from posewarp.inference import shipped_weights
-    from posewarp.training.checkpoint import resolve_snapshot
+    from posewarp.snapshots import resolve_snapshot
 
     def ident(path):
         path = Path(path).resolve()

@@ -8,8 +8,8 @@ import pytest
 from faults import cli, one_line_error, run
 
 from posewarp.errors import PosewarpError
-from posewarp.training import config as C
-from posewarp.training import ranges
+from posewarp import config as C
+from posewarp import config_ranges as ranges
 
 
 def test_every_option_has_a_range_and_every_preset_is_within_it():

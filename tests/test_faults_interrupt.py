@@ -127,7 +127,7 @@ def test_train_saves_its_state_and_names_the_resume_command(tmp_path):
     assert result.returncode == 130, result.stderr
     run_dir = next((tmp_path / "runs").iterdir())
     interrupted_note(result.stderr, f"--resume {run_dir}")
-    from posewarp.training import checkpoint
+    from posewarp import snapshots as checkpoint
 
     assert checkpoint.load(run_dir / "training-state.pt")["step"] == 2
 

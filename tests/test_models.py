@@ -9,7 +9,7 @@ from posewarp import models
 from posewarp.inference import TransferPipeline
 from posewarp.synth import render
 from posewarp.training import preset
-from posewarp.training.checkpoint import load_snapshot
+from posewarp.snapshots import load_snapshot
 
 DATA = Path(__file__).parent / "data"
 

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from posewarp.errors import PosewarpError
-from posewarp.training import config as C
+from posewarp import config as C
 
 
 def test_presets_exist_for_both_stages_and_round_trip_through_json():

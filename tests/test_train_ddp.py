@@ -18,7 +18,8 @@ def _free_port() -> int:
 
 def _worker(rank: int, world: int, ports: list[int], pack: str, out: str, dump: str) -> None:
     torch.set_num_threads(1)
-    from posewarp.training import checkpoint, loop, run_dir, train
+    from posewarp import snapshots as checkpoint
+    from posewarp.training import loop, run_dir, train
 
     writes = []
     for module, name in ((checkpoint, "save"), (run_dir, "append_stats"), (run_dir, "write_config"),
@@ -76,7 +77,7 @@ def test_two_gloo_ranks_stay_in_sync_and_only_rank_0_writes(tmp_path):
         for name, weights in nets.items():
             other = r1["finals"][phase][name]
             assert all(torch.equal(weights[k], other[k]) for k in weights), (phase, name)
-    from posewarp.training import checkpoint
+    from posewarp import snapshots as checkpoint
 
     for run, key in zip(r0["runs"], ("stage1/generator", "stage2/generator")):
         state = checkpoint.load(os.path.join(run["run_dir"], "training-state.pt"))

@@ -7,7 +7,8 @@ import pytest
 import torch
 from train_world import make_pack, tiny_config
 
-from posewarp.training import checkpoint, load_snapshot, run_dir, train
+from posewarp import snapshots as checkpoint
+from posewarp.training import load_snapshot, run_dir, train
 from posewarp.training.loop import NonFiniteLossError
 from posewarp.training.stage1 import Stage1
 
@@ -132,7 +133,7 @@ def test_mixed_precision_plumbing_with_a_grad_scaler(pack):
 
     from posewarp.data import PairDataset
     from posewarp.training.distributed import Dist, amp_dtype
-    from posewarp.training.loop import load_state, state_payload
+    from posewarp.training.state import load_state, state_payload
 
     assert amp_dtype(torch.device("cpu"), "auto") is None  # never on the CPU in real runs
     cfg = tiny_config(1, pack)

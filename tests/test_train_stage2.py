@@ -9,7 +9,8 @@ from train_world import make_pack, tiny_config
 
 from posewarp.errors import WeightsMissingError
 from posewarp.nn import grids
-from posewarp.training import checkpoint, load_snapshot, run_dir, train
+from posewarp import snapshots as checkpoint
+from posewarp.training import load_snapshot, run_dir, train
 from posewarp.training.runner import phases
 from posewarp.training.stage2 import Stage2
 

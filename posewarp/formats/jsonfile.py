@@ -3,7 +3,7 @@
 Every JSON reader of posewarp (pose files, configs, run dirs) goes through here, so a document nested 200,000
 levels deep or a 10 GB file ends in one line naming the file instead of a ``RecursionError`` or an exhausted
 memory. ``NaN`` and ``Infinity`` parse (as in Python's ``json``); what reads the numbers refuses them with its
-own words (keypoints: ``keypoints.check_values``; configs: ``training/ranges.py``). Limits: ``posewarp.limits``
+own words (keypoints: ``keypoints.check_values``; configs: ``posewarp/config_ranges.py``). Limits: ``posewarp.limits``
 (``json_bytes``, ``json_depth``).
 """
 

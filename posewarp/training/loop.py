@@ -29,11 +29,12 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from posewarp.console import err, progress
 from posewarp.errors import PosewarpError
 from posewarp.formats.images import write_image
-from posewarp.training import checkpoint, run_dir
-from posewarp.training.config import FORMAT_VERSION, TrainConfig, learning_rate
+from posewarp import snapshots
+from posewarp.training import run_dir
+from posewarp.training.state import PHASES, state_payload
+from posewarp.config import TrainConfig, learning_rate
 from posewarp.training.distributed import Dist
 
-PHASES = ("matcher", "generator")
 
 
 class NonFiniteLossError(PosewarpError):
@@ -160,33 +161,6 @@ class PhaseResult:
     last_stats: dict[str, float] = field(default_factory=dict)
     last_val: dict[str, float] = field(default_factory=dict)
     sec_per_step: float = float("nan")
-
-
-def state_payload(stage: Stage, config: TrainConfig, ctx: Dist, step: int, train_pairs: int) -> dict[str, Any]:
-    return {
-        "kind": "training-state",
-        "format_version": FORMAT_VERSION,
-        "stage": config.stage,
-        "phase": stage.phase,
-        "step": int(step),
-        "world": ctx.world,
-        "train_pairs": int(train_pairs),
-        "config": config.to_dict(),
-        "networks": {name: checkpoint.state_dict(m) for name, m in stage.nets.items()},
-        "optimizers": {name: opt.state_dict() for name, opt in stage.opts.items()},
-        "scaler": ctx.scaler.state_dict() if ctx.scaler is not None else {},
-    }
-
-
-def load_state(stage: Stage, doc: dict[str, Any], ctx: Dist) -> int:
-    """Restore networks, optimizers and scaler of ``stage`` from a training state; returns its step."""
-    for name, net in stage.nets.items():
-        net.load_state_dict(doc["networks"][name])
-    for name, opt in stage.opts.items():
-        opt.load_state_dict(doc["optimizers"][name])
-    if ctx.scaler is not None and doc.get("scaler"):
-        ctx.scaler.load_state_dict(doc["scaler"])
-    return int(doc["step"])
 
 
 def _fmt(stats: dict[str, float], keys: int = 5) -> str:
@@ -350,13 +324,13 @@ def save(stage: Stage, config: TrainConfig, ctx: Dist, run: Path | None, step: i
     """Snapshot (for inference) and training state (for resume), rank 0 only, each replaced atomically."""
     if ctx.main and run is not None:
         if snapshot:
-            snap = checkpoint.snapshot_payload(stage.kind, config, step, stage.snapshot_networks())
+            snap = snapshots.snapshot_payload(stage.kind, config, step, stage.snapshot_networks())
             if stage.phase == "matcher":
-                checkpoint.save(run / run_dir.MATCHER_LATEST, snap)
+                snapshots.save(run / snapshots.MATCHER_LATEST, snap)
             else:
-                checkpoint.save(run_dir.snapshot_path(run, step), snap)
-                checkpoint.save(run / run_dir.SNAPSHOT_LATEST, snap)
-        checkpoint.save(run / run_dir.STATE, state_payload(stage, config, ctx, step, train_pairs))
+                snapshots.save(run_dir.snapshot_path(run, step), snap)
+                snapshots.save(run / snapshots.SNAPSHOT_LATEST, snap)
+        snapshots.save(run / run_dir.STATE, state_payload(stage, config, ctx, step, train_pairs))
     ctx.barrier()
 
 
@@ -365,7 +339,7 @@ def _non_finite(bad: list[str], stats: dict[str, torch.Tensor], phase: str, step
     where = ""
     if run is not None and (run / run_dir.STATE).exists():
         try:
-            saved = checkpoint.load(run / run_dir.STATE)
+            saved = snapshots.load(run / run_dir.STATE)
             where = (f"; the last good training state ({saved['phase']} step {saved['step']}) is {run / run_dir.STATE}:"
                      f" continue with --resume {run} (a lower --lr helps)")
         except PosewarpError:

@@ -26,8 +26,6 @@ MAX_DESC = 100  # characters of the description in a run dir name
 CONFIG = "config.json"
 STATS = "stats.jsonl"
 STATE = "training-state.pt"
-SNAPSHOT_LATEST = "snapshot-latest.pt"
-MATCHER_LATEST = "matcher-latest.pt"
 
 
 def _slug(text: str) -> str:

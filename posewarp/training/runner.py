@@ -15,8 +15,9 @@ from pathlib import Path
 from posewarp.console import err
 from posewarp.errors import PosewarpError
 from posewarp.formats import outputs
-from posewarp.training import checkpoint, distributed, loop, run_dir
-from posewarp.training.config import TrainConfig
+from posewarp import snapshots
+from posewarp.training import distributed, loop, run_dir, state as training_state
+from posewarp.config import TrainConfig
 
 
 @dataclass
@@ -44,7 +45,7 @@ def configure(
 ) -> TrainConfig:
     """The resolved config of ``posewarp train``: preset < design < config file < CLI, or (``resume``) the run's
     own config.json < config file < CLI. Without a preset anywhere it follows the pack's image size."""
-    from posewarp.training import config as C
+    from posewarp import config as C
 
     if resume is not None:
         if preset is not None or design is not None:
@@ -104,20 +105,20 @@ def _matcher_for_generator(config: TrainConfig, run: Path | None, ctx):
         return None
 
     source = config.matcher.path
-    if source is None and run is not None and (run / run_dir.MATCHER_LATEST).is_file():
-        source = run / run_dir.MATCHER_LATEST
+    if source is None and run is not None and (run / snapshots.MATCHER_LATEST).is_file():
+        source = run / snapshots.MATCHER_LATEST
     if source is None:
         if ctx.main:
             err.print("[yellow]no trained matcher (matcher.steps = 0 and no --matcher): the warp starts at the identity[/yellow]")
         return pretrained_matcher(config)
-    _, _, module = checkpoint.load_snapshot(source, network="matcher")
+    _, _, module = snapshots.load_snapshot(source, network="matcher")
     return module
 
 
 def _stage1_for_generator(config: TrainConfig):
     if config.stage1 is None:
         return None
-    kind, _, module = checkpoint.load_snapshot(config.stage1)
+    kind, _, module = snapshots.load_snapshot(config.stage1)
     if kind != "stage1":
         raise PosewarpError(f"--stage1 needs a Stage I run or snapshot, this is a {kind} snapshot", config.stage1)
     return module
@@ -148,7 +149,7 @@ def train(
     """Train the stage of ``config``; ``resume`` continues a run dir from its ``training-state.pt``.
     On a CPU ``threads`` intra-op threads (default: ``OMP_NUM_THREADS``, else the cores not busy)."""
     from posewarp.threads import cpu_threads
-    from posewarp.training.config import validate
+    from posewarp.config import validate
 
     validate(config)
     _check_inputs(config)
@@ -168,14 +169,14 @@ def _check_inputs(config: TrainConfig) -> None:
     """The files a run will load later exist, before a run dir is made for it."""
     for path in (config.stage1, config.matcher.path):
         if path is not None:
-            checkpoint.resolve_snapshot(path)
+            snapshots.resolve_snapshot(path)
     if config.vgg_path is not None and not Path(config.vgg_path).is_file():
         raise PosewarpError("--vgg: weights file not found", config.vgg_path)
 
 
 def _remove_if_empty(run: Path | None) -> None:
     """A run dir that failed before its first training state holds nothing worth keeping."""
-    if run is None or not run.is_dir() or (run / run_dir.STATE).exists() or (run / run_dir.MATCHER_LATEST).exists():
+    if run is None or not run.is_dir() or (run / run_dir.STATE).exists() or (run / snapshots.MATCHER_LATEST).exists():
         return
     for path in sorted(run.rglob("*"), reverse=True):
         path.rmdir() if path.is_dir() else path.unlink()
@@ -191,8 +192,8 @@ def _train(config: TrainConfig, ctx, out, resume, show_progress: bool) -> TrainR
         state_path = run / run_dir.STATE
         if not state_path.is_file():
             raise PosewarpError("no training-state.pt to resume from", run)
-        state = checkpoint.load(state_path)
-        checkpoint.check_state(state, state_path)
+        state = snapshots.load(state_path)
+        training_state.check_state(state, state_path)
         if state.get("stage") != config.stage:
             raise PosewarpError(f"this is a stage {state.get('stage')} run; it cannot resume as stage {config.stage}", run)
         if state.get("train_pairs") != len(train_set):
@@ -240,7 +241,7 @@ def _run_phases(config: TrainConfig, ctx, run: Path, state, train_set, test_set,
         start = 0
         if state is not None and state["phase"] == phase:
             try:
-                start = loop.load_state(stage, state, ctx)
+                start = training_state.load_state(stage, state, ctx)
             except (KeyError, RuntimeError, ValueError, TypeError) as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise PosewarpError(f"the training state does not fit this run's networks ({reason})",

@@ -18,7 +18,7 @@ from posewarp.formats.images import to_uint8
 from posewarp.formats.parsing import NUM_LABELS
 from posewarp.models import build_discriminator, build_parser, parser_inputs
 from posewarp.training import validation
-from posewarp.training.config import TrainConfig
+from posewarp.config import TrainConfig
 from posewarp.training.distributed import Dist
 from posewarp.training.loop import Stage
 

@@ -29,7 +29,7 @@ from posewarp.models import (build_discriminator, build_generator, build_matcher
                              transformation_grids, uses_matcher)
 from posewarp.nn import VGGFeatures, grids
 from posewarp.training import validation
-from posewarp.training.config import TrainConfig
+from posewarp.config import TrainConfig
 from posewarp.training.distributed import Dist
 from posewarp.training.loop import Stage
 from posewarp.training.stage1 import _f32, adam

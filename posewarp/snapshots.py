@@ -1,14 +1,12 @@
-"""Snapshots (for inference) and training states (for resume), as plain dicts loaded with ``weights_only=True``.
+"""What a snapshot is: the file inference loads, and how it rebuilds its networks (imports no training code).
 
-A **snapshot** (``snapshot-XXXXXX.pt``, ``snapshot-latest.pt``, ``matcher-latest.pt``) holds
-``kind`` ("stage1" | "stage2" | "matcher"), ``format_version``, ``step``, the resolved ``config`` dict and
-``weights`` = {network name: state_dict} of what inference needs; ``load_snapshot`` rebuilds the network
-from the stored config (nanoGPT style), so a snapshot is self-contained.
-
-A **training state** (``training-state.pt``) also holds both optimizers, the GradScaler, the phase and the
-step. Random numbers are a pure function of (seed, phase, step, rank) (``loop.seed_step``) and the data
-order of (seed, epoch), so the step is all the RNG and data position a resumed run needs: N + N steps
-equal 2N steps bit for bit on a CPU. Everything is written to a temp file and ``os.replace``d (rank 0 only).
+Every posewarp checkpoint is a plain dict written with ``torch.save`` to a temp file and ``os.replace``d, and
+read with ``weights_only=True`` (a file from the internet cannot run code); ``load`` type-checks its header.
+A **snapshot** (``snapshot-XXXXXX.pt``, ``snapshot-latest.pt``, ``matcher-latest.pt``) holds ``kind``
+("stage1" | "stage2" | "matcher"), ``format_version``, ``step``, the resolved ``config`` dict and ``weights`` =
+{network name: state_dict} of what inference needs; ``load_snapshot`` range-checks the config, compares the
+stored tensors with the network the config describes on the meta device, and only then builds it (nanoGPT
+style: a snapshot is self-contained). A training state (``training.state``) is the other kind of checkpoint.
 """
 
 from __future__ import annotations
@@ -20,12 +18,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from posewarp.config import FORMAT_VERSION, TrainConfig
 from posewarp.errors import PosewarpError
 from posewarp.formats import atomic
-from posewarp.training import run_dir
-from posewarp.training.config import FORMAT_VERSION, TrainConfig
 
 KINDS = ("stage1", "stage2", "matcher")
+SNAPSHOT_LATEST = "snapshot-latest.pt"  # in a run dir
+MATCHER_LATEST = "matcher-latest.pt"
 
 
 def save(path: str | os.PathLike, payload: dict[str, Any]) -> None:
@@ -46,7 +45,7 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     return doc
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -55,7 +54,7 @@ def check_header(doc: object, path: str | os.PathLike) -> None:
     if not isinstance(doc, dict) or "format_version" not in doc:
         raise PosewarpError("not a posewarp checkpoint (no format_version)", path)
     version = doc["format_version"]
-    if not _is_int(version) or version < 1:
+    if not is_int(version) or version < 1:
         raise PosewarpError(f"not a posewarp checkpoint: format_version must be a positive integer, got {version!r}",
                             path)  # fmt: skip
     if version > FORMAT_VERSION:
@@ -64,13 +63,13 @@ def check_header(doc: object, path: str | os.PathLike) -> None:
     kind, step, config = doc.get("kind"), doc.get("step"), doc.get("config")
     if kind not in (*KINDS, "training-state"):
         raise PosewarpError(f"not a posewarp checkpoint (kind {kind!r})", path)
-    if not _is_int(step) or step < 0:
+    if not is_int(step) or step < 0:
         raise PosewarpError(f"'step' must be a non-negative integer, got {step!r}", path)
     if not isinstance(config, dict):
         raise PosewarpError(f"'config' must be a dict, got {type(config).__name__}", path)
 
 
-def _tensor_dicts(value, what: str, path) -> dict[str, dict]:
+def tensor_dicts(value, what: str, path) -> dict[str, dict]:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, dict) and all(isinstance(t, torch.Tensor) for t in v.values())
         for k, v in value.items()
@@ -79,25 +78,9 @@ def _tensor_dicts(value, what: str, path) -> dict[str, dict]:
     return value
 
 
-def check_state(doc: dict[str, Any], path: str | os.PathLike) -> None:
-    """A training state's own fields (``load`` checked the header) before a run resumes from it."""
-    from posewarp.training.loop import PHASES
-
-    if doc.get("kind") != "training-state":
-        raise PosewarpError(f"not a training state (kind {doc.get('kind')!r})", path)
-    for key in ("stage", "train_pairs"):
-        if not _is_int(doc.get(key)):
-            raise PosewarpError(f"'{key}' must be an integer, got {doc.get(key)!r}", path)
-    if doc.get("phase") not in PHASES:
-        raise PosewarpError(f"'phase' must be one of {', '.join(PHASES)}, got {doc.get('phase')!r}", path)
-    _tensor_dicts(doc.get("networks"), "networks", path)
-    if not isinstance(doc.get("optimizers"), dict) or not isinstance(doc.get("scaler", {}), dict):
-        raise PosewarpError("'optimizers' and 'scaler' must be dicts", path)
-
-
 def snapshot_config(doc: dict[str, Any], path: str | os.PathLike) -> TrainConfig:
     """The config of a snapshot, type- and range-checked before any network is built from it."""
-    from posewarp.training.config import validate
+    from posewarp.config import validate
 
     try:
         config = TrainConfig.from_dict(doc["config"])
@@ -146,7 +129,7 @@ def resolve_snapshot(path_or_run: str | os.PathLike) -> Path:
     """A snapshot file, or a run dir (its ``snapshot-latest.pt``, else ``matcher-latest.pt``)."""
     path = Path(path_or_run)
     if path.is_dir():
-        for name in (run_dir.SNAPSHOT_LATEST, run_dir.MATCHER_LATEST):
+        for name in (SNAPSHOT_LATEST, MATCHER_LATEST):
             if (path / name).is_file():
                 return path / name
         raise PosewarpError("run directory has no snapshot-latest.pt or matcher-latest.pt yet", path)
@@ -182,7 +165,7 @@ def load_snapshot(
     if kind not in KINDS:
         raise PosewarpError(f"not a posewarp snapshot (kind {kind!r})", path)
     config = snapshot_config(doc, path)
-    weights = _tensor_dicts(doc.get("weights"), "weights", path)
+    weights = tensor_dicts(doc.get("weights"), "weights", path)
     network = network or ("matcher" if kind == "matcher" else "generator")
     if network not in weights:
         raise PosewarpError(f"snapshot has no {network!r} weights (it has {', '.join(weights) or 'none'})", path)

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from posewarp.training.config import GRID_KINDS, PRESETS
+from posewarp.config import GRID_KINDS, PRESETS
 
 BIG = 10**9  # steps and intervals: any real run is far below
 

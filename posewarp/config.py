@@ -338,7 +338,7 @@ def resolve_resume(
 
 def validate(cfg: TrainConfig) -> None:
     """Every value within its range (``ranges.RANGES``), before anything is built or written."""
-    from posewarp.training.ranges import check
+    from posewarp.config_ranges import check
 
     problems = check(cfg.to_dict())
     if "+" in cfg.model.grids and cfg.model.gate_mode == "spatial":
