@@ -111,10 +111,6 @@ def discriminator_loss(*, d_fake_feats, d_real_feats) -> tuple[torch.Tensor, dic
     return total, _stats(d_real=real, d_fake=fake, d_total=total)
 
 
-stage1_discriminator_loss = discriminator_loss
-stage2_discriminator_loss = discriminator_loss
-
-
 def stage1_generator_loss(*, logits: torch.Tensor, labels: torch.Tensor, d_fake_feats, d_real_feats,
                           lambda_adv: float = 1.0, lambda_feat: float = 10.0, lambda_ce: float = 1.0
                           ) -> tuple[torch.Tensor, dict[str, float]]:

@@ -61,9 +61,9 @@ def test_flip_mirrors_both_images_and_swaps_left_and_right(packed):
     path, _, _ = packed
     plain = PairDataset(path, "train")
     flipped = PairDataset(path, "train", flip=True, seed=5)
-    decisions = [flips(5, i) for i in range(len(plain))]
+    decisions = [flips(5, 0, i) for i in range(len(plain))]
     assert any(decisions) and not all(decisions)
-    assert decisions == [flips(5, i) for i in range(len(plain))]  # a pure function of (seed, index)
+    assert decisions == [flips(5, 0, i) for i in range(len(plain))]  # a pure function of (seed, epoch, index)
     i = decisions.index(True)
     a, b = plain[i], flipped[i]
     for side in ("src", "tgt"):
@@ -75,6 +75,19 @@ def test_flip_mirrors_both_images_and_swaps_left_and_right(packed):
     assert torch.equal(b["src_pose"][4], a["src_pose"][7].flip(-1))
     j = decisions.index(False)
     assert torch.equal(flipped[j]["src_image"], plain[j]["src_image"])
+
+
+def test_set_epoch_gives_fresh_flips_and_epoch_index_pairs_set_it(packed):
+    path, _, _ = packed
+    ds = PairDataset(path, "train", flip=True, seed=5)
+    later = next(e for e in range(1, 50) if [flips(5, e, i) for i in range(len(ds))] != [flips(5, 0, i) for i in range(len(ds))])
+    i = next(i for i in range(len(ds)) if flips(5, 0, i) != flips(5, later, i))
+    first = ds[i]["src_image"]
+    assert not torch.equal(ds[(later, i)]["src_image"], first)
+    assert ds.epoch == later
+    assert torch.equal(ds[i]["src_image"], ds[(later, i)]["src_image"])
+    ds.set_epoch(0)
+    assert torch.equal(ds[i]["src_image"], first)
 
 
 def test_pickles_without_its_file_handle(packed):

@@ -88,7 +88,7 @@ def test_stage1_losses_finite_and_total_falls():
         train_g = step < 20
         logits = g(src, pose)
         fake = torch.cat((cond, logits.softmax(1)), 1)
-        d_loss, d_stats = losses.stage1_discriminator_loss(d_fake_feats=d(fake.detach()), d_real_feats=d(real))
+        d_loss, d_stats = losses.discriminator_loss(d_fake_feats=d(fake.detach()), d_real_feats=d(real))
         total, stats = losses.stage1_generator_loss(logits=logits, labels=labels, d_fake_feats=d(fake), d_real_feats=d(real))
         opt_g.zero_grad()
         opt_d.zero_grad()
@@ -121,7 +121,7 @@ def test_stage2_losses_finite_and_total_falls():
     for step in range(40):
         train_g = step < 20
         fake = g(**x, grid=grid)["image"]
-        d_loss, d_stats = losses.stage2_discriminator_loss(d_fake_feats=d(torch.cat((cond, fake.detach()), 1)),
+        d_loss, d_stats = losses.discriminator_loss(d_fake_feats=d(torch.cat((cond, fake.detach()), 1)),
                                                            d_real_feats=d(torch.cat((cond, target), 1)))
         total, stats = losses.stage2_generator_loss(
             fake=fake, real=target, d_fake_feats=d(torch.cat((cond, fake), 1)),

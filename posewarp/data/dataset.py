@@ -44,17 +44,17 @@ def _keypoints_and_names(f, path) -> tuple[np.ndarray, list[str]]:
     return kp, names
 
 
-def flips(seed: int, index: int) -> bool:
-    """Whether pair ``index`` is mirrored: probability 0.5, a pure function of (seed, index)."""
-    return bool(np.random.default_rng([seed, index]).random() < 0.5)
+def flips(seed: int, epoch: int, index: int) -> bool:
+    """Whether pair ``index`` is mirrored in ``epoch``: probability 0.5, a pure function of (seed, epoch, index)."""
+    return bool(np.random.default_rng([seed, epoch, index]).random() < 0.5)
 
 
 class PairDataset(Dataset):
     """Pairs of split ``split`` of a packed file (``posewarp pack``) as dicts of tensors.
 
     ``flip=True`` mirrors a pair (both images, keypoints with left/right swapped, labels with
-    left/right parts swapped) with probability 0.5, decided by ``(seed, index)``; change ``seed``
-    (e.g. per epoch) for fresh flips. ``locking=False`` turns off HDF5 file locking (NFS/Lustre).
+    left/right parts swapped) with probability 0.5, decided by ``(seed, epoch, index)``: ``set_epoch`` for
+    fresh flips, or index with ``(epoch, index)`` pairs as the training sampler does. ``locking=False`` turns off HDF5 file locking (NFS/Lustre).
     ``maps=False`` leaves out the dense maps (``*_parsing``, ``*_pose``, ``tgt_mask``) so that a
     training loop can render them for a whole batch on its device from ``*_labels`` and
     ``*_keypoints`` (parsing.one_hot, heatmaps.pose_disks / pose_mask): about 15 MB less per pair.
@@ -76,6 +76,7 @@ class PairDataset(Dataset):
         self.flip = flip
         self.pose_radius = float(pose_radius)
         self.seed = int(seed)
+        self.epoch = 0
         self.locking = locking
         self.maps = maps
         with schema.open_file(self.path, locking) as f:
@@ -165,13 +166,19 @@ class PairDataset(Dataset):
         a, b = (int(v) for v in self.pairs[index])
         return self._keypoints[a].copy(), self._keypoints[b].copy()
 
-    def __getitem__(self, index: int) -> dict:
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __getitem__(self, index: int | tuple[int, int]) -> dict:
+        if isinstance(index, tuple):
+            epoch, index = index
+            self.set_epoch(epoch)
         if not -len(self) <= index < len(self):
             raise IndexError(f"pair {index} out of range for {len(self)} pairs")
         index = int(index) % len(self)
         f = self._handle()
         a, b = (int(v) for v in self.pairs[index])
-        mirror = self.flip and flips(self.seed, index)
+        mirror = self.flip and flips(self.seed, self.epoch, index)
         out = make_item(self._read(f, a), self._read(f, b), mirror=mirror, pose_radius=self.pose_radius, maps=self.maps)
         out.update(src_name=self._names[a], tgt_name=self._names[b], index=index)
         return out

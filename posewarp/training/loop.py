@@ -2,7 +2,7 @@
 
 A stage is a small object (``Stage`` below): its networks and optimizers, ``train_step(batch, ctx)``,
 ``validate_batch``/``summarize`` and ``sample_grid``. The loop owns everything else: the data order
-(``EpochBatches``), per-step seeding, the learning-rate schedule (constant then linear decay), AMP scaler
+(``EndlessBatches``), per-step seeding, the learning-rate schedule (constant then linear decay), AMP scaler
 updates, logging (``stats.jsonl`` + Rich progress with losses and it/s), validation every ``val_every``
 steps, sample grids, snapshots and the training state, the NaN guard and Ctrl-C.
 
@@ -17,6 +17,7 @@ import random
 import signal
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,39 +85,35 @@ def seed_step(seed: int, phase: str, step: int, rank: int) -> None:
     random.seed(value)
 
 
-class EpochBatches(Sampler[list[int]]):
-    """Global batches drawn from a per-epoch permutation seeded by (seed, epoch); rank r takes its slice.
+class EndlessBatches(Sampler[list[tuple[int, int]]]):
+    """Global batches, forever, from training step ``start`` on: epoch ``e`` is a permutation seeded by
+    (seed, e), cut into batches (an incomplete last batch is dropped); rank r takes its slice of each.
 
-    Like ``DistributedSampler`` plus batching, but the global batch content does not depend on the
-    number of ranks, an incomplete last batch is dropped, and an epoch can start at batch ``skip``
-    (exact resume mid-epoch).
+    Like ``DistributedSampler`` plus batching, but the global batch content does not depend on the number
+    of ranks and the stream can start mid-epoch (exact resume). Items are ``(epoch, index)`` pairs, so the
+    dataset knows each item's epoch even in worker processes (``PairDataset.set_epoch``: fresh flips).
     """
 
-    def __init__(self, n: int, batch: int, *, rank: int = 0, world: int = 1, seed: int = 0):
+    def __init__(self, n: int, batch: int, *, rank: int = 0, world: int = 1, seed: int = 0, start: int = 0):
         if batch % world:
             raise PosewarpError(f"batch size {batch} is not divisible by the {world} processes")
         if n < batch:
             raise PosewarpError(f"the training split has {n} pairs, fewer than one batch of {batch}")
-        self.n, self.batch, self.rank, self.world, self.seed = n, batch, rank, world, seed
+        self.n, self.batch, self.rank, self.world, self.seed, self.start = n, batch, rank, world, seed, start
         self.local = batch // world
-        self.epoch, self.skip = 0, 0
-
-    def __len__(self) -> int:
-        return self.n // self.batch - self.skip
 
     @property
     def per_epoch(self) -> int:
         return self.n // self.batch
 
-    def set_position(self, epoch: int, skip: int) -> None:
-        self.epoch, self.skip = epoch, skip
-
-    def __iter__(self) -> Iterator[list[int]]:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        perm = torch.randperm(self.n, generator=g)
-        for b in range(self.skip, self.per_epoch):
-            chunk = perm[b * self.batch : (b + 1) * self.batch]
-            yield chunk[self.rank * self.local : (self.rank + 1) * self.local].tolist()
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        epoch, skip = divmod(self.start, self.per_epoch)
+        while True:
+            perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
+            for b in range(skip, self.per_epoch):
+                chunk = perm[b * self.batch : (b + 1) * self.batch]
+                yield [(epoch, i) for i in chunk[self.rank * self.local : (self.rank + 1) * self.local].tolist()]
+            epoch, skip = epoch + 1, 0
 
 
 def to_device(batch: dict[str, Any], device: torch.device, pose_radius: float = 4.0) -> dict[str, Any]:
@@ -163,9 +160,51 @@ class PhaseResult:
     sec_per_step: float = float("nan")
 
 
+class Meter:
+    """Loss terms averaged since the last log (over steps and ranks), and the seconds per training step
+    (wall time less what logging, validation, samples and snapshots took)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+        self.t_log = self.t_start = time.perf_counter()
+        self.busy = self.busy_total = 0.0
+        self.steps = 0
+
+    def add(self, stats: dict[str, torch.Tensor]) -> None:
+        for k, v in stats.items():
+            self.sums[k] = self.sums[k] + v if k in self.sums else v
+        self.count += 1
+        self.steps += 1
+
+    def add_busy(self, seconds: float) -> None:
+        self.busy += seconds
+        self.busy_total += seconds
+
+    def flush(self, ctx: Dist, now: float) -> dict[str, float]:
+        """The mean of every term since the last flush, over this rank's steps and all ranks, and ``sec_per_step``."""
+        keys = sorted(self.sums)
+        vec = (torch.stack([self.sums[k] for k in keys]) / self.count).to(ctx.device)
+        ctx.all_reduce(vec)
+        out = {k: float(x) for k, x in zip(keys, (vec.cpu() / ctx.world).tolist())}
+        out["sec_per_step"] = (now - self.t_log - self.busy) / self.count
+        self.sums, self.count, self.busy, self.t_log = {}, 0, 0.0, now
+        return out
+
+    def sec_per_step(self) -> float:
+        return (time.perf_counter() - self.t_start - self.busy_total) / max(1, self.steps)
+
+
 def _fmt(stats: dict[str, float], keys: int = 5) -> str:
     items = [(k, v) for k, v in stats.items() if k not in ("step", "phase", "lr", "epoch")][:keys]
     return " ".join(f"{k}={v:.3g}" for k, v in items)
+
+
+def set_learning_rates(stage: Stage, config: TrainConfig, step: int, max_steps: int) -> None:
+    for name, opt in stage.opts.items():
+        lr = learning_rate(config.optim, stage.lrs[name], step, max_steps)
+        for group in opt.param_groups:
+            group["lr"] = lr
 
 
 def validate(stage: Stage, dataset: Dataset, config: TrainConfig, ctx: Dist) -> dict[str, float]:
@@ -210,113 +249,88 @@ def run_phase(
     show_progress: bool = True,
 ) -> PhaseResult:
     """Train ``stage`` from ``start_step`` to ``max_steps``; rank 0 writes into ``run``."""
-    phase = stage.phase
-    sampler = EpochBatches(len(train_set), config.data.batch_size, rank=ctx.rank, world=ctx.world, seed=config.seed)
-    per_epoch = sampler.per_epoch
+    phase, step = stage.phase, start_step
+    result = PhaseResult(step=step)
+    if step >= max_steps:
+        return result
+
+    # Data: one endless stream of batches that starts exactly at start_step; four fixed test pairs to picture.
+    sampler = EndlessBatches(len(train_set), config.data.batch_size, rank=ctx.rank, world=ctx.world,
+                             seed=config.seed, start=step)
+    batches = iter(DataLoader(train_set, batch_sampler=sampler, num_workers=config.data.workers,
+                              pin_memory=ctx.device.type == "cuda"))
     sample_batch = None
     if ctx.main and len(test_set):
         idx = list(range(min(4, len(test_set))))
         sample_batch = next(iter(DataLoader(torch.utils.data.Subset(test_set, idx), batch_size=len(idx))))
-    result = PhaseResult(step=start_step)
-    if start_step >= max_steps:
-        return result
-    stage.set_training(True)
-    sums: dict[str, torch.Tensor] = {}
-    count = 0
-    t_log = time.perf_counter()
-    t_start, steps_timed = t_log, 0
-    busy = busy_total = 0.0  # seconds spent outside training steps (since the last log, in all)
-    step = start_step
-    show = show_progress and ctx.main
-    bar = progress() if show else None
+
+    meter = Meter()
+    bar = progress() if show_progress and ctx.main else None
     task = bar.add_task(phase if config.stage == 2 else "stage 1", total=max_steps, completed=step, info="") if bar else None
-    if bar:
-        bar.start()
-    try:
-        with _StopFlag() as stop:
-            while step < max_steps:
-                epoch, skip = divmod(step, per_epoch)
-                sampler.set_position(epoch, skip)
-                if hasattr(train_set, "seed") and getattr(train_set, "flip", False):
-                    train_set.seed = config.seed * 1_000_003 + epoch  # fresh flips every epoch
-                loader = DataLoader(train_set, batch_sampler=sampler, num_workers=config.data.workers,
-                                    pin_memory=ctx.device.type == "cuda",
-                                    generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
-                batches = iter(loader)
-                while step < max_steps:
-                    seed_step(config.seed, phase, step, ctx.rank)
-                    try:
-                        batch = next(batches)
-                    except StopIteration:
-                        break
-                    batch = to_device(batch, ctx.device, config.data.pose_radius)
-                    for name, opt in stage.opts.items():
-                        lr = learning_rate(config.optim, stage.lrs[name], step, max_steps)
-                        for group in opt.param_groups:
-                            group["lr"] = lr
-                    stats = {k: v.detach().float().cpu() if torch.is_tensor(v) else torch.tensor(float(v))
-                             for k, v in stage.train_step(batch, ctx).items()}
-                    if ctx.scaler is not None:
-                        ctx.scaler.update()
-                    step += 1
-                    steps_timed += 1
-                    bad = [k for k, v in stats.items() if not torch.isfinite(v).all()]
-                    flags = torch.tensor([float(bool(bad)), float(stop.requested)], device=ctx.device)
-                    ctx.all_reduce(flags, op=torch.distributed.ReduceOp.MAX if ctx.distributed else None)
-                    if flags[0] > 0:
-                        raise _non_finite(bad, stats, phase, step, run)
-                    for k, v in stats.items():
-                        sums[k] = sums[k] + v if k in sums else v
-                    count += 1
-                    last, stopping = step == max_steps, bool(flags[1] > 0)
-                    validating = step % config.val_every == 0 or last
-                    t_busy = time.perf_counter()
-                    if step % config.log_every == 0 or validating or stopping:
-                        keys = sorted(sums)
-                        vec = (torch.stack([sums[k] for k in keys]) / count).to(ctx.device)
-                        ctx.all_reduce(vec)
-                        vec = vec.cpu() / ctx.world
-                        sec = (t_busy - t_log - busy) / count  # training time only
-                        lr = next(iter(stage.opts.values())).param_groups[0]["lr"] if stage.opts else 0.0
-                        record = {"phase": phase, "step": step, "epoch": epoch, "lr": lr}
-                        record.update({k: float(x) for k, x in zip(keys, vec.tolist())})
-                        record["sec_per_step"] = sec
-                        if validating:
-                            val = validate(stage, test_set, config, ctx)
-                            record.update({f"val/{k}": v for k, v in val.items()})
-                            result.last_val = val
-                            if ctx.main:
-                                err.print(f"[bold]{phase} step {step}[/bold] validation: "
-                                          + " ".join(f"{k}={v:.4g}" for k, v in val.items()))
-                        result.last_stats = record
-                        if ctx.main and run is not None:
-                            run_dir.append_stats(run, record)
-                        if bar:
-                            bar.update(task, completed=step, info=f"{_fmt(record)} {1 / max(sec, 1e-9):.2f} it/s")
-                        t_log, sums, count, busy = t_busy, {}, 0, 0.0
-                    if ctx.main and run is not None and sample_batch is not None and (
-                        step % config.sample_every == 0 or last
-                    ):
-                        stage.set_training(False)
-                        with torch.no_grad(), ctx.autocast():
-                            picture = stage.sample_grid(to_device(sample_batch, ctx.device, config.data.pose_radius), ctx)
-                        stage.set_training(True)
-                        write_image(run_dir.sample_path(run, step, phase), picture)
-                    if step % config.snapshot_every == 0 or last or stopping:
-                        save(stage, config, ctx, run, step, len(train_set), snapshot=not stopping or last)
-                    spent = time.perf_counter() - t_busy  # logging, validation, samples, checkpoints
-                    busy += spent
-                    busy_total += spent
-                    if stopping:
-                        result.interrupted = True
-                        result.step = step
-                        return result
-    finally:
-        if bar:
-            bar.stop()
+    stage.set_training(True)
+    with _StopFlag() as stop, bar or nullcontext():
+        while step < max_steps:
+            # Train one step, every random number seeded by (seed, phase, step, rank).
+            seed_step(config.seed, phase, step, ctx.rank)
+            batch = to_device(next(batches), ctx.device, config.data.pose_radius)
+            set_learning_rates(stage, config, step, max_steps)
+            stats = {k: v.detach().float().cpu() if torch.is_tensor(v) else torch.tensor(float(v))
+                     for k, v in stage.train_step(batch, ctx).items()}
+            if ctx.scaler is not None:
+                ctx.scaler.update()
+            step += 1
+            meter.add(stats)
+
+            # All ranks agree on a non-finite loss (stop, keeping the last good state) and on Ctrl-C.
+            bad = [k for k, v in stats.items() if not torch.isfinite(v).all()]
+            flags = torch.tensor([float(bool(bad)), float(stop.requested)], device=ctx.device)
+            ctx.all_reduce(flags, op=torch.distributed.ReduceOp.MAX if ctx.distributed else None)
+            if flags[0] > 0:
+                raise _non_finite(bad, stats, phase, step, run)
+            last, stopping = step == max_steps, bool(flags[1] > 0)
+            validating = step % config.val_every == 0 or last
+            t_busy = time.perf_counter()
+
+            # Log (stats.jsonl and the progress bar) and validate.
+            if step % config.log_every == 0 or validating or stopping:
+                lr = next(iter(stage.opts.values())).param_groups[0]["lr"] if stage.opts else 0.0
+                record = {"phase": phase, "step": step, "epoch": (step - 1) // sampler.per_epoch, "lr": lr,
+                          **meter.flush(ctx, t_busy)}
+                if validating:
+                    result.last_val = validate(stage, test_set, config, ctx)
+                    record.update({f"val/{k}": v for k, v in result.last_val.items()})
+                    if ctx.main:
+                        err.print(f"[bold]{phase} step {step}[/bold] validation: "
+                                  + " ".join(f"{k}={v:.4g}" for k, v in result.last_val.items()))
+                result.last_stats = record
+                if ctx.main and run is not None:
+                    run_dir.append_stats(run, record)
+                if bar:
+                    bar.update(task, completed=step,
+                               info=f"{_fmt(record)} {1 / max(record['sec_per_step'], 1e-9):.2f} it/s")
+
+            # Sample grid.
+            if run is not None and sample_batch is not None and (step % config.sample_every == 0 or last):
+                write_image(run_dir.sample_path(run, step, phase), sample_picture(stage, sample_batch, config, ctx))
+
+            # Snapshot (not on Ctrl-C mid-phase) and training state.
+            if step % config.snapshot_every == 0 or last or stopping:
+                save(stage, config, ctx, run, step, len(train_set), snapshot=not stopping or last)
+            meter.add_busy(time.perf_counter() - t_busy)
+            if stopping:
+                result.interrupted = True
+                break
     result.step = step
-    result.sec_per_step = (time.perf_counter() - t_start - busy_total) / max(1, steps_timed)
+    result.sec_per_step = meter.sec_per_step()
     return result
+
+
+def sample_picture(stage: Stage, batch: dict[str, Any], config: TrainConfig, ctx: Dist) -> np.ndarray:
+    stage.set_training(False)
+    with torch.no_grad(), ctx.autocast():
+        picture = stage.sample_grid(to_device(batch, ctx.device, config.data.pose_radius), ctx)
+    stage.set_training(True)
+    return picture
 
 
 def save(stage: Stage, config: TrainConfig, ctx: Dist, run: Path | None, step: int, train_pairs: int,

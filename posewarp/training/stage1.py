@@ -20,12 +20,8 @@ from posewarp.models import build_discriminator, build_parser, parser_inputs
 from posewarp.training import validation
 from posewarp.config import TrainConfig
 from posewarp.training.distributed import Dist
+from posewarp.training.gan import adam, gan_step
 from posewarp.training.loop import Stage
-
-
-def adam(params, config: TrainConfig, lr: float | None = None) -> torch.optim.Adam:
-    o = config.optim
-    return torch.optim.Adam(params, lr=o.lr if lr is None else lr, betas=(o.beta1, o.beta2))
 
 
 class Stage1(Stage):
@@ -39,44 +35,25 @@ class Stage1(Stage):
         D = build_discriminator(config).to(ctx.device)
         self.nets = {"generator": G, "discriminator": D}
         self.G, self.D = ctx.wrap(G), ctx.wrap(D)  # DDP wrappers when distributed
-        self.opts = {"generator": adam(G.parameters(), config), "discriminator": adam(D.parameters(), config)}
+        self.opts = {"generator": adam(G.parameters(), config.optim), "discriminator": adam(D.parameters(), config.optim)}
         self.lrs = {"generator": config.optim.lr, "discriminator": config.optim.lr}
 
-    def train_step(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
+    def train_step(self, batch, ctx: Dist) -> dict[str, float]:
         loss = self.config.loss
-        D_raw = self.nets["discriminator"]
-        cond = torch.cat((batch["src_parsing"], batch["tgt_pose"]), dim=1)
-        real = torch.cat((cond, batch["tgt_parsing"]), dim=1)
-
-        # Generator step: D (unwrapped, frozen) judges the softmax parsing; gradients flow into G only.
         inputs = parser_inputs(self.nets["generator"], batch)
         with ctx.autocast():
             logits = self.G(*inputs)
-        fake_parsing = logits.float().softmax(dim=1)
-        D_raw.requires_grad_(False)
-        with ctx.autocast():
-            d_fake = D_raw(torch.cat((cond, fake_parsing), dim=1))
-            with torch.no_grad():
-                d_real = D_raw(real)
-        g_total, g_stats = losses.stage1_generator_loss(
-            logits=logits, labels=batch["tgt_labels"], d_fake_feats=_f32(d_fake), d_real_feats=_f32(d_real),
-            lambda_adv=loss.adv, lambda_feat=loss.feat, lambda_ce=loss.ce)
-        D_raw.requires_grad_(True)
-        self.opts["generator"].zero_grad(set_to_none=True)
-        ctx.backward(g_total)
-        ctx.step(self.opts["generator"])
 
-        # Discriminator step (DDP-wrapped): real vs the detached generated parsing.
-        d_stats = {}
-        if loss.adv or loss.feat:
-            with ctx.autocast():
-                d_real = self.D(real)
-                d_fake = self.D(torch.cat((cond, fake_parsing.detach()), dim=1))
-            d_total, d_stats = losses.stage1_discriminator_loss(d_fake_feats=_f32(d_fake), d_real_feats=_f32(d_real))
-            self.opts["discriminator"].zero_grad(set_to_none=True)
-            ctx.backward(d_total)
-            ctx.step(self.opts["discriminator"])
-        return {**g_stats, **d_stats}
+        def generator_loss(d_fake, d_real):
+            return losses.stage1_generator_loss(logits=logits, labels=batch["tgt_labels"], d_fake_feats=d_fake,
+                                                d_real_feats=d_real, lambda_adv=loss.adv, lambda_feat=loss.feat,
+                                                lambda_ce=loss.ce)
+
+        # D sees the softmax of the logits against the real one-hot parsing.
+        return gan_step(ctx, discriminator=self.nets["discriminator"], wrapped_discriminator=self.D, opts=self.opts,
+                        cond=torch.cat((batch["src_parsing"], batch["tgt_pose"]), dim=1), real=batch["tgt_parsing"],
+                        fake=logits.float().softmax(dim=1), generator_loss=generator_loss,
+                        train_discriminator=bool(loss.adv or loss.feat))
 
     def predict(self, batch) -> torch.Tensor:
         return self.nets["generator"](*parser_inputs(self.nets["generator"], batch)).float()
@@ -108,7 +85,3 @@ class Stage1(Stage):
             ])
         return draw.grid(rows, titles=["source", "src parsing", "target pose", "predicted", "real"])
 
-
-def _f32(feats: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Losses in fp32 under autocast."""
-    return [f.float() for f in feats]

@@ -32,7 +32,7 @@ from posewarp.training import validation
 from posewarp.config import TrainConfig
 from posewarp.training.distributed import Dist
 from posewarp.training.loop import Stage
-from posewarp.training.stage1 import _f32, adam
+from posewarp.training.gan import adam, gan_step
 
 def build_vgg(config: TrainConfig) -> nn.Module | None:
     """The perceptual loss trunk: pretrained VGG19 from disk, or random weights when the preset says so."""
@@ -78,7 +78,7 @@ class MatcherStage(Stage):
         self.nets = {"matcher": M}
         self.M = ctx.wrap(M)
         trainable = [p for p in M.parameters() if p.requires_grad]
-        self.opts = {"matcher": adam(trainable, config, lr=config.matcher.lr)}
+        self.opts = {"matcher": adam(trainable, config.optim, lr=config.matcher.lr)}
         self.lrs = {"matcher": config.matcher.lr}
 
     def snapshot_networks(self):
@@ -164,7 +164,7 @@ class Stage2(Stage):
         if self.vgg is not None:
             self.vgg = self.vgg.to(ctx.device).eval()
         self.G, self.D = ctx.wrap(G), ctx.wrap(D)
-        self.opts = {"generator": adam(g_params, config), "discriminator": adam(D.parameters(), config)}
+        self.opts = {"generator": adam(g_params, config.optim), "discriminator": adam(D.parameters(), config.optim)}
         self.lrs = {"generator": config.optim.lr, "discriminator": config.optim.lr}
 
     def set_training(self, training: bool) -> None:
@@ -209,39 +209,22 @@ class Stage2(Stage):
 
     # -- the stage interface ---------------------------------------------------------------------
 
-    def train_step(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
+    def train_step(self, batch, ctx: Dist) -> dict[str, float]:
         w = self.config.loss
-        D_raw = self.nets["discriminator"]
         real = batch["tgt_image"]
         with ctx.autocast():
             fake, tgt_parsing, _ = self.generate(batch, self.G, train=True)
         fake = fake.float()
+
+        def generator_loss(d_fake, d_real):
+            return losses.stage2_generator_loss(
+                fake=fake, real=real, d_fake_feats=d_fake, d_real_feats=d_real, vgg=self.vgg, lambda_adv=w.adv,
+                lambda_feat=w.feat, lambda_vgg=w.vgg if self.vgg is not None else 0.0, lambda_l1=w.l1)
+
         cond = torch.cat((batch["src_image"], batch["src_parsing"].float(), tgt_parsing, batch["tgt_pose"]), dim=1)
-
-        D_raw.requires_grad_(False)
-        with ctx.autocast():
-            d_fake = D_raw(torch.cat((cond, fake), dim=1))
-            with torch.no_grad():
-                d_real = D_raw(torch.cat((cond, real), dim=1))
-            g_total, g_stats = losses.stage2_generator_loss(
-                fake=fake, real=real, d_fake_feats=_f32(d_fake), d_real_feats=_f32(d_real), vgg=self.vgg,
-                lambda_adv=w.adv, lambda_feat=w.feat, lambda_vgg=w.vgg if self.vgg is not None else 0.0,
-                lambda_l1=w.l1)
-        D_raw.requires_grad_(True)
-        self.opts["generator"].zero_grad(set_to_none=True)
-        ctx.backward(g_total)
-        ctx.step(self.opts["generator"])
-
-        d_stats = {}
-        if w.adv or w.feat:
-            with ctx.autocast():
-                d_real = self.D(torch.cat((cond, real), dim=1))
-                d_fake = self.D(torch.cat((cond, fake.detach()), dim=1))
-            d_total, d_stats = losses.stage2_discriminator_loss(d_fake_feats=_f32(d_fake), d_real_feats=_f32(d_real))
-            self.opts["discriminator"].zero_grad(set_to_none=True)
-            ctx.backward(d_total)
-            ctx.step(self.opts["discriminator"])
-        return {**g_stats, **d_stats}
+        return gan_step(ctx, discriminator=self.nets["discriminator"], wrapped_discriminator=self.D, opts=self.opts,
+                        cond=cond, real=real, fake=fake, generator_loss=generator_loss,
+                        train_discriminator=bool(w.adv or w.feat))
 
     def validate_batch(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
         fake, _, _ = self.generate(batch, self.nets["generator"])
