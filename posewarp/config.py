@@ -59,6 +59,8 @@ class ModelConfig:
     vgg: str = "pretrained"  # perceptual loss trunk: "pretrained" VGG19 from disk, or "random" (tests, tiny)
 
 
+AMP_MODES = ("auto", "bf16", "fp16", "off")  # auto: bf16 where the GPU supports it, else fp16
+
 # The two designs of the networks. ModelConfig's defaults are the paper's, so a snapshot written before
 # posewarp's design existed rebuilds as it was trained; presets choose posewarp's, and
 # ``posewarp train --design paper`` (``design(cfg, "paper")``) puts the paper's networks and losses on any preset.
@@ -107,7 +109,7 @@ class TrainConfig:
     desc: str = ""
     seed: int = 0
     max_steps: int = 100_000
-    amp: str = "auto"  # auto | bf16 | fp16 | off (always off on CPU)
+    amp: str = "auto"  # one of AMP_MODES (always off on CPU)
     log_every: int = 50
     sample_every: int = 1000
     val_every: int = 1000

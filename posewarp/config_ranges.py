@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from posewarp.config import GRID_KINDS, PRESETS
+from posewarp.config import AMP_MODES, GRID_KINDS, PRESETS
 
 BIG = 10**9  # steps and intervals: any real run is far below
 
@@ -90,7 +90,7 @@ RANGES: dict[str, Any] = {
     "desc": Text(100),
     "seed": Int(0, 2**32 - 1),
     "max_steps": STEPS,
-    "amp": Choice(("auto", "bf16", "fp16", "off")),
+    "amp": Choice(AMP_MODES),
     "log_every": STEPS,
     "sample_every": STEPS,
     "val_every": STEPS,

@@ -1,4 +1,5 @@
-"""The one rule that turns ``--device auto|cpu|cuda|cuda:N`` into a ``torch.device`` for every command."""
+"""The rules every command shares: ``--device auto|cpu|cuda|cuda:N`` -> a ``torch.device``, and which autocast
+dtype mixed precision uses there."""
 
 from __future__ import annotations
 
@@ -27,3 +28,13 @@ def resolve_device(spec: str | torch.device | None = "auto", local_rank: int = 0
             raise PosewarpError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s)")
         return torch.device("cuda", index + local_rank)
     raise PosewarpError(f"--device {spec!r}: expected auto, cpu, cuda or cuda:N")
+
+
+def amp_dtype(device: torch.device, mode: str = "auto") -> torch.dtype | None:
+    """Autocast dtype for ``mode`` auto|bf16|fp16|off: None (full precision) off CUDA or when off; bf16 where the
+    GPU supports it (auto), else fp16 (which needs a gradient scaler when training)."""
+    if device.type != "cuda" or mode == "off":
+        return None
+    if mode == "bf16" or (mode == "auto" and torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16

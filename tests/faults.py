@@ -52,18 +52,6 @@ def enospc_at(owner, name, n):
 """
 
 
-def cli(args, capsys) -> tuple[int, str, str]:
-    """Run ``posewarp ARGS`` in this process: (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def run(args, *, setup: str = "", env: dict | None = None, timeout: float = 120, cwd=None,
         wrap: list[str] | None = None) -> subprocess.CompletedProcess:  # fmt: skip
     """``posewarp ARGS`` in its own process; ``setup`` is Python run before ``main`` (patches).

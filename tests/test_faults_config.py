@@ -5,7 +5,8 @@ import dataclasses
 import json
 
 import pytest
-from faults import cli, one_line_error, run
+from cli_runner import cli
+from faults import one_line_error, run
 
 from posewarp.errors import PosewarpError
 from posewarp import config as C

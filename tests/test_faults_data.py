@@ -8,7 +8,8 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from faults import UNSHARE, cli, mounted, one_line_error, run
+from cli_runner import cli
+from faults import UNSHARE, mounted, one_line_error, run
 
 from posewarp.data import PairDataset, pack, partial_file, schema
 from posewarp.errors import PosewarpError, SchemaError

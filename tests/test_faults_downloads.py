@@ -11,7 +11,7 @@ from faults import http_server, one_line_error, run
 
 from posewarp.errors import OutputError, PosewarpError
 from posewarp.preprocess import download as D
-from posewarp.preprocess import weights as W
+from posewarp import weights as W
 
 PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes
 

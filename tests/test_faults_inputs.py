@@ -9,7 +9,8 @@ import zlib
 
 import numpy as np
 import pytest
-from faults import cli, one_line_error, run
+from cli_runner import cli
+from faults import one_line_error, run
 
 from posewarp.errors import PosewarpError
 from posewarp.formats import images, jsonfile

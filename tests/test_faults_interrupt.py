@@ -183,7 +183,7 @@ def _stalled_download(base, httpd, tmp_path, monkeypatch):
     interrupted_note(err, "10,000 bytes", str(part))
     assert part.read_bytes() == httpd.payload[:10_000]
     monkeypatch.setenv("POSEWARP_HOME", str(home))
-    from posewarp.preprocess import weights as W
+    from posewarp import weights as W
 
     path = W.download("inception-fid", url=url, show_progress=False)
     assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(httpd.payload).digest()

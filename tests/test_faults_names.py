@@ -7,12 +7,13 @@ import shutil
 import h5py
 import numpy as np
 import pytest
-from faults import cli, one_line_error
+from cli_runner import cli
+from faults import one_line_error
 
 from posewarp.data import pack
 from posewarp.errors import PosewarpError
 from posewarp.formats import keypoints as K
-from posewarp.metrics import evaluate
+from posewarp.metrics.evaluate import evaluate
 from posewarp.synth import generate
 from posewarp.transfer import transfer_dataset
 

@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 import pytest
-from faults import ENOSPC_AT, UNSHARE, cli, mounted, one_line_error, run, temp_files
+from cli_runner import cli
+from faults import ENOSPC_AT, UNSHARE, mounted, one_line_error, run, temp_files
 
 from posewarp.data import pack
 from posewarp.data import schema

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from posewarp.cli.main import main
+from cli_runner import cli
 from posewarp.errors import PosewarpError
 from posewarp.formats import images
 from posewarp.formats import keypoints as K
@@ -176,17 +176,6 @@ def test_estimator_checks_its_input_and_options():
     assert est(np.zeros((16, 16, 3), np.uint8)).shape == (0, 18, 3)
 
 
-def run(args, capsys):
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_command_end_to_end(flat_file, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("POSEWARP_HOME", str(tmp_path / "empty-home"))
     src, out = tmp_path / "images", tmp_path / "out"
@@ -197,12 +186,12 @@ def test_command_end_to_end(flat_file, tmp_path, capsys, monkeypatch):
     (src / "corrupt.jpg").write_bytes(images.encode_image(np.zeros((20, 20, 3), np.uint8), ".jpg")[:40])
     (src / "text.png").write_text("hello")
 
-    code, _, err = run(["keypoints", src, "--out", out], capsys)
+    code, _, err = cli(["keypoints", src, "--out", out], capsys)
     assert code == 1 and "posewarp weights download openpose" in err  # nothing downloads implicitly
 
     # --scales 0.15: the random network on 56 px high inputs keeps the test fast
     args = ["keypoints", src, "--out", out, "--weights", flat_file, "--device", "cpu", "--json", "--scales", "0.15"]
-    code, stdout, _ = run(args + ["--annotations", tmp_path / "ann.csv", "--overlay", tmp_path / "ov"], capsys)
+    code, stdout, _ = cli(args + ["--annotations", tmp_path / "ann.csv", "--overlay", tmp_path / "ov"], capsys)
     doc = json.loads(stdout)
     assert code == 0 and doc["done"] == 3 and doc["skipped"] == 0
     assert sorted(f["name"] for f in doc["failed"]) == ["corrupt.jpg", "text.png"]
@@ -215,11 +204,11 @@ def test_command_end_to_end(flat_file, tmp_path, capsys, monkeypatch):
     assert (tmp_path / "ov" / "sub" / "c.png").is_file()
     assert sorted(K.read_patn_csv(tmp_path / "ann.csv")) == ["a.png", "b.png", "sub/c.jpg"]
 
-    code, stdout, _ = run(args, capsys)  # resume: everything done is skipped, the bad files fail again
+    code, stdout, _ = cli(args, capsys)  # resume: everything done is skipped, the bad files fail again
     doc = json.loads(stdout)
     assert code == 0 and doc["done"] == 0 and doc["skipped"] == 3 and len(doc["failed"]) == 2
 
-    code, stdout, _ = run(["keypoints", src, "--out", tmp_path / "shard", "--weights", flat_file, "--shard", "1/2",
+    code, stdout, _ = cli(["keypoints", src, "--out", tmp_path / "shard", "--weights", flat_file, "--shard", "1/2",
                            "--json", "--scales", "0.15,0.2"], capsys)  # fmt: skip
     doc = json.loads(stdout)  # sorted: a.png, b.png, corrupt.jpg, sub/c.jpg, text.png -> shard 1 = b.png, sub/c.jpg
     assert code == 0 and doc["done"] == 2 and not doc["failed"]
@@ -229,9 +218,9 @@ def test_command_end_to_end(flat_file, tmp_path, capsys, monkeypatch):
     bad_only.mkdir()
     (bad_only / "x.png").write_text("nope")
     args = ["keypoints", bad_only, "--out", tmp_path / "o2", "--weights", flat_file, "--scales", "0.15"]
-    code, _, err = run(args, capsys)
+    code, _, err = cli(args, capsys)
     assert code == 1 and "no image could be processed" in err
-    code, _, err = run(["keypoints", src, "--out", out, "--shard", "2/2"], capsys)
+    code, _, err = cli(["keypoints", src, "--out", out, "--shard", "2/2"], capsys)
     assert code == 2
 
 

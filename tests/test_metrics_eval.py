@@ -14,7 +14,7 @@ from posewarp.errors import PosewarpError, WeightsMissingError
 from posewarp.formats.heatmaps import pose_mask
 from posewarp.formats.images import read_image, write_image
 from posewarp.formats.keypoints import write_patn_csv, write_pairs_csv
-from posewarp.metrics import evaluate
+from posewarp.metrics.evaluate import evaluate
 from posewarp.metrics import fid as FID
 from posewarp.metrics.inception import prepare
 from posewarp.metrics.inception_score import inception_score, softmax
@@ -277,7 +277,7 @@ def test_cli_table_lists_every_metric(folders, capsys, monkeypatch):
     doc = evaluate(pred, gt, metrics="ssim,is,fid,pckh", protocol=replace(PATN, is_splits=2), inception=StandIn(),
                    keypoints=root / "annotations.csv", keypoint_estimator=PlantedEstimator([0, 0, 0, 9]),
                    fid_cache_dir=root / "cache", show_progress=False)  # fmt: skip
-    module = sys.modules["posewarp.metrics.evaluate"]  # the package re-exports the function under this name
+    module = sys.modules["posewarp.metrics.evaluate"]
     monkeypatch.setattr(module, "evaluate", lambda *a, **k: doc)
     with pytest.raises(SystemExit) as exc:
         main(["eval", "--pred", str(pred), "--gt", str(gt), "--metrics", "ssim,is,fid,pckh"])

@@ -47,7 +47,7 @@ def test_fresh_matcher_is_the_identity_and_grids_work_at_any_size():
         grid = out["grid"](size)
         assert grid.shape == (2, *size, 2)
         assert torch.equal(grid, grids.identity_grid(size, batch=2))  # zero-initialised regression
-        assert torch.equal(m.grid(out, size), grid)
+        assert torch.equal(grids.affine_tps_grid(out["theta_affine"], out["theta_tps"], size, m.grid_size), grid)
     total, stats = matcher_loss(out=out, src_parsing=src, tgt_parsing=tgt, grid_true=grids.identity_grid((8, 4), batch=2))
     assert stats["m_grid"] == 0.0 and 0 < stats["m_align"] < 1
     total.backward()

@@ -2,10 +2,26 @@
 
 import pytest
 import torch
+from torch import nn
 
 from posewarp.errors import PosewarpError, WeightsMissingError
 from posewarp.nn import VGGFeatures
-from posewarp.nn.vgg import layer_names, vgg_features, vgg_layer_names
+from posewarp.nn.vgg import vgg_features, vgg_layer_names
+
+
+def layer_names(features: nn.Sequential) -> list[str]:
+    """Names (conv1_1, relu1_1, ..., pool1, ...) of the modules of a torchvision VGG ``features``."""
+    names, block, idx = [], 1, 0
+    for m in features:
+        if isinstance(m, nn.Conv2d):
+            idx += 1
+            names.append(f"conv{block}_{idx}")
+        elif isinstance(m, nn.ReLU):
+            names.append(f"relu{block}_{idx}")
+        elif isinstance(m, nn.MaxPool2d):
+            names.append(f"pool{block}")
+            block, idx = block + 1, 0
+    return names
 
 
 def test_layer_names_follow_the_vgg_blocks():

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from test_parse_network import random_schp_state
 
-from posewarp.cli.main import main
+from cli_runner import cli
 from posewarp.formats import images, parsing
 from posewarp.preprocess import parser as P
 
@@ -36,27 +36,16 @@ def folder(tmp_path):
     return src
 
 
-def run(args, capsys):
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_missing_weights_name_the_download_command(folder, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("POSEWARP_HOME", str(tmp_path / "empty-home"))
-    code, _, err = run(["parse", folder, "--out", tmp_path / "out"], capsys)
+    code, _, err = cli(["parse", folder, "--out", tmp_path / "out"], capsys)
     assert code == 1 and "posewarp weights download schp-lip" in err  # nothing downloads implicitly
 
 
 def test_command_end_to_end(weights, folder, tmp_path, capsys):
     out, ov = tmp_path / "out", tmp_path / "ov"
     args = ["parse", folder, "--out", out, "--weights", weights, *FAST, "--json"]
-    code, stdout, _ = run(args + ["--logits", "--overlay", ov, "--batch-size", "2", "--flip"], capsys)
+    code, stdout, _ = cli(args + ["--logits", "--overlay", ov, "--batch-size", "2", "--flip"], capsys)
     doc = json.loads(stdout)
     assert code == 0 and doc["done"] == 3 and doc["skipped"] == 0
     assert sorted(f["name"] for f in doc["failed"]) == ["corrupt.jpg", "text.png"]  # reported and skipped
@@ -78,19 +67,19 @@ def test_command_end_to_end(weights, folder, tmp_path, capsys):
         assert images.read_image(ov / f"{stem}.png").shape == rgb.shape
     assert not list(out.rglob(".*tmp*"))  # no temp files left behind
 
-    code, stdout, _ = run(args + ["--label-set", "cihp"], capsys)  # resume: done images are skipped
+    code, stdout, _ = cli(args + ["--label-set", "cihp"], capsys)  # resume: done images are skipped
     doc = json.loads(stdout)
     assert code == 0 and doc["done"] == 0 and doc["skipped"] == 3 and len(doc["failed"]) == 2
     assert doc["labels"][10] == "torso-skin"
 
     before = (out / "a.png").stat().st_mtime_ns
-    code, stdout, _ = run(args + ["--overwrite"], capsys)
+    code, stdout, _ = cli(args + ["--overwrite"], capsys)
     assert code == 0 and json.loads(stdout)["done"] == 3 and (out / "a.png").stat().st_mtime_ns != before
 
 
 def test_shards_and_table(weights, folder, tmp_path, capsys):
     # sorted: a.png, c.png, corrupt.jpg, sub/b.jpg, text.png -> shard 1/2 = c.png, sub/b.jpg
-    code, _, err = run(["parse", folder, "--out", tmp_path / "s", "--weights", weights, *FAST, "--shard", "1/2"], capsys)
+    code, _, err = cli(["parse", folder, "--out", tmp_path / "s", "--weights", weights, *FAST, "--shard", "1/2"], capsys)
     assert code == 0 and "done" in err and "failed" in err
     assert sorted(p.name for p in (tmp_path / "s").rglob("*.png")) == ["b.png", "c.png"]
 
@@ -99,13 +88,13 @@ def test_bad_input_and_usage(weights, folder, tmp_path, capsys):
     bad_only = tmp_path / "bad-only"
     bad_only.mkdir()
     (bad_only / "x.png").write_text("nope")
-    code, _, err = run(["parse", bad_only, "--out", tmp_path / "o2", "--weights", weights, *FAST], capsys)
+    code, _, err = cli(["parse", bad_only, "--out", tmp_path / "o2", "--weights", weights, *FAST], capsys)
     assert code == 1 and "no image could be processed" in err
-    code, _, err = run(["parse", folder, "--out", folder / "parsing", "--weights", weights, *FAST], capsys)
+    code, _, err = cli(["parse", folder, "--out", folder / "parsing", "--weights", weights, *FAST], capsys)
     assert code == 1 and "outside the image folder" in err
-    code, _, err = run(["parse", folder, "--out", tmp_path / "o3", "--weights", weights, "--dataset", "atr"], capsys)
+    code, _, err = cli(["parse", folder, "--out", tmp_path / "o3", "--weights", weights, "--dataset", "atr"], capsys)
     assert code == 1 and "--dataset lip" in err  # a LIP checkpoint named as ATR: the error says which it is
     for extra in (["--dataset", "coco"], ["--label-set", "cihp", "--dataset", "atr"], ["--shard", "2/2"],
                   ["--scales", "0,1"], ["--device", "tpu"]):  # fmt: skip
-        code, _, _ = run(["parse", folder, "--out", tmp_path / "o4", *extra], capsys)
+        code, _, _ = cli(["parse", folder, "--out", tmp_path / "o4", *extra], capsys)
         assert code == 2, extra

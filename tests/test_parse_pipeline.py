@@ -153,7 +153,7 @@ def test_bad_arguments_are_clear():
 
 
 def test_registry_entries_and_datasets_agree():
-    from posewarp.preprocess import weights as W
+    from posewarp import weights as W
 
     lip = W.REGISTRY["schp-lip"]
     assert lip.filename == "exp-schp-201908261155-lip.pth" and lip.size == 267_449_349

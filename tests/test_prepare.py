@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from posewarp.cli.main import main
+from cli_runner import cli
 from posewarp.data import pack
 from posewarp.data.deepfashion import fashion_name, prepare_deepfashion
 from posewarp.errors import PosewarpError
@@ -154,13 +154,6 @@ def market_tree(root, folders=("bounding_box_train", "bounding_box_test")):
         kp[0], kp[1] = (30, 20, 1), (31, 40, 1)
         K.write_patn_csv(root / f"market-annotation-{split}.csv", {n: kp for n in names})
         K.write_pairs_csv(root / f"market-pairs-{split}.csv", [(a, b) for a in names for b in names if a != b])
-
-
-def cli(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in args])
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
 
 
 def test_market_copies_the_crops_and_the_result_packs(tmp_path, capsys):

@@ -132,7 +132,8 @@ def test_mixed_precision_plumbing_with_a_grad_scaler(pack):
     from torch.utils.data import DataLoader
 
     from posewarp.data import PairDataset
-    from posewarp.training.distributed import Dist, amp_dtype
+    from posewarp.devices import amp_dtype
+    from posewarp.training.distributed import Dist
     from posewarp.training.state import load_state, state_payload
 
     assert amp_dtype(torch.device("cpu"), "auto") is None  # never on the CPU in real runs

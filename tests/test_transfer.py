@@ -8,20 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from posewarp.cli.main import main
+from cli_runner import cli
 from posewarp.demo import DemoPlan, run_demo
 from posewarp.formats import images
 from posewarp.formats import keypoints as K
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = DemoPlan(identities=4, poses_per_identity=3, size=(64, 32), stage1_steps=3, stage2_steps=3, test_fraction=0.25)
-
-
-def cli(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in args])
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from posewarp.cli.main import main
 from posewarp.errors import PosewarpError, WeightsMissingError
-from posewarp.preprocess import weights as W
+from posewarp import weights as W
 
 PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes, several 1 MiB-free chunks worth of structure
 

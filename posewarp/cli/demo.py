@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import INFERENCE, app
-from posewarp.cli.options import check_device
+from posewarp.cli.options import Device, Json, Threads
 
 
 @app.command(
@@ -19,20 +19,17 @@ def demo(
     out: Path = typer.Option(Path("demo-out"), "--out", "-o", help="Folder for the world, runs, results and metrics."),
     quick: bool = typer.Option(False, "--quick", help="A smaller world and shorter training (a few minutes)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the world and the training runs."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
-    threads: int | None = typer.Option(
-        None, "--threads", min=1, max=256, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics document on stdout."),
+    device: Device = None,
+    threads: Threads = None,
+    as_json: Json = False,
 ) -> None:
     """The whole pipeline offline: synth -> pack -> train Stage I and II -> transfer -> eval."""
-    check_device(device)
     from rich.table import Table
 
     from posewarp.console import err
     from posewarp.demo import BASELINES, run_demo
 
-    doc = run_demo(out, quick=quick, seed=seed, device=device, show_progress=not as_json, threads=threads)
+    doc = run_demo(out, quick=quick, seed=seed, device=device or "auto", show_progress=not as_json, threads=threads)
     if as_json:
         print(json.dumps(doc, indent=2, default=str))
         return

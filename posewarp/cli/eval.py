@@ -8,19 +8,17 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import INFERENCE, app
-from posewarp.cli.options import POSE_FORMAT_HELP, PERSON_HELP, check_device, check_pose_format
-
-METRIC_NAMES = ("ssim", "mask-ssim", "is", "mask-is", "fid", "lpips", "pckh")
-PROTOCOL_NAMES = ("patn", "gfla")
+from posewarp.cli.options import Device, Json, PERSON_HELP, POSE_FORMAT_HELP, check_pose_format, choice
+from posewarp.metrics.names import DEFAULT_BATCH_SIZE, DEFAULT_METRICS, DEFAULT_PROTOCOL, METRICS, PROTOCOLS
 
 
 def _metrics(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
     names = tuple(m.strip().lower() for m in text.split(",") if m.strip())
-    bad = [m for m in names if m not in METRIC_NAMES]
+    bad = [m for m in names if m not in METRICS]
     if bad or not names:
-        raise typer.BadParameter(f"unknown {', '.join(bad) or 'empty list'}; choose from {','.join(METRIC_NAMES)}",
+        raise typer.BadParameter(f"unknown {', '.join(bad) or 'empty list'}; choose from {','.join(METRICS)}",
                                  param_hint="--metrics")  # fmt: skip
     return names
 
@@ -53,10 +51,10 @@ def eval_(
         None, "--pairs", help="CSV mapping names: 'from,to' (PATN pairs; generated = from___to[_vis]) or 'pred,gt'."
     ),
     metrics: str | None = typer.Option(
-        None, "--metrics", help=f"Comma-separated, from {','.join(METRIC_NAMES)} (default ssim,is,fid,lpips)."
+        None, "--metrics", help=f"Comma-separated, from {','.join(METRICS)} (default {','.join(DEFAULT_METRICS)})."
     ),
     protocol: str | None = typer.Option(
-        None, "--protocol", help="patn (default) or gfla: how each metric is computed."
+        None, "--protocol", help=f"How each metric is computed: {' or '.join(PROTOCOLS)} (default {DEFAULT_PROTOCOL})."
     ),
     keypoints: Path | None = typer.Option(
         None, "--keypoints", "--gt-keypoints", "--annotations",
@@ -73,19 +71,17 @@ def eval_(
     alexnet_weights: Path | None = typer.Option(None, "--alexnet-weights", help="torchvision AlexNet file (LPIPS)."),
     lpips_weights: Path | None = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 alex.pth linear layers."),
     openpose_weights: Path | None = typer.Option(None, "--openpose-weights", help="body_pose_model.pth (PCKh)."),
-    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N] (default auto)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=1, max=1024, help="Image pairs per step (default 32)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    device: Device = None,
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, max=1024, help=f"Image pairs per step (default {DEFAULT_BATCH_SIZE})."),
+    as_json: Json = False,
 ) -> None:
     """Score generated images against ground truth with the field's metrics (PATN or GFLA protocol)."""
     names = _metrics(metrics)
-    if protocol is not None and protocol not in PROTOCOL_NAMES:
-        raise typer.BadParameter(f"use one of {', '.join(PROTOCOL_NAMES)}", param_hint="--protocol")
-    check_device(device)
+    choice(protocol, PROTOCOLS, "--protocol")
     pose_format = check_pose_format(pose_format)
 
     from posewarp.console import err
-    from posewarp.metrics.evaluate import DEFAULT_METRICS, evaluate
+    from posewarp.metrics.evaluate import evaluate
 
     overrides = {"inception-fid": inception_weights, "alexnet": alexnet_weights, "lpips-alex": lpips_weights,
                  "openpose": openpose_weights}  # fmt: skip
@@ -93,13 +89,13 @@ def eval_(
         pred,
         gt,
         metrics=names or DEFAULT_METRICS,
-        protocol=protocol or "patn",
+        protocol=protocol or DEFAULT_PROTOCOL,
         pairs=pairs,
         keypoints=keypoints,
         device=device or "auto",
         fid_real=fid_real,
         weights={k: v for k, v in overrides.items() if v is not None},
-        batch_size=batch_size or 32,
+        batch_size=batch_size or DEFAULT_BATCH_SIZE,
         show_progress=not as_json,
         pose_format=pose_format,
         person=person,

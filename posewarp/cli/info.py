@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from posewarp.cli.options import Json
 from posewarp.cli.app import DATA, app
 
 
@@ -17,7 +18,7 @@ from posewarp.cli.app import DATA, app
 )
 def info(
     data: Path = typer.Argument(..., help="A file written by `posewarp pack`."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    as_json: Json = False,
     preview: Path | None = typer.Option(
         None, "--preview", help="Write a grid (image | skeleton | parsing, source then target) for a few pairs."
     ),

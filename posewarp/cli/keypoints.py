@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import PREPROCESSING, app
-from posewarp.cli.options import check_device, parse_scales, parse_shard_option
+from posewarp.cli.options import Device, Json, Overwrite, Shard, Threads, choice, parse_scales, parse_shard_option
+from posewarp.preprocess.choices import ANNOTATED_PERSON, KEYPOINTS_BATCH
 
 
 @app.command(
@@ -26,20 +27,18 @@ def keypoints(
         "--weights",
         help="body_pose_model.pth to use (default: the file `posewarp weights download openpose` gets).",
     ),
-    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N] (default auto)."),
+    device: Device = None,
     scales: str | None = typer.Option(
         None, "--scales", help="Comma-separated scales of 368 px height, averaged (default 0.5, as the reference port)."
     ),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", min=1, max=256, help="Images per network call (default 8 on the CPU, 16 on a GPU)."
+        None, "--batch-size", min=1, max=256, help=f"Images per network call (default {KEYPOINTS_BATCH['cpu']} on the CPU, {KEYPOINTS_BATCH['cuda']} on a GPU)."
     ),
     no_amp: bool = typer.Option(False, "--no-amp", help="Full float32 on CUDA (AMP is never used on CPU)."),
     compile_: bool = typer.Option(
         False, "--compile", help="Run the network through torch.compile (eager if that fails; no gain measured on CPU)."
     ),
-    threads: int | None = typer.Option(
-        None, "--threads", min=1, max=256, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
-    ),
+    threads: Threads = None,
     annotations: Path | None = typer.Option(
         None, "--annotations", help="Also write a PATN annotation CSV (one person per image)."
     ),
@@ -47,14 +46,12 @@ def keypoints(
     person: str | None = typer.Option(
         None, "--person", help="Who goes into --annotations: best (highest score, default) or largest."
     ),
-    shard: str | None = typer.Option(None, "--shard", help="i/n: process only every n-th image starting at i."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Redo images whose JSON exists (default: skip them)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document on stdout."),
+    shard: Shard = None,
+    overwrite: Overwrite = False,
+    as_json: Json = False,
 ) -> None:
     """Find people and their 18 OpenPose keypoints in every image (resumable, shardable)."""
-    if person is not None and person not in ("best", "largest"):
-        raise typer.BadParameter("use best or largest", param_hint="--person")
-    check_device(device)
+    choice(person, ANNOTATED_PERSON, "--person")
     parsed_scales = parse_scales(scales, "0.5,1,1.5,2")
 
     from posewarp.console import err

@@ -1,8 +1,11 @@
-"""Option parsers shared by several commands."""
+"""What several commands share: the options every batch command has, declared once, and option parsers.
+
+Choices come from the library (torch-free modules), never re-spelled here."""
 
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import typer
 
@@ -44,6 +47,13 @@ def check_device(device: str | None) -> str | None:
     return device
 
 
+def choice(value: str | None, choices, param_hint: str) -> str | None:
+    """A usage error (exit 2) naming the choices when ``value`` is not one of them; None passes."""
+    if value is not None and value not in choices:
+        raise typer.BadParameter(f"use one of {', '.join(choices)}", param_hint=param_hint)
+    return value
+
+
 def parse_shard_option(shard: str | None) -> tuple[int, int] | None:
     """``--shard i/n`` as a usage error when malformed."""
     from posewarp.errors import PosewarpError
@@ -67,3 +77,14 @@ def check_pose_format(value: str | None) -> str:
 POSE_FORMAT_HELP = ("Pose file format: coco18 (OpenPose COCO), body25 (OpenPose BODY_25), coco17 (COCO order: "
                     "mmpose, YOLO-pose), coco (MS COCO JSON), patn (CSV); default: detected.")  # fmt: skip
 PERSON_HELP = "Which person of a pose file with several (numbered from 0; default: the largest by keypoint box)."
+
+
+# Options every batch command declares the same way (``device: Device = None``).
+Device = Annotated[str | None, typer.Option("--device", callback=check_device,
+                                            help="auto, cpu, cuda or cuda:N (default auto: the GPU when there is one).")]
+Threads = Annotated[int | None, typer.Option(
+    "--threads", min=1, max=256, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy).")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout (progress goes to stderr).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Redo and replace what an earlier run wrote "
+                                         "(default: keep it, and skip or refuse).")]
+Shard = Annotated[str | None, typer.Option("--shard", help="i/n: process only every n-th item starting at i.")]

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import DATA, app
-from posewarp.cli.options import POSE_FORMAT_HELP, PERSON_HELP, check_pose_format, parse_size
+from posewarp.cli.options import Json, PERSON_HELP, POSE_FORMAT_HELP, check_pose_format, parse_size
 
 
 @app.command(
@@ -39,7 +39,7 @@ def pack(
     person: int | None = typer.Option(None, "--person", min=0, help=PERSON_HELP),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad item instead of excluding it."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted pack from DATA.h5.partial."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON document on stdout."),
+    as_json: Json = False,
 ) -> None:
     """Pack a dataset into one HDF5 file: images, parsing, keypoints, names and the pairs of each split."""
     hw = parse_size(size)

@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import PREPROCESSING, app
-from posewarp.cli.options import check_device, parse_scales, parse_shard_option
+from posewarp.cli.options import Device, Json, Overwrite, Shard, Threads, choice, parse_scales, parse_shard_option
+from posewarp.preprocess.choices import LABEL_SETS, PARSE_BATCH, PARSER_DATASETS
 
 
 @app.command(
@@ -26,41 +27,36 @@ def parse(
         None, "--weights", help="SCHP checkpoint (default: the file `posewarp weights download schp-lip` gets)."
     ),
     dataset: str | None = typer.Option(
-        None, "--dataset", help="What the checkpoint was trained on: lip (20 labels, default), atr (18), pascal (7)."
+        None, "--dataset", help=f"What the checkpoint was trained on: {', '.join(PARSER_DATASETS)} (default lip: 20 labels; atr 18, pascal 7)."
     ),
-    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N] (default auto)."),
+    device: Device = None,
     flip: bool = typer.Option(False, "--flip", help="Average with the mirrored image (left/right labels swapped)."),
     scales: str | None = typer.Option(None, "--scales", help="Comma-separated input scales, averaged (default 1)."),
     input_size: int | None = typer.Option(
         None, "--input-size", min=16, max=2048, help="Square network input in pixels (default 473 for LIP, 512 for ATR/Pascal)."
     ),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", min=1, max=256, help="Images per network call (default 1 on the CPU, 16 on a GPU)."
+        None, "--batch-size", min=1, max=256, help=f"Images per network call (default {PARSE_BATCH['cpu']} on the CPU, {PARSE_BATCH['cuda']} on a GPU)."
     ),
     compile_: bool | None = typer.Option(
         None, "--compile/--no-compile", help="torch.compile the network (default: on the CPU for 1000+ images)."
     ),
-    threads: int | None = typer.Option(
-        None, "--threads", min=1, max=256, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
-    ),
+    threads: Threads = None,
     no_amp: bool = typer.Option(False, "--no-amp", help="Full float32 on CUDA (the reference's numbers)."),
     logits: bool = typer.Option(False, "--logits", help="Also save the logits as OUTDIR/<stem>.npy (H, W, C float32)."),
     overlay: Path | None = typer.Option(None, "--overlay", help="Folder for colour parsing overlays on the images."),
     label_set: str | None = typer.Option(
         None, "--label-set", help="Names for the 20 ids in the summary: lip (id 10 jumpsuits, default) or cihp (torso-skin)."
     ),
-    shard: str | None = typer.Option(None, "--shard", help="i/n: process only every n-th image starting at i."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Redo images whose PNG exists (default: skip them)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document on stdout."),
+    shard: Shard = None,
+    overwrite: Overwrite = False,
+    as_json: Json = False,
 ) -> None:
     """Parse every person image into 20 LIP labels (SCHP network; resumable, shardable)."""
-    if dataset is not None and dataset not in ("lip", "atr", "pascal"):
-        raise typer.BadParameter("use lip, atr or pascal", param_hint="--dataset")
-    if label_set is not None and label_set not in ("lip", "cihp"):
-        raise typer.BadParameter("use lip or cihp", param_hint="--label-set")
+    choice(dataset, PARSER_DATASETS, "--dataset")
+    choice(label_set, LABEL_SETS, "--label-set")
     if label_set is not None and dataset not in (None, "lip"):
         raise typer.BadParameter("--label-set names the 20 LIP labels; atr and pascal have their own", param_hint="--label-set")
-    check_device(device)
     parsed_scales = parse_scales(scales, "0.75,1,1.25")
 
     from posewarp.console import err

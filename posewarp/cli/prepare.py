@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from posewarp.cli.options import Json, Overwrite, choice
 from posewarp.cli.app import DATA, app
 
 prepare_app = typer.Typer(
@@ -25,9 +26,7 @@ WORKERS_HELP = "Threads decoding and writing images (default: the CPU count, at 
 def _protocol(value: str | None) -> str:
     from posewarp.data.prepare import PROTOCOLS
 
-    if value is not None and value not in PROTOCOLS:
-        raise typer.BadParameter(f"use one of {', '.join(PROTOCOLS)}", param_hint="--protocol")
-    return value or "patn"
+    return choice(value, PROTOCOLS, "--protocol") or "patn"
 
 
 def _run(prepare, root: Path, out: Path, as_json: bool, **options) -> None:
@@ -68,8 +67,8 @@ def deepfashion(
                                         "resized to 256x256 (default patn)."),  # fmt: skip
     quality: int = typer.Option(95, "--jpeg-quality", min=1, max=100, help="JPEG quality (PATN's script wrote 75)."),
     workers: int | None = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Redo images written by an earlier run."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON document on stdout."),
+    overwrite: Overwrite = False,
+    as_json: Json = False,
 ) -> None:
     """DeepFashion In-shop with PATN's or GFLA's pairs, keypoints and split: flat names, 256x176 or 256x256."""
     protocol = _protocol(protocol)
@@ -91,8 +90,8 @@ def market(
     lists: Path | None = typer.Option(None, "--lists", help=LISTS_HELP),
     protocol: str | None = typer.Option(None, "--protocol", help=PROTOCOL_HELP + " Both keep 128x64."),
     workers: int | None = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Redo images written by an earlier run."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON document on stdout."),
+    overwrite: Overwrite = False,
+    as_json: Json = False,
 ) -> None:
     """Market-1501 with PATN's pairs and keypoints: the 128x64 crops of both splits under their own names."""
     protocol = _protocol(protocol)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import DATA, app
-from posewarp.cli.options import parse_size
+from posewarp.cli.options import Json, Overwrite, parse_size
 
 
 @app.command(
@@ -31,9 +31,9 @@ def synth(
     pairs_per_identity: int | None = typer.Option(
         None, "--pairs-per-identity", help="Sample this many ordered pairs per person (default: all K*(K-1))."
     ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty OUT, replacing its world."),
+    overwrite: Overwrite = False,
     resume: bool = typer.Option(False, "--resume", help="Finish a world an interrupted run (same options) began."),
-    as_json: bool = typer.Option(False, "--json", help="Print meta.json's content as one JSON document on stdout."),
+    as_json: Json = False,
 ) -> None:
     """Render people in many poses, with exact OpenPose keypoints, 20-class parsing and PATN pair files."""
     hw = parse_size(size) or (256, 176)

@@ -8,9 +8,8 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import TRAINING, app
-from posewarp.cli.options import check_device
-
-PRESET_NAMES = ("tiny", "market-128x64", "deepfashion-256x176", "paper")
+from posewarp.cli.options import Device, Json, Threads, choice
+from posewarp.config import AMP_MODES, DESIGNS, PRESETS
 
 
 @app.command(
@@ -29,10 +28,11 @@ def train(
     stage: int = typer.Option(..., "--stage", min=1, max=2, help="1: pose-guided parser; 2: matcher + Warping-GAN."),
     data: Path | None = typer.Option(None, "--data", help="Packed HDF5 pairs (posewarp pack) with train/test splits."),
     preset: str | None = typer.Option(
-        None, "--preset", help=f"{', '.join(PRESET_NAMES)} (default: from the pack's image size, else paper)."
+        None, "--preset", help=f"{', '.join(PRESETS)} (default: from the pack's image size, else paper)."
     ),
     design: str | None = typer.Option(
-        None, "--design", help="Networks: posewarp (every preset's) or paper (the authors' Warping-GAN) at the preset's sizes."
+        None, "--design", help=f"Networks at the preset's sizes: {' or '.join(DESIGNS)} (default: the preset's, posewarp; "
+        "paper: the authors' Warping-GAN)."
     ),
     config: Path | None = typer.Option(None, "--config", help="JSON file of config options (between preset and CLI)."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Training steps (of the generator phase)."),
@@ -42,11 +42,9 @@ def train(
     workers: int | None = typer.Option(None, "--workers", min=0, help="DataLoader worker processes per rank."),
     out: Path = typer.Option(Path("runs"), "--out", help="Folder of numbered run dirs."),
     desc: str | None = typer.Option(None, "--desc", help="Run dir name suffix (default: data-preset-batch)."),
-    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N] (default auto)."),
-    threads: int | None = typer.Option(
-        None, "--threads", min=1, max=256, help="CPU threads (default: OMP_NUM_THREADS, else the cores not busy)."
-    ),
-    amp: str | None = typer.Option(None, "--amp", help="auto (bf16 if supported, else fp16), bf16, fp16 or off."),
+    device: Device = None,
+    threads: Threads = None,
+    amp: str | None = typer.Option(None, "--amp", help=f"{', '.join(AMP_MODES)} (auto: bf16 if supported, else fp16; never on the CPU)."),
     resume: Path | None = typer.Option(None, "--resume", help="Continue a run dir from its training-state.pt."),
     stage1: Path | None = typer.Option(
         None, "--stage1", help="Stage II: target parsing from this Stage I run (default: the ground truth)."
@@ -58,14 +56,12 @@ def train(
     no_warp: bool = typer.Option(False, "--no-warp", help="Stage II ablation: no warping block, no matcher."),
     vgg: Path | None = typer.Option(None, "--vgg", help="VGG19 weights file for the perceptual loss."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and stop."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    as_json: Json = False,
 ) -> None:
     """Train Stage I or Stage II on a packed dataset (numbered run dir, resumable, DDP under torchrun)."""
-    if preset is not None and preset not in PRESET_NAMES:
-        raise typer.BadParameter(f"use one of {', '.join(PRESET_NAMES)}", param_hint="--preset")
-    check_device(device)
-    if amp is not None and amp not in ("auto", "bf16", "fp16", "off"):
-        raise typer.BadParameter("use auto, bf16, fp16 or off", param_hint="--amp")
+    choice(preset, PRESETS, "--preset")
+    choice(design, DESIGNS, "--design")
+    choice(amp, AMP_MODES, "--amp")
     if stage == 1 and any((stage1, matcher, matcher_steps is not None, finetune_matcher, no_gate, no_warp, vgg)):
         raise typer.BadParameter("--stage1, --matcher, --matcher-steps, --finetune-matcher, --no-gate, --no-warp and "
                                  "--vgg are Stage II options", param_hint="--stage")

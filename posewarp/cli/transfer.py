@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import INFERENCE, app
-from posewarp.cli.options import POSE_FORMAT_HELP, check_device, check_pose_format, parse_size
+from posewarp.cli.options import Device, Json, POSE_FORMAT_HELP, check_pose_format, parse_size
 
 
 @app.command(
@@ -38,11 +38,10 @@ def transfer(
     limit: int | None = typer.Option(None, "--limit", min=1, help="Batch mode: only the first N pairs."),
     size: str | None = typer.Option(None, "--size", help="Network input HxW (default: the size Stage II was trained at)."),
     fps: float = typer.Option(8.0, "--fps", min=0.1, max=120.0, help="Frames per second of a sequence."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+    device: Device = None,
+    as_json: Json = False,
 ) -> None:
     """Transfer a person into a target pose: Stage I parsing, then the Warping-GAN."""
-    check_device(device)
     pose_format = check_pose_format(pose_format)
     from posewarp import transfer as T
     from posewarp.console import err
@@ -52,13 +51,13 @@ def transfer(
             raise typer.BadParameter("batch mode (--data) takes no SRC or --pose", param_hint="--data")
         if out is None:
             raise typer.BadParameter("batch mode needs --out FOLDER", param_hint="--out")
-        summary = T.transfer_dataset(data, split, out, stage1=stage1, stage2=stage2, device=device, limit=limit,
+        summary = T.transfer_dataset(data, split, out, stage1=stage1, stage2=stage2, device=device or "auto", limit=limit,
                                      grid=grid, show_progress=not as_json)
     else:
         if src is None or pose is None:
             raise typer.BadParameter("give SRC and --pose (or --data for batch mode)", param_hint="SRC")
         summary = T.transfer(src, pose, out, src_pose=src_pose, src_parsing=src_parsing, stage1=stage1,
-                             stage2=stage2, align=not no_align, grid=grid, device=device, fps=fps,
+                             stage2=stage2, align=not no_align, grid=grid, device=device or "auto", fps=fps,
                              size=parse_size(size), pose_format=pose_format, person=person,
                              src_person=src_person)  # fmt: skip
     if as_json:

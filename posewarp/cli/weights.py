@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from posewarp.cli.options import Json
 from posewarp.cli.app import PREPROCESSING, app
 
 weights_app = typer.Typer(
@@ -19,12 +20,12 @@ app.add_typer(weights_app, name="weights", rich_help_panel=PREPROCESSING)
 @weights_app.command(
     "list", epilog="[bold]Examples[/bold]\n\n  posewarp weights list\n\n  posewarp weights list --json"
 )
-def list_(as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout.")) -> None:
+def list_(as_json: Json = False) -> None:
     """Every registered file: name, size, whether it is downloaded, what it is."""
     from rich.table import Table
 
     from posewarp.console import err
-    from posewarp.preprocess import weights as W
+    from posewarp import weights as W
 
     rows = []
     for name, spec in W.REGISTRY.items():
@@ -67,7 +68,7 @@ def download(
 ) -> None:
     """Download files into $POSEWARP_HOME (default ~/.cache/posewarp), resuming and checking sha256."""
     from posewarp.console import err
-    from posewarp.preprocess import weights as W
+    from posewarp import weights as W
 
     if url is not None and len(names) != 1:
         raise typer.BadParameter("--url works with exactly one name", param_hint="--url")
@@ -83,12 +84,12 @@ def download(
 )
 def verify(
     name: str | None = typer.Argument(None, help="One registry name (default: every downloaded file)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    as_json: Json = False,
 ) -> None:
     """Check size and sha256 of downloaded files; exit 1 if one is wrong (or NAME is missing)."""
     from posewarp.console import err
     from posewarp.errors import PosewarpError
-    from posewarp.preprocess import weights as W
+    from posewarp import weights as W
 
     if name is not None:
         names = [W.entry(name).name]
@@ -110,6 +111,6 @@ def verify(
 @weights_app.command("path", epilog="[bold]Examples[/bold]\n\n  posewarp weights path openpose")
 def path(name: str = typer.Argument(..., help="Registry name.")) -> None:
     """Print where NAME's file is expected (whether or not it is downloaded)."""
-    from posewarp.preprocess import weights as W
+    from posewarp import weights as W
 
     print(W.expected_path(name))

@@ -1,5 +1,4 @@
 """Evaluation metrics of pose-guided person image synthesis: SSIM (+ mask-SSIM), Inception Score,
-FID, LPIPS and PCKh under named protocols (``patn``, ``gfla``); see ``evaluate``."""
+FID, LPIPS and PCKh under named protocols (``patn``, ``gfla``); see ``posewarp.metrics.evaluate``.
 
-from posewarp.metrics.evaluate import METRICS, evaluate  # noqa: F401
-from posewarp.metrics.protocols import PROTOCOLS  # noqa: F401
+The package itself imports nothing heavy: ``names`` lists the metrics and protocols for the CLI."""

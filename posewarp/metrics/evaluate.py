@@ -26,15 +26,14 @@ from posewarp.formats.keypoints import check_values, select_person
 from posewarp.interrupt import graceful
 from posewarp.metrics import fid as FID
 from posewarp.metrics import protocols
+from posewarp.metrics.names import DEFAULT_BATCH_SIZE, DEFAULT_METRICS, DEFAULT_PROTOCOL, METRICS
 from posewarp.metrics.inception import FIDInceptionV3, load_fid_inception, prepare
 from posewarp.metrics.inception_score import inception_score, softmax
 from posewarp.metrics.pairing import Pair, match_pairs, target_keypoints
 from posewarp.metrics.pckh import pckh_counts
 from posewarp.metrics.ssim import pad_width, ssim
 
-METRICS = ("ssim", "mask-ssim", "is", "mask-is", "fid", "lpips", "pckh")
 MASKED = ("mask-ssim", "mask-is")  # PATN's Market-1501 scores on images times the target's pose mask
-DEFAULT_METRICS = ("ssim", "is", "fid", "lpips")
 PATN_SIZE = (256, 176)
 FID_MIN_IMAGES = 2048  # below the feature dimension the covariance is singular and FID is biased
 
@@ -54,7 +53,7 @@ OPTIONS = {"inception-fid": "--inception-weights", "alexnet": "--alexnet-weights
 
 def _require(name: str, weights: dict) -> Path:
     """The registry file (or override) for ``name``; a missing file names the download command."""
-    from posewarp.preprocess import weights as W
+    from posewarp import weights as W
 
     try:
         return W.require(name, weights.get(name))
@@ -276,14 +275,14 @@ def evaluate(
     gt_dir: str | os.PathLike,
     *,
     metrics: str | Iterable[str] = DEFAULT_METRICS,
-    protocol: str | protocols.Protocol = "patn",
+    protocol: str | protocols.Protocol = DEFAULT_PROTOCOL,
     pairs: str | os.PathLike | None = None,
     keypoints: str | os.PathLike | None = None,
     device: str = "auto",
     fid_real: str | os.PathLike | None = None,
     fid_cache_dir: str | os.PathLike | None = None,
     weights: dict[str, str | os.PathLike] | None = None,
-    batch_size: int = 32,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     inception: torch.nn.Module | None = None,
     keypoint_estimator=None,
     show_progress: bool = True,

@@ -172,6 +172,3 @@ class GeometricMatcher(nn.Module):
 
         return {"theta_affine": theta_affine, "theta_tps": theta_tps, "grid": grid}
 
-    def grid(self, out: dict, size) -> torch.Tensor:
-        """The composed affine+TPS sampling grid of a forward output at resolution ``size``."""
-        return grids.affine_tps_grid(out["theta_affine"], out["theta_tps"], size, self.grid_size)

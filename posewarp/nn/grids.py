@@ -179,12 +179,6 @@ def warp(x: torch.Tensor, grid: torch.Tensor, *, mode: str = "bilinear", padding
     return F.grid_sample(x, grid.to(x.dtype), mode=mode, padding_mode=padding_mode, align_corners=ALIGN_CORNERS)
 
 
-def compose(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    """Grid equivalent to ``warp(warp(x, first), second)`` (bilinear resampling of ``first``)."""
-    out = warp(first.permute(0, 3, 1, 2), second, padding_mode="border")
-    return out.permute(0, 2, 3, 1)
-
-
 def resize_grid(grid: torch.Tensor, size) -> torch.Tensor:
     """Resample a dense grid to another resolution (normalised coordinates are resolution-free)."""
     h, w = _size(size)

@@ -23,23 +23,6 @@ from posewarp.tensor_file import read_tensor_file
 ARCHS = ("vgg16", "vgg19")
 
 
-def layer_names(features: nn.Sequential) -> list[str]:
-    """Names (conv1_1, relu1_1, ..., pool1, ...) of the modules of a torchvision VGG ``features``."""
-    names, block, idx = [], 1, 0
-    for m in features:
-        if isinstance(m, nn.Conv2d):
-            idx += 1
-            names.append(f"conv{block}_{idx}")
-        elif isinstance(m, nn.ReLU):
-            names.append(f"relu{block}_{idx}")
-        elif isinstance(m, nn.MaxPool2d):
-            names.append(f"pool{block}")
-            block, idx = block + 1, 0
-        else:  # pragma: no cover - torchvision VGG features hold nothing else
-            raise TypeError(f"unexpected module {m!r}")
-    return names
-
-
 def vgg_features(arch: str = "vgg19", upto: int | None = None) -> nn.Sequential:
     """The ``features`` part of torchvision's VGG16/VGG19 (same module indices and key names), randomly
     initialised as torchvision does, without building the 100 M-parameter classifier; ``upto`` keeps

@@ -1,1 +1,1 @@
-"""Preprocessing: OpenPose COCO-18 keypoints, human parsing, the pretrained-weights registry, batch jobs."""
+"""Preprocessing: OpenPose COCO-18 keypoints, human parsing, batch jobs (the weights registry is posewarp.weights)."""

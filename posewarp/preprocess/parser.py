@@ -28,6 +28,7 @@ from posewarp.devices import resolve_device
 from posewarp.errors import PosewarpError
 from posewarp.formats import parsing
 from posewarp.preprocess import working_size as WS
+from posewarp.preprocess.choices import PARSE_BATCH
 from posewarp.preprocess.letterbox import letterbox, letterbox_affine, unletterbox
 from posewarp.preprocess.runtime import NetworkRunner
 from posewarp.tensor_file import read_tensor_file
@@ -163,8 +164,8 @@ def build_network(
 
 
 def default_batch_size(device: torch.device) -> int:
-    """1 on the CPU (batch 4 was 1.17x slower per image there and needed 0.5 GB more), 16 on a GPU."""
-    return 16 if device.type == "cuda" else 1
+    """``choices.PARSE_BATCH`` for the device."""
+    return PARSE_BATCH["cuda" if device.type == "cuda" else "cpu"]
 
 
 class HumanParser:
@@ -203,7 +204,7 @@ class HumanParser:
             raise PosewarpError(f"input size must be at least 16 pixels, got {self.input_size}")
         self.max_pixels = max_pixels
         if network is None:
-            from posewarp.preprocess import weights as registry
+            from posewarp import weights as registry
 
             network = load_network(registry.require(self.dataset.weights, weights), self.dataset, inference=True)
         self.runner = NetworkRunner(network, self.device, amp=amp, compile=compile)

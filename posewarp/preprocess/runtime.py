@@ -21,6 +21,8 @@ import contextlib
 import torch
 from torch import nn
 
+from posewarp.devices import amp_dtype
+
 
 def preferred_memory_format(device: torch.device) -> torch.memory_format:
     """channels_last on CUDA and AVX-512 CPUs, contiguous NCHW on other CPUs."""
@@ -29,10 +31,6 @@ def preferred_memory_format(device: torch.device) -> torch.memory_format:
     if device.type == "cpu" and torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
         return torch.channels_last
     return torch.contiguous_format
-
-
-def autocast_dtype() -> torch.dtype:
-    return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float16
 
 
 class NetworkRunner:
@@ -50,7 +48,7 @@ class NetworkRunner:
         self.device = device
         self.memory_format = torch.contiguous_format if compile else memory_format or preferred_memory_format(device)
         self.net = net.to(device).eval().to(memory_format=self.memory_format)
-        self.amp = bool(amp) and device.type == "cuda"
+        self.amp_dtype = amp_dtype(device, "auto" if amp else "off")
         self.note = ""
         self.compiled = None
         if compile:
@@ -63,12 +61,12 @@ class NetworkRunner:
     def describe(self) -> str:
         """E.g. ``cpu, channels_last, compiled`` (with the reason when compiling failed)."""
         mode = "compiled" if self.compiled is not None else "eager"
-        amp = f", autocast {str(autocast_dtype()).removeprefix('torch.')}" if self.amp else ""
+        amp = f", autocast {str(self.amp_dtype).removeprefix('torch.')}" if self.amp_dtype else ""
         return f"{self.device.type}, {self.layout}{amp}, {mode}" + (f" ({self.note})" if self.note else "")
 
     def __call__(self, x: torch.Tensor):
         x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        autocast = torch.autocast("cuda", dtype=autocast_dtype()) if self.amp else contextlib.nullcontext()
+        autocast = torch.autocast("cuda", dtype=self.amp_dtype) if self.amp_dtype else contextlib.nullcontext()
         with torch.inference_mode(), autocast:
             if self.compiled is not None:
                 try:

@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from posewarp.devices import resolve_device
+from posewarp.devices import amp_dtype, resolve_device
 
 
 @dataclass
@@ -87,14 +87,6 @@ class Dist:
             dist.destroy_process_group()
 
 
-def amp_dtype(device: torch.device, mode: str) -> torch.dtype | None:
-    if device.type != "cuda" or mode == "off":
-        return None
-    if mode == "bf16" or (mode == "auto" and torch.cuda.is_bf16_supported()):
-        return torch.bfloat16
-    return torch.float16
-
-
 def setup(device: str | None, amp: str = "auto") -> Dist:
     """Read the torchrun environment, pick the device, start the process group if needed."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -113,8 +105,3 @@ def setup(device: str | None, amp: str = "auto") -> Dist:
     dtype = amp_dtype(dev, amp)
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     return Dist(rank=rank, world=world, local_rank=local_rank, device=dev, amp_dtype=dtype, scaler=scaler, owns_group=owns)
-
-
-def unwrap(module: nn.Module) -> nn.Module:
-    module = getattr(module, "module", module)
-    return getattr(module, "_orig_mod", module)

@@ -52,7 +52,7 @@ def pretrained_matcher(config: TrainConfig) -> nn.Module:
 
 def require_vgg(name: str, override: str | None = None):
     """The ImageNet VGG file, or a WeightsMissingError that names the download command and the ways around it."""
-    from posewarp.preprocess import weights
+    from posewarp import weights
 
     other = "pass --vgg PATH" if name == "vgg19" else "set model.matcher_features to small"
     if override is None and name not in weights.REGISTRY:
