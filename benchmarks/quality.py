@@ -36,7 +36,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
-
 from quality_eval import evaluate  # noqa: E402
 
 from posewarp import config as C  # noqa: E402

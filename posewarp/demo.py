@@ -71,13 +71,12 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     ``plan`` replaces the quick/full sizes (tests use a very small one); ``threads``: CPU threads of training
     (default: ``OMP_NUM_THREADS``, else the cores not busy)."""
     from posewarp.data import pack
+    from posewarp.formats.outputs import check_folder
+    from posewarp.interrupt import Interrupted
     from posewarp.metrics.evaluate import evaluate
     from posewarp.synth import generate
     from posewarp.training import configure, train
     from posewarp.transfer import transfer_dataset
-
-    from posewarp.formats.outputs import check_folder
-    from posewarp.interrupt import Interrupted
 
     plan = plan or PLANS["quick" if quick else "full"]
     out = check_folder(out)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from posewarp.config import ModelConfig
 from posewarp.errors import PosewarpError
 from posewarp.formats import heatmaps, images
 from posewarp.formats import parsing as P
@@ -27,7 +28,6 @@ from posewarp.formats.geometry import Fit
 from posewarp.formats.keypoints import check_shape
 from posewarp.models import predict_parsing, transformation_grids, uses_matcher
 from posewarp.nn import grids
-from posewarp.config import ModelConfig
 from posewarp.pose_fit import fit_pose
 
 SHIPPED = {"stage1": "stage1-tiny-synth.pt", "stage2": "stage2-tiny-synth.pt"}
@@ -70,8 +70,8 @@ class TransferPipeline:
     def load(cls, stage1: str | os.PathLike | None = None, stage2: str | os.PathLike | None = None, *,
              device: str = "auto", size: tuple[int, int] | None = None) -> TransferPipeline:
         """Rebuild the networks from Stage I / Stage II snapshots or run dirs (default: the shipped demo weights)."""
-        from posewarp.snapshots import load_snapshot
         from posewarp.devices import resolve_device
+        from posewarp.snapshots import load_snapshot
 
         dev = resolve_device(device)
         stage1 = stage1 or shipped_weights("stage1")

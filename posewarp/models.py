@@ -15,9 +15,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from posewarp.config import GRID_KINDS, ModelConfig, TrainConfig
 from posewarp.formats import parsing as P
 from posewarp.nn import GeometricMatcher, ParsingGenerator, PatchDiscriminator, WarpingGenerator, part_grids
-from posewarp.config import GRID_KINDS, ModelConfig, TrainConfig
 
 POSE_CHANNELS = 18
 STAGE1_COND = P.NUM_LABELS + POSE_CHANNELS  # source parsing + target pose

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from test_data_pack import make_set, run_pack
 from torch.utils.data import DataLoader, DistributedSampler
 
 from posewarp.data import PairDataset
@@ -13,7 +14,6 @@ from posewarp.formats import images as I
 from posewarp.formats import keypoints as K
 from posewarp.formats import parsing as P
 from posewarp.formats.heatmaps import pose_disks, pose_mask
-from test_data_pack import make_set, run_pack
 
 
 @pytest.fixture(scope="module")

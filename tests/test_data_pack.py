@@ -6,8 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from posewarp.data import PairDataset, describe, pack, preview, splits
-from posewarp.data import packer, schema, sources
+from posewarp.data import PairDataset, describe, pack, packer, preview, schema, sources, splits
 from posewarp.errors import PosewarpError, SchemaError
 from posewarp.formats import images as I
 from posewarp.formats import keypoints as K

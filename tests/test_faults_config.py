@@ -8,9 +8,9 @@ import pytest
 from cli_runner import cli
 from faults import one_line_error, run
 
-from posewarp.errors import PosewarpError
 from posewarp import config as C
 from posewarp import config_ranges as ranges
+from posewarp.errors import PosewarpError
 
 
 def test_every_option_has_a_range_and_every_preset_is_within_it():

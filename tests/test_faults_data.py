@@ -175,11 +175,10 @@ def test_snapshot_headers_and_configs_are_checked_before_any_network_is_built(tm
 
 
 def test_a_training_state_without_networks_is_refused_on_resume(tmp_path, capsys):
-    from train_world import make_pack
+    from train_world import make_pack, tiny_config
 
     from posewarp.training import run_dir as R
     from posewarp.training import train
-    from train_world import tiny_config
 
     data = make_pack(tmp_path)
     result = train(tiny_config(1, data, {"max_steps": 1}), out=tmp_path / "runs", device="cpu", show_progress=False)

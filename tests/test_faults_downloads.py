@@ -9,9 +9,9 @@ import os
 import pytest
 from faults import http_server, one_line_error, run
 
+from posewarp import weights as W
 from posewarp.errors import OutputError, PosewarpError
 from posewarp.preprocess import download as D
-from posewarp import weights as W
 
 PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes
 

@@ -9,8 +9,7 @@ import pytest
 from cli_runner import cli
 from faults import ENOSPC_AT, UNSHARE, mounted, one_line_error, run, temp_files
 
-from posewarp.data import pack
-from posewarp.data import schema
+from posewarp.data import pack, schema
 from posewarp.errors import OutputError
 from posewarp.formats import atomic, images, outputs
 from posewarp.synth import generate

@@ -18,6 +18,7 @@ from posewarp.preprocess import openpose_decode as D
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import reference_openpose  # noqa: E402
 
+
 def oracle(heatmap, paf, height):
     return reference_openpose.decode(heatmap, paf, height)
 

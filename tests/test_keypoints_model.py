@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from cli_runner import cli
 from torch import nn
 
-from cli_runner import cli
 from posewarp.errors import PosewarpError
 from posewarp.formats import images
 from posewarp.formats import keypoints as K

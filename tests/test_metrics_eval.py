@@ -13,9 +13,9 @@ from posewarp.cli.main import main
 from posewarp.errors import PosewarpError, WeightsMissingError
 from posewarp.formats.heatmaps import pose_mask
 from posewarp.formats.images import read_image, write_image
-from posewarp.formats.keypoints import write_patn_csv, write_pairs_csv
-from posewarp.metrics.evaluate import evaluate
+from posewarp.formats.keypoints import write_pairs_csv, write_patn_csv
 from posewarp.metrics import fid as FID
+from posewarp.metrics.evaluate import evaluate
 from posewarp.metrics.inception import prepare
 from posewarp.metrics.inception_score import inception_score, softmax
 from posewarp.metrics.protocols import GFLA, PATN

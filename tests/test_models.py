@@ -7,9 +7,9 @@ import torch
 
 from posewarp import models
 from posewarp.inference import TransferPipeline
+from posewarp.snapshots import load_snapshot
 from posewarp.synth import render
 from posewarp.training import preset
-from posewarp.snapshots import load_snapshot
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from posewarp import baselines
-from posewarp.nn import grids, part_grids as PG
+from posewarp.nn import grids
+from posewarp.nn import part_grids as PG
 
 SIZE = (128, 64)
 NAMES = [p.name for p in PG.PARTS]

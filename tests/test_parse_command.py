@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from cli_runner import cli
 from PIL import Image
 from test_parse_network import random_schp_state
 
-from cli_runner import cli
 from posewarp.formats import images, parsing
 from posewarp.preprocess import parser as P
 

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from cli_runner import cli
 from PIL import Image
 
-from cli_runner import cli
 from posewarp.data import pack
 from posewarp.data.deepfashion import fashion_name, prepare_deepfashion
 from posewarp.errors import PosewarpError

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from posewarp.errors import PosewarpError
 from posewarp import config as C
+from posewarp.errors import PosewarpError
 
 
 def test_presets_exist_for_both_stages_and_round_trip_through_json():

@@ -7,9 +7,9 @@ import pytest
 import torch
 from train_world import make_pack, tiny_config
 
+from posewarp import snapshots as checkpoint
 from posewarp.errors import WeightsMissingError
 from posewarp.nn import grids
-from posewarp import snapshots as checkpoint
 from posewarp.training import load_snapshot, run_dir, train
 from posewarp.training.runner import phases
 from posewarp.training.stage2 import Stage2

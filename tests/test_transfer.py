@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import cli
 from PIL import Image
 
-from cli_runner import cli
 from posewarp.demo import DemoPlan, run_demo
 from posewarp.formats import images
 from posewarp.formats import keypoints as K

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
+from posewarp import weights as W
 from posewarp.cli.main import main
 from posewarp.errors import PosewarpError, WeightsMissingError
-from posewarp import weights as W
 
 PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes, several 1 MiB-free chunks worth of structure
 

@@ -1,14 +1,16 @@
 """Imports every command module so that each registers itself on the root app."""
 
 # One line per command module, in help-panel order (Preprocessing, Data, Training, Inference & evaluation).
-from posewarp.cli import keypoints  # noqa: F401
-from posewarp.cli import parse  # noqa: F401
-from posewarp.cli import weights  # noqa: F401
-from posewarp.cli import synth  # noqa: F401
-from posewarp.cli import prepare  # noqa: F401
-from posewarp.cli import pack  # noqa: F401
-from posewarp.cli import info  # noqa: F401
-from posewarp.cli import train  # noqa: F401
-from posewarp.cli import transfer  # noqa: F401
-from posewarp.cli import eval  # noqa: F401
-from posewarp.cli import demo  # noqa: F401
+from posewarp.cli import (
+    demo,  # noqa: F401
+    eval,  # noqa: F401
+    info,  # noqa: F401
+    keypoints,  # noqa: F401
+    pack,  # noqa: F401
+    parse,  # noqa: F401
+    prepare,  # noqa: F401
+    synth,  # noqa: F401
+    train,  # noqa: F401
+    transfer,  # noqa: F401
+    weights,  # noqa: F401
+)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import INFERENCE, app
-from posewarp.cli.options import Device, Json, PERSON_HELP, POSE_FORMAT_HELP, check_pose_format, choice
+from posewarp.cli.options import PERSON_HELP, POSE_FORMAT_HELP, Device, Json, check_pose_format, choice
 from posewarp.metrics.names import DEFAULT_BATCH_SIZE, DEFAULT_METRICS, DEFAULT_PROTOCOL, METRICS, PROTOCOLS
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from posewarp.cli.options import Json
 from posewarp.cli.app import DATA, app
+from posewarp.cli.options import Json
 
 
 @app.command(

@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import sys
 
+# Each import registers its commands on `app` (one module per command).
+from posewarp.cli import commands  # noqa: F401,E402
 from posewarp.cli.app import app, state
 from posewarp.errors import PosewarpError
 from posewarp.interrupt import note_of
-
-# Each import registers its commands on `app` (one module per command).
-from posewarp.cli import commands  # noqa: F401,E402
 
 
 def one_line(text: str) -> str:

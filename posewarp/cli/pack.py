@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import DATA, app
-from posewarp.cli.options import Json, PERSON_HELP, POSE_FORMAT_HELP, check_pose_format, parse_size
+from posewarp.cli.options import PERSON_HELP, POSE_FORMAT_HELP, Json, check_pose_format, parse_size
 
 
 @app.command(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from posewarp.cli.options import Json, Overwrite, choice
 from posewarp.cli.app import DATA, app
+from posewarp.cli.options import Json, Overwrite, choice
 
 prepare_app = typer.Typer(
     help="Official datasets (DeepFashion In-shop, Market-1501) + PATN/GFLA list files -> images, keypoints, pairs.",

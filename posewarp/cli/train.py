@@ -87,7 +87,8 @@ def train(
     }
 
     from posewarp.console import err
-    from posewarp.training import configure, train as run_training
+    from posewarp.training import configure
+    from posewarp.training import train as run_training
 
     cfg = configure(stage, preset=preset, config_file=config, overrides=overrides, resume=resume, design=design)
     doc = cfg.to_dict()

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from posewarp.cli.app import INFERENCE, app
-from posewarp.cli.options import Device, Json, POSE_FORMAT_HELP, check_pose_format, parse_size
+from posewarp.cli.options import POSE_FORMAT_HELP, Device, Json, check_pose_format, parse_size
 
 
 @app.command(

@@ -6,8 +6,8 @@ import json
 
 import typer
 
-from posewarp.cli.options import Json
 from posewarp.cli.app import PREPROCESSING, app
+from posewarp.cli.options import Json
 
 weights_app = typer.Typer(
     help="Pretrained files: list them, download (sha256-checked, resumable), verify, print their path.",
@@ -24,8 +24,8 @@ def list_(as_json: Json = False) -> None:
     """Every registered file: name, size, whether it is downloaded, what it is."""
     from rich.table import Table
 
-    from posewarp.console import err
     from posewarp import weights as W
+    from posewarp.console import err
 
     rows = []
     for name, spec in W.REGISTRY.items():
@@ -67,8 +67,8 @@ def download(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Download files into $POSEWARP_HOME (default ~/.cache/posewarp), resuming and checking sha256."""
-    from posewarp.console import err
     from posewarp import weights as W
+    from posewarp.console import err
 
     if url is not None and len(names) != 1:
         raise typer.BadParameter("--url works with exactly one name", param_hint="--url")
@@ -87,9 +87,9 @@ def verify(
     as_json: Json = False,
 ) -> None:
     """Check size and sha256 of downloaded files; exit 1 if one is wrong (or NAME is missing)."""
+    from posewarp import weights as W
     from posewarp.console import err
     from posewarp.errors import PosewarpError
-    from posewarp import weights as W
 
     if name is not None:
         names = [W.entry(name).name]

@@ -28,9 +28,18 @@ from pathlib import Path
 
 import numpy as np
 
+from posewarp.data.prepare import (
+    PROTOCOLS,
+    SPLITS,
+    Plan,
+    PrepareReport,
+    check_sources,
+    find_file,
+    keep_inside,
+    read_split,
+    run,
+)
 from posewarp.errors import PosewarpError
-from posewarp.data.prepare import PROTOCOLS, SPLITS, Plan, PrepareReport, check_sources, find_file, keep_inside
-from posewarp.data.prepare import read_split, run
 
 LOW_RES = "img"
 HIGH_RES = "img_highres"

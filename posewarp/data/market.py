@@ -13,9 +13,18 @@ import os
 import shutil
 from pathlib import Path
 
+from posewarp.data.prepare import (
+    PROTOCOLS,
+    SPLITS,
+    Plan,
+    PrepareReport,
+    check_sources,
+    find_file,
+    keep_inside,
+    read_split,
+    run,
+)
 from posewarp.errors import PosewarpError
-from posewarp.data.prepare import PROTOCOLS, SPLITS, Plan, PrepareReport, check_sources, find_file, keep_inside
-from posewarp.data.prepare import read_split, run
 from posewarp.formats import atomic
 
 SIZE = (128, 64)

@@ -23,10 +23,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-
 from posewarp import __version__
 from posewarp.console import progress
-from posewarp.interrupt import graceful
 from posewarp.data import partial_file, schema
 from posewarp.data.report import PackReport
 from posewarp.data.sources import Inputs, Item, check_name
@@ -36,6 +34,7 @@ from posewarp.formats.geometry import FIT_MODES
 from posewarp.formats.images import encode_image, read_image
 from posewarp.formats.keypoints import NUM_KEYPOINTS, read_pairs_csv
 from posewarp.formats.parsing import LABEL_SETS, NUM_LABELS
+from posewarp.interrupt import graceful
 
 BATCH = 32  # items per flush: what an interruption can lose
 JPEG_QUALITY = 95

@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from posewarp.console import progress
-from posewarp.interrupt import graceful
 from posewarp.errors import PosewarpError
 from posewarp.formats import atomic, jsonfile, outputs
-from posewarp.formats.input_file import read_text
 from posewarp.formats.images import IMAGE_EXTENSIONS
+from posewarp.formats.input_file import read_text
 from posewarp.formats.keypoints import read_pairs_csv, read_patn_csv, visible, write_pairs_csv, write_patn_csv
+from posewarp.interrupt import graceful
 
 SPLITS = ("train", "test")
 PROTOCOLS = ("patn", "gfla")

@@ -26,9 +26,9 @@ from posewarp.formats.keypoints import check_values, select_person
 from posewarp.interrupt import graceful
 from posewarp.metrics import fid as FID
 from posewarp.metrics import protocols
-from posewarp.metrics.names import DEFAULT_BATCH_SIZE, DEFAULT_METRICS, DEFAULT_PROTOCOL, METRICS
 from posewarp.metrics.inception import FIDInceptionV3, load_fid_inception, prepare
 from posewarp.metrics.inception_score import inception_score, softmax
+from posewarp.metrics.names import DEFAULT_BATCH_SIZE, DEFAULT_METRICS, DEFAULT_PROTOCOL, METRICS
 from posewarp.metrics.pairing import Pair, match_pairs, target_keypoints
 from posewarp.metrics.pckh import pckh_counts
 from posewarp.metrics.ssim import pad_width, ssim

@@ -24,7 +24,7 @@ import numpy as np
 from posewarp.errors import PosewarpError
 from posewarp.formats.images import IMAGE_EXTENSIONS, list_images
 from posewarp.formats.input_file import csv_rows, read_text
-from posewarp.formats.keypoint_sources import KeypointSource, KeypointsNotFound
+from posewarp.formats.keypoint_sources import KeypointsNotFound, KeypointSource
 
 SHOW = 3  # names quoted in an error message
 

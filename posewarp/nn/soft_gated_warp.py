@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from posewarp.nn.blocks import norm
-from posewarp.nn.grids import identity_grid, resize_grid, warp as grid_warp
+from posewarp.nn.grids import identity_grid, resize_grid
+from posewarp.nn.grids import warp as grid_warp
 
 
 class SoftGatedWarpBlock(nn.Module):

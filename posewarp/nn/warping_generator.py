@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from posewarp.nn import region_style as RS
-from posewarp.nn.fill import source_background
 from posewarp.nn.blocks import Encoder, ResnetBlock, check_input, conv_block, head, upsample
+from posewarp.nn.fill import source_background
 from posewarp.nn.grids import warp as grid_warp
 from posewarp.nn.soft_gated_warp import ChannelGatedWarpBlock, SoftGatedWarpBlock, as_grids
 

@@ -3,8 +3,8 @@
 Importing this package imports torch; the CLI imports it lazily inside ``posewarp train``.
 """
 
-from posewarp.snapshots import load_snapshot
 from posewarp.config import PRESETS, TrainConfig, preset, resolve
+from posewarp.snapshots import load_snapshot
 from posewarp.training.runner import TrainResult, configure, train
 
 __all__ = ["PRESETS", "TrainConfig", "TrainResult", "configure", "load_snapshot", "preset", "resolve", "train"]

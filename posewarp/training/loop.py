@@ -27,15 +27,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from posewarp import snapshots
+from posewarp.config import TrainConfig, learning_rate
 from posewarp.console import err, progress
 from posewarp.errors import PosewarpError
 from posewarp.formats.images import write_image
-from posewarp import snapshots
 from posewarp.training import run_dir
-from posewarp.training.state import PHASES, state_payload
-from posewarp.config import TrainConfig, learning_rate
 from posewarp.training.distributed import Dist
-
+from posewarp.training.state import PHASES, state_payload
 
 
 class NonFiniteLossError(PosewarpError):

@@ -12,12 +12,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from posewarp import snapshots
+from posewarp.config import TrainConfig
 from posewarp.console import err
 from posewarp.errors import PosewarpError
 from posewarp.formats import outputs
-from posewarp import snapshots
-from posewarp.training import distributed, loop, run_dir, state as training_state
-from posewarp.config import TrainConfig
+from posewarp.training import distributed, loop, run_dir
+from posewarp.training import state as training_state
 
 
 @dataclass
@@ -148,8 +149,8 @@ def train(
 ) -> TrainResult:
     """Train the stage of ``config``; ``resume`` continues a run dir from its ``training-state.pt``.
     On a CPU ``threads`` intra-op threads (default: ``OMP_NUM_THREADS``, else the cores not busy)."""
-    from posewarp.threads import cpu_threads
     from posewarp.config import validate
+    from posewarp.threads import cpu_threads
 
     validate(config)
     _check_inputs(config)

@@ -13,12 +13,12 @@ import numpy as np
 import torch
 
 from posewarp import losses
+from posewarp.config import TrainConfig
 from posewarp.formats import draw
 from posewarp.formats.images import to_uint8
 from posewarp.formats.parsing import NUM_LABELS
 from posewarp.models import build_discriminator, build_parser, parser_inputs
 from posewarp.training import validation
-from posewarp.config import TrainConfig
 from posewarp.training.distributed import Dist
 from posewarp.training.gan import adam, gan_step
 from posewarp.training.loop import Stage

@@ -20,19 +20,26 @@ import torch
 from torch import nn
 
 from posewarp import losses
+from posewarp.config import TrainConfig
 from posewarp.console import err
 from posewarp.errors import WeightsMissingError
 from posewarp.formats import draw
 from posewarp.formats import parsing as P
 from posewarp.formats.images import to_uint8
-from posewarp.models import (build_discriminator, build_generator, build_matcher, predict_parsing,
-                             transformation_grids, uses_matcher)
+from posewarp.models import (
+    build_discriminator,
+    build_generator,
+    build_matcher,
+    predict_parsing,
+    transformation_grids,
+    uses_matcher,
+)
 from posewarp.nn import VGGFeatures, grids
 from posewarp.training import validation
-from posewarp.config import TrainConfig
 from posewarp.training.distributed import Dist
-from posewarp.training.loop import Stage
 from posewarp.training.gan import adam, gan_step
+from posewarp.training.loop import Stage
+
 
 def build_vgg(config: TrainConfig) -> nn.Module | None:
     """The perceptual loss trunk: pretrained VGG19 from disk, or random weights when the preset says so."""
