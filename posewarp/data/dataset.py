@@ -54,7 +54,8 @@ class PairDataset(Dataset):
 
     ``flip=True`` mirrors a pair (both images, keypoints with left/right swapped, labels with
     left/right parts swapped) with probability 0.5, decided by ``(seed, epoch, index)``: ``set_epoch`` for
-    fresh flips, or index with ``(epoch, index)`` pairs as the training sampler does. ``locking=False`` turns off HDF5 file locking (NFS/Lustre).
+    fresh flips, or index with ``(epoch, index)`` pairs as the training sampler does. ``locking=False`` turns
+    off HDF5 file locking (NFS/Lustre).
     ``maps=False`` leaves out the dense maps (``*_parsing``, ``*_pose``, ``tgt_mask``) so that a
     training loop can render them for a whole batch on its device from ``*_labels`` and
     ``*_keypoints`` (parsing.one_hot, heatmaps.pose_disks / pose_mask): about 15 MB less per pair.
