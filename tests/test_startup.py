@@ -22,3 +22,13 @@ def test_help_imports_no_torch_and_loading_a_snapshot_no_compiler():
     # (about a second, with sympy) -- the shipped Stage II snapshot must load without it.
     code = "from posewarp.inference import TransferPipeline\nTransferPipeline.load(None, None, device='cpu')"
     assert imported(code) == ["torch"]
+
+
+def test_inference_and_snapshots_never_import_the_trainer():
+    code = """
+import sys
+import posewarp.inference, posewarp.snapshots, posewarp.transfer
+print(",".join(m for m in sys.modules if m.startswith("posewarp.training")))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
