@@ -6,7 +6,7 @@ import pytest
 from cli_runner import cli
 
 from posewarp.config import AMP_MODES, DESIGNS, PRESETS
-from posewarp.metrics.names import METRICS, PROTOCOLS
+from posewarp.metrics.names import METRICS, PROTOCOLS, parse_metrics
 from posewarp.preprocess.choices import ANNOTATED_PERSON, LABEL_SETS, PARSER_DATASETS
 
 CHOICES = [
@@ -49,7 +49,6 @@ def test_an_unknown_choice_is_a_usage_error_naming_them(command, option, choices
 def test_the_lists_match_what_the_library_implements():
     from posewarp.formats import parsing
     from posewarp.metrics import protocols
-    from posewarp.metrics.evaluate import parse_metrics
     from posewarp.preprocess import parser
 
     assert tuple(protocols.PROTOCOLS) == PROTOCOLS

@@ -9,18 +9,24 @@ import typer
 
 from posewarp.cli.app import INFERENCE, app
 from posewarp.cli.options import PERSON_HELP, POSE_FORMAT_HELP, Device, Json, check_pose_format, choice
-from posewarp.metrics.names import DEFAULT_BATCH_SIZE, DEFAULT_METRICS, DEFAULT_PROTOCOL, METRICS, PROTOCOLS
+from posewarp.errors import PosewarpError
+from posewarp.metrics.names import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_METRICS,
+    DEFAULT_PROTOCOL,
+    METRICS,
+    PROTOCOLS,
+    parse_metrics,
+)
 
 
 def _metrics(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
-    names = tuple(m.strip().lower() for m in text.split(",") if m.strip())
-    bad = [m for m in names if m not in METRICS]
-    if bad or not names:
-        raise typer.BadParameter(f"unknown {', '.join(bad) or 'empty list'}; choose from {','.join(METRICS)}",
-                                 param_hint="--metrics")  # fmt: skip
-    return names
+    try:
+        return parse_metrics(text)
+    except PosewarpError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--metrics") from None
 
 
 def _details(name: str, doc: dict) -> str:

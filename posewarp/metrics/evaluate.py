@@ -28,7 +28,7 @@ from posewarp.metrics import fid as FID
 from posewarp.metrics import protocols
 from posewarp.metrics.inception import FIDInceptionV3, load_fid_inception, prepare
 from posewarp.metrics.inception_score import inception_score, softmax
-from posewarp.metrics.names import DEFAULT_BATCH_SIZE, DEFAULT_METRICS, DEFAULT_PROTOCOL, METRICS
+from posewarp.metrics.names import DEFAULT_BATCH_SIZE, DEFAULT_METRICS, DEFAULT_PROTOCOL, parse_metrics
 from posewarp.metrics.pairing import Pair, match_pairs, target_keypoints
 from posewarp.metrics.pckh import pckh_counts
 from posewarp.metrics.ssim import pad_width, ssim
@@ -36,15 +36,6 @@ from posewarp.metrics.ssim import pad_width, ssim
 MASKED = ("mask-ssim", "mask-is")  # PATN's Market-1501 scores on images times the target's pose mask
 PATN_SIZE = (256, 176)
 FID_MIN_IMAGES = 2048  # below the feature dimension the covariance is singular and FID is biased
-
-
-def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:
-    names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics)]
-    names = [m for m in names if m]
-    unknown = [m for m in names if m not in METRICS]
-    if unknown or not names:
-        raise PosewarpError(f"unknown metric(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(METRICS)}")
-    return tuple(dict.fromkeys(names))
 
 
 OPTIONS = {"inception-fid": "--inception-weights", "alexnet": "--alexnet-weights", "lpips-alex": "--lpips-weights",
