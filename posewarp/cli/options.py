@@ -69,9 +69,7 @@ def check_pose_format(value: str | None) -> str:
     """``--pose-format`` as a usage error when unknown (choices from ``keypoints.POSE_FORMATS``); None = auto."""
     from posewarp.formats.keypoints import POSE_FORMATS
 
-    if value is not None and value not in POSE_FORMATS:
-        raise typer.BadParameter(f"use one of {', '.join(POSE_FORMATS)}", param_hint="--pose-format")
-    return value or "auto"
+    return choice(value, POSE_FORMATS, "--pose-format") or "auto"
 
 
 POSE_FORMAT_HELP = ("Pose file format: coco18 (OpenPose COCO), body25 (OpenPose BODY_25), coco17 (COCO order: "
