@@ -171,3 +171,40 @@ def test_part_warp_baseline_is_exact_for_a_translated_person():
     assert err[person].max() < 1e-5
     assert err[~person & ~vacated].max() < 2 / 255 + 1e-6
     assert err[~person & vacated].max() < 0.05
+
+
+def _maps_px(src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+    """The per-part maps of ``part_affines`` back in pixel units ``(N, K, 2, 3)``."""
+    theta, _ = PG.part_affines(src, tgt, SIZE)
+    h, w = SIZE
+    n = torch.tensor([[2.0 / w, 0, 1.0 / w - 1], [0, 2.0 / h, 1.0 / h - 1], [0, 0, 1]])
+    full = torch.cat((theta, torch.tensor([0.0, 0, 1]).expand(*theta.shape[:2], 1, 3)), -2)
+    return (torch.linalg.inv(n) @ full @ n)[..., :2, :]
+
+
+def test_front_to_back_and_side_views_give_bounded_maps_without_mirror_images():
+    """A turn from the front to the back swaps the image sides of left and right: the raw least-squares torso map
+    is a mirror image. A side view packs the head's points together: the raw map scales them up many times.
+    Bounded maps keep both upright and within ``STRETCH`` of the body scale (here 1)."""
+    from posewarp.synth import Pose, render, world_identity
+
+    ident = world_identity(0, 3)
+    front, back = (torch.tensor(render(ident, Pose(yaw=y), size=SIZE)[2])[None] for y in (0.0, 180.0))
+    idx = list(PG.PARTS[0].keypoints)
+    both = (PG._visible(front) & PG._visible(back))[:, idx].float()
+    raw = PG._fit(back[:, idx, :2], front[:, idx, :2], both, torch.ones(1), torch.full((1,), 900.0))
+    assert torch.linalg.det(raw[:, :, :2]).item() < 0  # the case the bound is for
+    torso = _maps_px(front, back)[0, 0, :, :2]
+    assert torch.linalg.det(torso).item() > 0
+    assert torch.linalg.svdvals(torso).max().item() <= PG.STRETCH["torso"][1] + 1e-5
+
+    side = body()
+    side[0, [14, 16], :2] = torch.tensor([[31.0, 12.0], [31.5, 12.4]])  # eye and ear almost on top of each other
+    side[0, [15, 17], 2] = 0
+    side[0, 0, :2] = torch.tensor([31.2, 12.2])
+    head = _maps_px(body(), side)[0, 1, :, :2]
+    s = torch.linalg.svdvals(head)
+    lo, hi = PG.STRETCH["head"]
+    assert lo - 1e-5 <= s.min().item() and s.max().item() <= hi + 1e-5
+    angle = math.atan2(head[1, 0] - head[0, 1], head[0, 0] + head[1, 1])
+    assert abs(angle) <= PG.HEAD_TURN + 1e-5

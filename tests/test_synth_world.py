@@ -43,7 +43,7 @@ def test_layout_and_formats(world):
     assert sorted(ann) == names
     np.testing.assert_array_equal(ann["id0000_pose00.png"][:, 2] > 0, people[0, :, 2] > 0)
     assert meta == json.loads((out / "meta.json").read_text())
-    assert meta["size"] == [128, 64] and meta["images"] == 15 and meta["seed"] == 11 and meta["version"] == 1
+    assert meta["size"] == [128, 64] and meta["images"] == 15 and meta["seed"] == 11 and meta["version"] == 2
 
 
 def test_files_are_what_render_draws(world):

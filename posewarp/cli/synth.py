@@ -9,6 +9,7 @@ import typer
 
 from posewarp.cli.app import DATA, app
 from posewarp.cli.options import Json, Overwrite, parse_size
+from posewarp.synth import recipes
 
 
 @app.command(
@@ -16,6 +17,7 @@ from posewarp.cli.options import Json, Overwrite, parse_size
     epilog="[bold]Examples[/bold]\n\n"
     "  posewarp synth data/synth --identities 200 --poses-per-identity 8 --size 256x176\n\n"
     "  posewarp synth data/market-like --identities 500 --poses-per-identity 6 --size 128x64 --seed 1\n\n"
+    "  posewarp synth data/fashion-like -n 200 -k 6 --size 256x176 --recipe fashion --val-fraction 0.1\n\n"
     "  posewarp synth tiny --identities 6 --poses-per-identity 4 --size 128x64 --pairs-per-identity 4 --json\n\n"
     "  posewarp synth data/synth -n 200 -k 8 --resume   # finish a world an interrupted run began",
 )
@@ -27,6 +29,14 @@ def synth(
     seed: int | None = typer.Option(None, "--seed", help="World seed (default 0); same seed, identical files."),
     test_fraction: float | None = typer.Option(
         None, "--test-fraction", help="Share of identities held out for pairs-test.csv (default 0.1)."
+    ),
+    val_fraction: float | None = typer.Option(
+        None, "--val-fraction", help="Share of identities held out for pairs-val.csv (default 0: no validation split)."
+    ),
+    recipe: str | None = typer.Option(
+        None, "--recipe", help=f"How the world looks: {', '.join(recipes.RECIPES)} (default {recipes.DEFAULT_RECIPE}; "
+        "fashion and street change backdrop, light and camera per photo and write estimated keypoints and parsing, "
+        "the exact ones under truth/).",
     ),
     pairs_per_identity: int | None = typer.Option(
         None, "--pairs-per-identity", help="Sample this many ordered pairs per person (default: all K*(K-1))."
@@ -43,6 +53,10 @@ def synth(
         raise typer.BadParameter(f"must be at least 1, got {poses_per_identity}", param_hint="--poses-per-identity")
     if test_fraction is not None and not 0.0 <= test_fraction <= 1.0:
         raise typer.BadParameter(f"must lie in [0, 1], got {test_fraction}", param_hint="--test-fraction")
+    if val_fraction is not None and not 0.0 <= val_fraction <= 1.0 - (test_fraction or 0.1):
+        raise typer.BadParameter(f"must lie in [0, 1 - test fraction], got {val_fraction}", param_hint="--val-fraction")
+    if recipe is not None and recipe not in recipes.RECIPES:
+        raise typer.BadParameter(f"choose one of {', '.join(recipes.RECIPES)}, got {recipe!r}", param_hint="--recipe")
     if seed is not None and seed < 0:
         raise typer.BadParameter(f"must be 0 or more, got {seed}", param_hint="--seed")
     if pairs_per_identity is not None and pairs_per_identity < 1:
@@ -60,6 +74,8 @@ def synth(
         size=hw,
         seed=0 if seed is None else seed,
         test_fraction=0.1 if test_fraction is None else test_fraction,
+        val_fraction=val_fraction or 0.0,
+        recipe=recipe or recipes.DEFAULT_RECIPE,
         pairs_per_identity=pairs_per_identity,
         overwrite=overwrite,
         resume=resume,
@@ -72,8 +88,11 @@ def synth(
         "folder": str(out),
         "size (HxW)": f"{meta['size'][0]}x{meta['size'][1]}",
         "images": meta["images"],
-        "identities (train / test)": f"{meta['train_identities']} / {meta['test_identities']}",
-        "pairs (train / test)": f"{meta['train_pairs']} / {meta['test_pairs']}",
+        "recipe": meta["recipe"]["name"],
+        "identities (train / val / test)": f"{meta['train_identities']} / {meta['val_identities']} / "
+                                           f"{meta['test_identities']}",
+        "pairs (train / val / test)": f"{meta['train_pairs']} / {meta['val_pairs']} / {meta['test_pairs']}",
+        "views (front / side / back)": "{front} / {side} / {back}".format(**meta["views"]),
         "visible keypoints / image": f"{meta['visible_keypoints'] / max(meta['images'], 1):.1f} of 18",
         "seed": meta["seed"],
     }

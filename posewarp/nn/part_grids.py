@@ -8,7 +8,8 @@ keypoints the part is built on:
   stretch along the bone; across the bone the body's overall scale applies (limbs keep their width
   when they are foreshortened);
 - torso and head: a least-squares affine map of their keypoints, pulled toward the best similarity so
-  that few or nearly collinear points (a side view) stay well posed.
+  that few or nearly collinear points (a side view) stay well posed, then bounded (``_bounded``): no
+  mirror image, no stretch beyond ``STRETCH`` of the body scale, and a head turned by at most ``HEAD_TURN``.
 
 A part whose keypoints are missing on either side takes its parent's map (forearm -> upper arm ->
 torso, shin -> thigh -> torso, head -> torso), the torso falls back to the body scale about the common
@@ -60,6 +61,8 @@ LAYER_ORDER = (0, 6, 7, 8, 9, 1, 2, 3, 4, 5)
 HEAD_RADIUS = 0.25  # head points spread about a quarter of the torso length
 TORSO_RADIUS = 0.3
 _BONE_CLAMP = (0.2, 5.0)  # limits of the along-bone stretch relative to the body scale
+STRETCH = {"torso": (0.6, 1.6), "head": (0.7, 1.4)}  # a fitted map's singular values, relative to the body scale
+HEAD_TURN = 0.6  # radians: the head map's largest rotation (a head is upright in both photos)
 
 
 def _visible(kp: torch.Tensor) -> torch.Tensor:
@@ -111,6 +114,33 @@ def _fit(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, scale: torch.Tensor,
     return torch.cat((lin, t[..., None]), dim=-1)
 
 
+def _bounded(theta: torch.Tensor, x: torch.Tensor, w: torch.Tensor, scale: torch.Tensor, stretch: tuple[float, float],
+             turn: float | None = None) -> torch.Tensor:
+    """``theta (N, 2, 3)`` made safe for few, nearly collinear or mismatched points (a turn from the front to the
+    side or the back): a mirror image becomes the nearest rotation, singular values are clamped to ``stretch``
+    times ``scale``, the rotation to ``turn`` radians; the map still takes the points' weighted centre where
+    the fit took it."""
+    lin, t = theta[..., :2], theta[..., 2]
+    u, sv, vh = torch.linalg.svd(lin)
+    flip = torch.linalg.det(lin) < 0
+    lo, hi = (scale * stretch[0])[:, None], (scale * stretch[1])[:, None]
+    sv = torch.where(flip[:, None], (sv[:, :1] * sv[:, 1:]).sqrt().expand_as(sv), sv).clamp(lo, hi)
+    d = torch.ones_like(sv)
+    d[:, 1] = torch.linalg.det(u @ vh).sign()
+    rot = u @ torch.diag_embed(d) @ vh  # the rotation nearest to lin (no reflection)
+    out = torch.where(flip[:, None, None], rot * sv[:, :1, None], u @ torch.diag_embed(sv) @ vh)
+    if turn is not None:
+        angle = torch.atan2(out[:, 1, 0] - out[:, 0, 1], out[:, 0, 0] + out[:, 1, 1])
+        excess = angle - angle.clamp(-turn, turn)
+        c, s = torch.cos(-excess), torch.sin(-excess)
+        back = torch.stack((torch.stack((c, -s), -1), torch.stack((s, c), -1)), -2)
+        out = back @ out
+    sw = w.sum(1).clamp_min(1e-6)
+    xm = (w[..., None] * x).sum(1) / sw[:, None]
+    ym = (lin @ xm[..., None])[..., 0] + t  # where the fit takes the centre
+    return torch.cat((out, (ym - (out @ xm[..., None])[..., 0])[..., None]), dim=-1)
+
+
 def _bone(sp: torch.Tensor, sq: torch.Tensor, tp: torch.Tensor, tq: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """Affine ``(N, 2, 3)`` taking the target bone ``tp -> tq`` onto the source bone ``sp -> sq``."""
     dt, ds = tq - tp, sq - sp
@@ -159,8 +189,12 @@ def part_affines(src_kp: torch.Tensor, tgt_kp: torch.Tensor, size) -> tuple[torc
             ok = w.sum(1) == 2
         else:
             theta = _fit(t_xy[:, idx], s_xy[:, idx], w, scale, unit**2)
+            theta = _bounded(theta, t_xy[:, idx], w, scale, STRETCH[part.name], HEAD_TURN if part.name == "head" else None)
             ok = w.sum(1) >= (1 if part.parent is None else 2)
-        fallback = thetas[part.parent] if part.parent is not None else _fit(t_xy, s_xy, both.float(), scale, unit**2)
+        if part.parent is None:
+            fallback = _bounded(_fit(t_xy, s_xy, both.float(), scale, unit**2), t_xy, both.float(), scale, STRETCH["torso"])
+        else:
+            fallback = thetas[part.parent]
         if part.parent is None:
             fallback = torch.where((both.sum(1) > 0)[:, None, None], fallback, eye)
         thetas.append(torch.where(ok[:, None, None], theta, fallback))

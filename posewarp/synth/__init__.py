@@ -1,6 +1,6 @@
 """A procedural world of 2-D articulated people with exact keypoints, exact parsing and pose pairs.
 
-``generate(out_dir, identities=N, poses_per_identity=K, size=(H, W), seed=S)`` writes a dataset in the
+``generate(out_dir, identities=N, poses_per_identity=K, size=(H, W), seed=S, recipe=R)`` writes a dataset in the
 layout the real pipeline reads (images/, keypoints/ OpenPose JSON, parsing/ palette PNGs,
 annotations.csv, pairs-train.csv, pairs-test.csv, meta.json; meta.json is written last, so a folder
 without it is an interrupted run). ``render(i, k, size=..., seed=S)`` draws the same picture in memory
@@ -10,16 +10,25 @@ Conventions: the 20 labels of ``posewarp.formats.parsing`` with left/right from 
 view (OpenPose's R/L); bare arms and hands are arm labels, sleeves are upper-clothes (dress on a
 dress), the neck is face. A keypoint the view hides (far ear, face from behind) or another part
 covers has confidence 0; every other keypoint lies on a pixel of its own part (``KEYPOINT_LABELS``).
-Pairs are all ordered pairs of different poses of one identity (or a seeded sample); the train/test
-split is by identity.
+Pairs are all ordered pairs of different poses of one identity (or a seeded sample); the train / validation
+/ test split is by identity. A recipe (``recipes.RECIPES``: mannequin, fashion, street) says how close to real
+photographs the world comes; ``photograph(i, k, size=..., seed=S, recipe=R)`` draws one photo of it in memory.
 """
 
-from posewarp.synth.appearance import Identity, Material, sample_identity
-from posewarp.synth.person import KEYPOINT_LABELS, render, world_identity
-from posewarp.synth.skeleton import POSE_KINDS, Arm, Leg, Pose, sample_pose
-from posewarp.synth.world import SYNTH_VERSION, generate, image_name, split_identities
+import importlib
 
-__all__ = [
-    "Arm", "Identity", "KEYPOINT_LABELS", "Leg", "Material", "POSE_KINDS", "Pose", "SYNTH_VERSION", "generate",
-    "image_name", "render", "sample_identity", "sample_pose", "split_identities", "world_identity",
-]  # fmt: skip
+_EXPORTS = {
+    "Identity": "appearance", "Material": "appearance", "sample_identity": "appearance",
+    "KEYPOINT_LABELS": "person", "render": "person", "world_identity": "person",
+    "POSE_KINDS": "skeleton", "Arm": "skeleton", "Leg": "skeleton", "Pose": "skeleton", "sample_pose": "skeleton",
+    "SYNTH_VERSION": "world", "generate": "world", "image_name": "world", "split_identities": "world",
+    "identity_splits": "world", "photograph": "scene", "Photo": "scene", "RECIPES": "recipes", "Recipe": "recipes",
+}  # fmt: skip
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Import on first use, so that ``posewarp.synth.recipes`` (the CLI's choices) needs neither torch nor cv2."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'posewarp.synth' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"posewarp.synth.{_EXPORTS[name]}"), name)

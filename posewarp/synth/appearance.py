@@ -44,6 +44,27 @@ class Background:
 
 
 @dataclass(frozen=True)
+class GarmentSides:
+    """Details of the top garment seen from one side only (a real garment's back is not its front)."""
+
+    front: tuple[str, ...]  # of FRONT_DETAILS
+    back: str | None  # one of BACK_DETAILS
+    colour: Colour  # of the details
+    back_colour: Colour
+
+
+FRONT_DETAILS = ("placket", "zip", "pocket", "collar")
+BACK_DETAILS = ("print", "yoke", "panel")
+
+
+def sample_sides(rng: np.random.Generator) -> GarmentSides:
+    """One or two front details and, mostly, a back detail, in colours that stand out."""
+    front = tuple(sorted({str(d) for d in rng.choice(FRONT_DETAILS, size=int(rng.integers(1, 3)))}))
+    back = str(rng.choice(BACK_DETAILS)) if rng.uniform() < 0.85 else None
+    return GarmentSides(front, back, _colour(rng, val=(0.1, 0.95)), _colour(rng, sat=(0.4, 1.0)))
+
+
+@dataclass(frozen=True)
 class Identity:
     skin: Colour
     hair_style: str
@@ -60,6 +81,7 @@ class Identity:
     shoes: Colour
     background: Background
     build: float  # 0.9 slim .. 1.1 broad
+    sides: GarmentSides | None = None  # what the top garment shows only in front or only at the back
 
 
 def _colour(rng: np.random.Generator, sat=(0.2, 0.9), val=(0.25, 0.95)) -> Colour:
@@ -78,8 +100,9 @@ def _material(rng: np.random.Generator, patterns=PATTERNS, weights=None, logo: b
     return Material(pattern, base, accent, float(rng.uniform(0.035, 0.07)), logo_name, _colour(rng, val=(0.6, 1.0)))
 
 
-def _background(rng: np.random.Generator) -> Background:
-    if rng.uniform() < 0.55:
+def sample_background(rng: np.random.Generator, street: float = 0.45) -> Background:
+    """A studio backdrop or, with chance ``street``, a street of boxes over a ground."""
+    if rng.uniform() < 1.0 - street:
         grey = rng.uniform(215, 250)
         tint = rng.uniform(-8, 8, 3)
         top = tuple(float(np.clip(grey + t, 0, 255)) for t in tint)
@@ -118,6 +141,6 @@ def sample_identity(rng: np.random.Generator) -> Identity:
         bottom=_material(rng, bottom_patterns, [0.7, 0.1, 0.1, 0.1]),
         hem=float(u(0.5, 1.5)),
         shoes=_colour(rng, (0.0, 0.7), (0.1, 0.8)),
-        background=_background(rng),
+        background=sample_background(rng),
         build=float(u(0.9, 1.1)),
     )

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from posewarp.synth.appearance import Identity, Material
+from posewarp.synth.garment_sides import paint_sides
 from posewarp.synth.shapes import Canvas, capsule, capsule_box, clip, ellipse, logo_coverage, material_colour, polygon
 from posewarp.synth.skeleton import TORSO, Skeleton
 
@@ -99,17 +100,20 @@ class Body:
 
         self.add(z, draw)
 
-    def sheet(self, pts2d: np.ndarray, label, m: Material, z, axis_a, axis_b, u0=0.0, widths=None) -> None:
+    def sheet(self, pts2d: np.ndarray, label, m: Material, z, axis_a, axis_b, u0=0.0, widths=None,
+              garment_sides: bool = False) -> None:
         """A polygon painted with ``m`` in coordinates along ``axis_a -> axis_b`` (pixels) and around it.
 
         ``widths`` = (half-width, half-depth) makes the surface a yawed elliptic cylinder: the pattern
-        wraps around the body, compresses toward the silhouette and the logo shows only from the front.
+        wraps around the body, compresses toward the silhouette and the logo shows only from the front;
+        with ``garment_sides`` the identity's front and back details (``garment_sides.py``) are painted too.
         """
         pts = np.asarray(pts2d, np.float32)
         axis = axis_b - axis_a
         length = float(np.hypot(*axis)) or 1e-6
         ux, uy = axis / length
         yaw = self.sk.yaw
+        sides = self.id.sides if garment_sides else None
 
         def draw(cv: Canvas) -> None:
             win = cv.window(pts.min(0), pts.max(0))
@@ -142,9 +146,19 @@ class Body:
                 cov = logo_coverage(m.logo, (phi - math.pi / 2) * (a + c) / 2, along - 0.3 * TORSO, self.px)
                 cov = cov * (front > 0.35)
                 rgb = rgb + (np.asarray(m.logo_colour, np.float32) - rgb) * cov[..., None]
+            if sides is not None and front is not None:
+                half_round = (a + c) / 2
+                x_front = _wrap(phi - math.pi / 2) * half_round
+                x_back = -_wrap(phi + math.pi / 2) * half_round  # + toward the image right in a back view
+                rgb = paint_sides(rgb, sides, x_front, x_back, along, front, self.px)
             cv.paint(sl, d, label, rgb * shade)
 
         self.add(z, draw)
+
+
+def _wrap(angle):
+    """Angles wrapped into [-pi, pi)."""
+    return np.mod(angle + math.pi, 2 * math.pi) - math.pi
 
 
 def torso_outline(body: Body, levels, widths_scale: float, lo: float = -1.0, hi: float = 9.0):

@@ -14,7 +14,7 @@ import numpy as np
 
 from posewarp.formats.keypoints import NUM_KEYPOINTS
 from posewarp.synth import head as head_mod
-from posewarp.synth.appearance import Identity, sample_identity
+from posewarp.synth.appearance import Background, Identity, sample_identity
 from posewarp.synth.body import ARM, DRESS, LEG, PANTS, SHOE, SKIRT, TORSO_LEVELS, UPPER, Body, torso_outline
 from posewarp.synth.shapes import Canvas, background_image
 from posewarp.synth.skeleton import HEAD_A, HEAD_B, THIGH, Pose, build_skeleton, sample_pose
@@ -51,8 +51,9 @@ def pose_rng(seed: int, identity: int, pose: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(identity), int(pose), 2])
 
 
-def _frame(sk, pose: Pose, hat: bool, size: tuple[int, int]) -> tuple[np.ndarray, float]:
-    """Scale and origin that fit the whole person in the frame with the pose's fill and shift."""
+def _frame(sk, pose: Pose, hat: bool, size: tuple[int, int], zoom: float = 1.0) -> tuple[np.ndarray, float]:
+    """Scale and origin that fit the whole person in the frame with the pose's fill and shift; ``zoom`` > 1
+    then enlarges the person about the top centre of the head (a close-up that cuts the legs off)."""
     h, w = size
     pts = np.array([p[:2] for k, p in sk.joints.items() if k not in ("head", "neck_base")])
     lo, hi = pts.min(0) - 0.045, pts.max(0) + 0.045
@@ -63,6 +64,11 @@ def _frame(sk, pose: Pose, hat: bool, size: tuple[int, int]) -> tuple[np.ndarray
     scale = min(pose.fill * h / bh, 0.96 * w / bw)
     free = np.array([w - scale * bw, h - scale * bh])
     origin = -0.5 + free * (0.5 + 0.45 * np.asarray(pose.shift)) - scale * lo
+    if zoom != 1.0:
+        anchor = np.array([(lo[0] + hi[0]) / 2, lo[1]])
+        origin = origin + scale * anchor - zoom * scale * anchor
+        origin[1] = max(float(origin[1] + zoom * scale * anchor[1]), 0.02 * h) - zoom * scale * anchor[1]
+        scale *= zoom
     return origin, float(scale)
 
 
@@ -122,7 +128,8 @@ def _add_torso_and_limbs(body: Body) -> None:
 
     # torso garment
     outline, top, bottom = torso_outline(body, TORSO_LEVELS, ident.build * 1.05)
-    body.sheet(outline, top_label, ident.top, torso_z + 0.002, top, bottom, widths=(0.125 * ident.build, 0.08))
+    body.sheet(outline, top_label, ident.top, torso_z + 0.002, top, bottom, widths=(0.125 * ident.build, 0.08),
+               garment_sides=True)
 
     # neck
     head_base = j["head"] + np.array([0.0, HEAD_B * 0.7, 0.0])
@@ -183,12 +190,15 @@ def render(
     size: tuple[int, int] = (256, 176),
     seed: int = 0,
     identity_index: int | None = None,
+    background: Background | None = None,
+    zoom: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One person in one pose: ``(rgb uint8 (H, W, 3), labels uint8 (H, W), keypoints float32 (18, 3))``.
 
     ``identity`` and ``pose`` are indices into the world of ``seed`` (the same picture ``generate``
     writes as ``id<identity>_pose<pose>``) or explicit ``Identity`` / ``Pose`` objects. A pose index
     needs the identity index (given as ``identity`` or ``identity_index``) to find its random stream.
+    ``background`` replaces the identity's backdrop; ``zoom`` > 1 frames a close-up (``_frame``).
     """
     h, w = int(size[0]), int(size[1])
     if h < 1 or w < 1:
@@ -201,12 +211,13 @@ def render(
     if not isinstance(pose, Pose):
         pose = sample_pose(pose_rng(seed, identity_index or 0, int(pose)))
     sk = build_skeleton(pose, ident.build)
-    origin, scale = _frame(sk, pose, ident.hat is not None, (h, w))
+    origin, scale = _frame(sk, pose, ident.hat is not None, (h, w), zoom)
     body = Body(sk, ident, origin, scale)
     _add_torso_and_limbs(body)
     head_mod.add_head(body)
-    canvas = Canvas(background_image(ident.background, h, w))
-    if ident.background.kind == "plain":
+    backdrop = ident.background if background is None else background
+    canvas = Canvas(background_image(backdrop, h, w))
+    if backdrop.kind == "plain":
         _floor_shadow(canvas, body)
     for _, _, draw in sorted(body.parts, key=lambda p: (p[0], p[1])):
         draw(canvas)

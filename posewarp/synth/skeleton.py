@@ -174,12 +174,14 @@ def _sign(rng: np.random.Generator) -> float:
     return 1.0 if rng.uniform() < 0.5 else -1.0
 
 
-def sample_pose(rng: np.random.Generator, kind: str | None = None, yaw: float | None = None) -> Pose:
-    """A random pose: a kind (``POSE_KINDS``), a view (front / back / side) and framing jitter."""
+def sample_pose(rng: np.random.Generator, kind: str | None = None, yaw: float | None = None,
+                views: tuple[float, float, float] | None = None) -> Pose:
+    """A random pose: a kind (``POSE_KINDS``), a view (front / back / side, drawn with ``views`` = weights
+    of front, side, back) and framing jitter."""
     u = rng.uniform
     kind = kind if kind is not None else POSE_KINDS[_pick(rng, KIND_WEIGHTS)]
     if yaw is None:  # front, back or side (facing the image left or right)
-        view = _pick(rng, VIEW_WEIGHTS)
+        view = _pick(rng, VIEW_WEIGHTS if views is None else np.cumsum([views[0], views[2], views[1]]))
         yaw = [u(-25, 25), 180 + u(-25, 25), _sign(rng) * u(65, 105)][view]
     legs = [Leg(u(2, 7), u(-6, 6), u(0, 10), u(0, 15)) for _ in range(2)]
     lean_f, lean_s = u(-4, 4), u(-3, 3)
