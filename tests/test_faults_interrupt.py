@@ -57,7 +57,7 @@ def test_pack_stops_flushes_and_resumes_to_the_same_file(world, tmp_path):
 def test_synth_stops_and_resume_gives_the_same_bytes(tmp_path):
     out = tmp_path / "s"
     args = ["synth", out, "-n", "3", "-k", "3", "--size", "32x16", "--test-fraction", "0.34"]
-    result = run(args, setup=SIGINT_AT + "import posewarp.synth.world as w\nsigint_at(w, 'render', 3)\n")
+    result = run(args, setup=SIGINT_AT + "import posewarp.synth.world as w\nsigint_at(w, 'photograph', 3)\n")
     assert result.returncode == 130, result.stderr
     interrupted_note(result.stderr, "3 of 9 images", "--resume")
     assert len(list((out / "images").iterdir())) == 3 and not (out / "meta.json").exists()

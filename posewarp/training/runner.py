@@ -87,9 +87,10 @@ def _open_data(config: TrainConfig):
         raise PosewarpError(f"the pack has no 'train' split (it has {', '.join(names) or 'none'})", path)
     d = config.data
     train_set = PairDataset(path, "train", flip=d.flip, pose_radius=d.pose_radius, seed=config.seed, maps=False)
-    test_split = "test" if "test" in names else "train"
+    # validate on the validation split where there is one, so that choices made on it leave the test split unseen
+    test_split = next(name for name in ("val", "test", "train") if name in names)
     if test_split == "train":
-        err.print(f"[yellow]{path}: no 'test' split; validating on the training split[/yellow]")
+        err.print(f"[yellow]{path}: no 'val' or 'test' split; validating on the training split[/yellow]")
     test_set = PairDataset(path, test_split, flip=False, pose_radius=d.pose_radius, seed=config.seed, maps=False)
     h, w = train_set.image_size
     multiple = 2 ** config.model.n_downsample
