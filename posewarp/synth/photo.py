@@ -7,6 +7,8 @@ None of these effects follows the body: a model that only moves source pixels ca
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -27,26 +29,49 @@ def folds(rgb: np.ndarray, labels: np.ndarray, rng: np.random.Generator, depth: 
     rgb[cloth] *= (1.0 - 0.14 * depth * np.abs(field[cloth]))[:, None]
 
 
-def light(rgb: np.ndarray, labels: np.ndarray, rng: np.random.Generator, strength: float) -> None:
+class Light(NamedTuple):
+    """One photo's light and camera: the light's direction (radians, image frame) and strength, how far its
+    shadow falls (in image heights), the exposure and the white balance (per-channel gains)."""
+
+    angle: float
+    strength: float
+    throw: float
+    exposure: float
+    balance: tuple[float, float, float]
+
+
+def sample_light(rng: np.random.Generator, strength: float) -> Light:
+    """A light and camera for a shoot or a photo (``strength`` 0 leaves the picture as rendered)."""
+    return Light(float(rng.uniform(0, 2 * np.pi)), float(strength * rng.uniform(0.3, 1.0)), float(rng.uniform(0.04, 0.12)),
+                 float(rng.uniform(1.0 - 0.15 * strength, 1.0 + 0.1 * strength)),
+                 tuple(float(v) for v in 1.0 + strength * rng.uniform(-0.04, 0.04, size=3)))  # type: ignore[arg-type]
+
+
+def jitter(base: Light, rng: np.random.Generator) -> Light:
+    """The same shoot's light for one more photo: the lamp and the camera settings move a little."""
+    return base._replace(angle=base.angle + float(rng.uniform(-0.2, 0.2)),
+                         exposure=base.exposure * float(rng.uniform(0.97, 1.03)))
+
+
+def light(rgb: np.ndarray, labels: np.ndarray, lamp: Light) -> None:
     """A directional light: brighter on the lit side of the person, a soft shadow cast on the backdrop (in place)."""
     h, w = labels.shape
     person = labels > 0
-    if not person.any():
+    if not person.any() or lamp.strength <= 0:
         return
-    angle = rng.uniform(0, 2 * np.pi)
-    k = strength * rng.uniform(0.3, 1.0)
-    direction = np.array([np.cos(angle), np.sin(angle)], np.float32)
+    direction = np.array([np.cos(lamp.angle), np.sin(lamp.angle)], np.float32)
     ys, xs = np.nonzero(person)
     cx, cy = xs.mean(), ys.mean()
     half = max(np.ptp(xs), np.ptp(ys), 1) / 2
     gx = (np.arange(w, dtype=np.float32) - cx) / half
     gy = (np.arange(h, dtype=np.float32) - cy) / half
     lit = direction[0] * gx[None, :] + direction[1] * gy[:, None]  # -1 away from the light .. 1 toward it
-    shadow_shift = -direction * rng.uniform(0.04, 0.12) * h  # the shadow falls away from the light
+    shadow_shift = -direction * lamp.throw * h  # the shadow falls away from the light
     m = np.float32([[1, 0, shadow_shift[0]], [0, 1, shadow_shift[1]]])
     cast = cv2.warpAffine(person.astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0.0)
     blur = max(1, int(h * 0.02)) * 2 + 1
     cast = cv2.GaussianBlur(cast, (blur, blur), 0)
+    k = lamp.strength
     shade = np.where(person, 1.0 + 0.25 * k * np.clip(lit, -1, 1), 1.0 - 0.35 * k * cast)
     rgb *= shade[..., None]
 
@@ -77,11 +102,9 @@ def bag(rgb: np.ndarray, labels: np.ndarray, keypoints: np.ndarray, rng: np.rand
     return True
 
 
-def camera(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> None:
+def camera(rgb: np.ndarray, lamp: Light) -> None:
     """Exposure and white balance of the photo (in place)."""
-    exposure = rng.uniform(1.0 - 0.25 * strength, 1.0 + 0.15 * strength)
-    balance = 1.0 + strength * rng.uniform(-0.08, 0.08, size=3)
-    rgb *= (exposure * balance).astype(np.float32)
+    rgb *= (lamp.exposure * np.asarray(lamp.balance)).astype(np.float32)
 
 
 def sensor(rgb: np.ndarray, rng: np.random.Generator, noise: float, jpeg: tuple[int, int] | None) -> np.ndarray:

@@ -5,10 +5,11 @@ A recipe is one row of ``RECIPES``; every row has the same keys, so two recipes 
 - ``mannequin``: the first world (posewarp <= 0.1): one backdrop per identity, exact keypoints and
   parsing, flat-coloured rigid garments whose back looks like their front, no camera effects. Geometry
   over the shared backdrop wins it; keep it for tests and for comparing with older tables.
-- ``fashion``: DeepFashion-like. Studio backdrops that change from photo to photo, front and back views
-  about equally often (about half the pairs turn the person around), garments whose front differs from
-  their back (plackets, zips, pockets, collars; back prints and yokes), directional light with cast
-  shadows, exposure and white balance per photo, cloth folds that do not follow the pose, close-ups,
+- ``fashion``: DeepFashion-like. One studio shoot per person (backdrop, light, camera; the lamp and the
+  exposure move a little between photos), front and back views about equally often (about half the pairs
+  turn the person around), garments whose front differs from their back (plackets, zips, pockets, collars;
+  back prints and yokes), directional light with cast shadows that follow the pose, cloth folds that do not,
+  close-ups,
   bags, sensor noise and JPEG, and keypoints and parsing as an estimator gives them (jitter, misses,
   left/right swaps, ragged boundaries, label confusions); the exact ones are written under ``truth/``.
 - ``street``: Market-1501-like. Every photo its own street backdrop, camera and light; more noise,
@@ -28,7 +29,8 @@ from dataclasses import asdict, dataclass
 class Recipe:
     name: str
     views: tuple[float, float, float]  # weights of front, side and back views
-    backdrop: str  # "identity": one per person (shared by all their photos) | "photo": one per photo
+    backdrop: str  # "identity": the person's own (mannequin) | "shoot": one backdrop, light and camera per person,
+    # the light moving a little from photo to photo (a DeepFashion item's shoot) | "photo": all of it per photo
     street: float  # share of street (cluttered) backdrops among per-photo backdrops
     garment_sides: bool  # fronts and backs of garments differ
     light: float  # strength of directional light, cast shadow, exposure and white balance (0: none)
@@ -51,7 +53,7 @@ RECIPES: dict[str, Recipe] = {
     for r in (
         Recipe("mannequin", (0.45, 0.35, 0.2), "identity", 0.0, False, 0.0, 0.0, 0.0, 0.0, 0.0, None, False,
                0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-        Recipe("fashion", (0.5, 0.08, 0.42), "photo", 0.0, True, 1.0, 1.0, 0.25, 0.15, 3.0, (70, 95), True,
+        Recipe("fashion", (0.5, 0.08, 0.42), "shoot", 0.0, True, 1.0, 1.0, 0.25, 0.15, 3.0, (70, 95), True,
                0.04, 0.05, 0.04, 0.2, 1.2, 0.12),
         Recipe("street", (0.4, 0.3, 0.3), "photo", 1.0, True, 1.0, 0.7, 0.0, 0.3, 6.0, (45, 85), True,
                0.06, 0.08, 0.06, 0.3, 1.5, 0.18),

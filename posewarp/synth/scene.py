@@ -5,8 +5,9 @@ and keypoints (the truth), and the parsing and keypoints a pipeline would estima
 a recipe without estimated inputs). Under ``mannequin`` the image is exactly ``person.render``'s.
 
 Random streams (numpy seed sequences): identity ``[seed, i, 1]`` (``person.world_identity``), pose
-``[seed, i, k, 2]``, the recipe's identity attributes ``[seed, i, 5]``, the photo ``[seed, i, k, 6]``, the
-estimates ``[seed, i, k, 7]``: a recipe changes only what it adds, never who the person is.
+``[seed, i, k, 2]``, the recipe's identity attributes ``[seed, i, 5]``, the person's shoot ``[seed, i, 8]``,
+the photo ``[seed, i, k, 6]``, the estimates ``[seed, i, k, 7]``: a recipe changes only what it adds, never
+who the person is.
 """
 
 from __future__ import annotations
@@ -59,8 +60,12 @@ def photograph(identity: int, pose: int | Pose, *, size: tuple[int, int], seed: 
         pose_index = int(pose)
         pose = sample_pose(pose_rng(seed, identity, pose_index), views=r.views)
     rng = np.random.default_rng([int(seed), int(identity), int(pose_index), 6])
-    backdrop = sample_background(rng, r.street) if r.backdrop == "photo" else None
-    zoom = float(rng.uniform(1.5, 2.0)) if rng.uniform() < r.close_up else 1.0
+    shoot = np.random.default_rng([int(seed), int(identity), 8])  # the person's shoot: backdrop, light, camera
+    backdrop = {"identity": None, "shoot": sample_background(shoot, r.street), "photo": None}[r.backdrop]
+    lamp = photo.sample_light(shoot, r.light)
+    if r.backdrop == "photo":
+        backdrop, lamp = sample_background(rng, r.street), photo.sample_light(rng, r.light)
+    zoom = float(rng.uniform(1.3, 1.7)) if rng.uniform() < r.close_up else 1.0
     rgb, labels, kp = render(ident, pose, size=(h, w), seed=seed, identity_index=int(identity), background=backdrop,
                              zoom=zoom)
     view = view_of(pose.yaw)
@@ -70,12 +75,12 @@ def photograph(identity: int, pose: int | Pose, *, size: tuple[int, int], seed: 
     labels = labels.copy()
     if r.folds > 0:
         photo.folds(img, labels, rng, r.folds)
-    if r.light > 0:
-        photo.light(img, labels, rng, r.light)
+    if r.backdrop == "shoot":
+        lamp = photo.jitter(lamp, rng)
+    photo.light(img, labels, lamp)
     if rng.uniform() < r.bag:
         photo.bag(img, labels, kp, rng)
-    if r.light > 0:
-        photo.camera(img, rng, r.light)
+    photo.camera(img, lamp)
     rgb = photo.sensor(img, rng, r.noise, r.jpeg)
     kp = np.where((kp[:, 2:] > 0) & (labels[_rows(kp, h), _cols(kp, w)] > 0)[:, None], kp, 0.0).astype(np.float32)
     if not r.estimated:
