@@ -68,6 +68,9 @@ VARIANTS = [
     ("posewarp, transposed convs", "posewarp", {"model.upsample": "transposed"}),
     ("posewarp, trained on true parsing", "posewarp", {"stage1_share": 0.0}),
     ("posewarp, + random-VGG loss", "posewarp", {"loss.vgg": 10.0}),
+    ("posewarp, + refiner", "posewarp", {"model.refine": True}),
+    ("posewarp, + SSIM loss", "posewarp", {"loss.ssim": 10.0}),
+    ("posewarp, + refiner + SSIM loss", "posewarp", {"model.refine": True, "loss.ssim": 10.0}),
     ("posewarp, Stage I without the part prior", "no prior", {}),
     ("posewarp, Stage I without skips", "no skips", {}),
 ]
@@ -98,7 +101,7 @@ def make_world(root: Path, size: tuple[int, int], identities: int, poses: int, s
             "views": views, "folder": str(world), "judge": str(root / "judge.pt")}
 
 
-def fit_judge(world: dict, steps: int) -> None:
+def fit_judge(world: dict, **train: int) -> None:
     """A parser trained in-tool on the training identities' photos and true parsing (the judge of the
     output-parsing mIoU and the world-LPIPS/FID features), cached beside the world."""
     from posewarp.formats import images, parsing
@@ -113,7 +116,7 @@ def fit_judge(world: dict, steps: int) -> None:
     rgb = np.stack([images.read_image(folder / "images" / n) for n in names])
     labels = np.stack([parsing.read_label_png(labels_dir / n) for n in names])
     t = time.process_time()
-    fit_or_load_world_parser(world["judge"], rgb, labels, steps=steps)
+    fit_or_load_world_parser(world["judge"], rgb, labels, **train)
     print(f"  judge: {len(names)} training photos, {time.process_time() - t:.0f} CPU s", file=sys.stderr, flush=True)
 
 

@@ -53,6 +53,7 @@ class ModelConfig:
     region_style: bool = False  # source mean colour / feature per label painted into the target parsing
     upsample: str = "transposed"  # decoder upsampling: "transposed" (paper) or "resize" (resize + conv)
     composite: bool = False  # output = soft per-pixel selection of the rendering, the source and the warped source
+    refine: bool = False  # a residual network repaints the composite (needs composite)
     matcher_features: str = "vgg16"  # "small" (trained from scratch) or "vgg16" (the paper's GEO trunk)
     matcher_width: int = 32  # "small" features: first layer width
     matcher_feature_size: int | None = None  # correlation resolution (square); None: 15 (vgg16) or 16 (small)
@@ -65,7 +66,8 @@ AMP_MODES = ("auto", "bf16", "fp16", "off")  # auto: bf16 where the GPU supports
 # posewarp's design existed rebuilds as it was trained; presets choose posewarp's, and
 # ``posewarp train --design paper`` (``design(cfg, "paper")``) puts the paper's networks and losses on any preset.
 PAPER_DESIGN = {"part_prior": False, "parser_skips": False, "warp_levels": "bottleneck", "gate_mode": "spatial",
-                "grids": "matcher", "region_style": False, "upsample": "transposed", "composite": False}
+                "grids": "matcher", "region_style": False, "upsample": "transposed", "composite": False,
+                "refine": False}
 POSEWARP_DESIGN = {"part_prior": True, "parser_skips": True, "warp_levels": "all", "gate_mode": "channel",
                    "grids": "parts", "region_style": True, "upsample": "resize", "composite": True}
 PAPER_LOSSES = {"loss.vgg": 10.0}  # the perceptual term (a preset may drop it, e.g. tiny's random VGG)
@@ -82,6 +84,7 @@ class LossConfig:
     feat: float = 10.0  # discriminator feature matching (the paper's pyramidal hierarchy loss)
     vgg: float = 10.0  # Stage II perceptual
     l1: float = 10.0  # Stage II pixel L1
+    ssim: float = 0.0  # Stage II structure: 1 - SSIM (no pretrained network needed)
     matcher_grid: float = 1.0  # self-supervised grid loss on random transforms
     matcher_align: float = 1.0  # warped source parsing vs target parsing
 
@@ -345,6 +348,8 @@ def validate(cfg: TrainConfig) -> None:
     problems = check(cfg.to_dict())
     if "+" in cfg.model.grids and cfg.model.gate_mode == "spatial":
         problems.append("option model.grids with several grids needs option model.gate_mode channel")
+    if cfg.model.refine and not cfg.model.composite:
+        problems.append("option model.refine repaints the composite: it needs option model.composite true")
     if problems:
         raise PosewarpError("; ".join(problems))
 

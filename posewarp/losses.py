@@ -4,7 +4,9 @@
   softmax cross-entropy of LIP.
 - Stage II: LSGAN adversarial + the pyramidal hierarchy loss sum_i a_i |F_i(fake) - F_i(real)|_1
   over discriminator layer features (lambda 10) + VGG19 perceptual loss over relu1_1..relu5_1
-  with weights 1/32, 1/16, 1/8, 1/4, 1 (lambda 10) + pixel L1 (lambda 10), as in the authors' code.
+  with weights 1/32, 1/16, 1/8, 1/4, 1 (lambda 10) + pixel L1 (lambda 10), as in the authors' code;
+  posewarp adds a structural term, 1 - SSIM (Gaussian window, as the field's SSIM), which needs no
+  pretrained network.
 - Matcher: the CNNGeometric grid loss (mean squared distance between predicted and true sampling
   points) on random synthetic transforms, plus an alignment loss between the warped source
   parsing and the target parsing.
@@ -78,6 +80,32 @@ def perceptual(vgg: Callable, fake: torch.Tensor, real: torch.Tensor,
     return sum(w * F.l1_loss(f, r) for w, f, r in zip(weights, fake_feats, real_feats))
 
 
+def _gaussian_window(size: int = 11, sigma: float = 1.5, *, device=None, dtype=None) -> torch.Tensor:
+    x = torch.arange(size, device=device, dtype=dtype) - (size - 1) / 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def ssim_loss(fake: torch.Tensor, real: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """``1 - SSIM`` of images in [-1, 1] (compared in [0, 1]; C1 = 0.01^2, C2 = 0.03^2, an 11x11 Gaussian window
+    of sigma 1.5 applied separably per channel, valid positions only), averaged over pixels and channels."""
+    if fake.shape != real.shape:
+        raise ValueError(f"fake {tuple(fake.shape)} and real {tuple(real.shape)} differ")
+    x, y = (fake.float() + 1) / 2, (real.float() + 1) / 2
+    c = x.shape[1]
+    g = _gaussian_window(window, sigma, device=x.device, dtype=x.dtype)
+    gx, gy = g.view(1, 1, 1, -1).repeat(c, 1, 1, 1), g.view(1, 1, -1, 1).repeat(c, 1, 1, 1)
+
+    def blur(t):
+        return F.conv2d(F.conv2d(t, gx, groups=c), gy, groups=c)
+
+    mx, my = blur(x), blur(y)
+    vx, vy, cxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return 1 - s.mean()
+
+
 def parsing_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Pixel-wise softmax cross-entropy; ``labels`` are ids (N, H, W) or one-hot (N, C, H, W) (argmax taken)."""
     if labels.dim() == 4:
@@ -125,9 +153,10 @@ def stage1_generator_loss(*, logits: torch.Tensor, labels: torch.Tensor, d_fake_
 
 def stage2_generator_loss(*, fake: torch.Tensor, real: torch.Tensor, d_fake_feats, d_real_feats, vgg=None,
                           lambda_adv: float = 1.0, lambda_feat: float = 10.0, lambda_vgg: float = 10.0,
-                          lambda_l1: float = 10.0, vgg_weights: Sequence[float] = PERCEPTUAL_WEIGHTS
-                          ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Stage II generator: adversarial + pyramidal hierarchy + VGG perceptual + L1 (a zero lambda skips a term)."""
+                          lambda_l1: float = 10.0, lambda_ssim: float = 0.0,
+                          vgg_weights: Sequence[float] = PERCEPTUAL_WEIGHTS) -> tuple[torch.Tensor, dict[str, float]]:
+    """Stage II generator: adversarial + pyramidal hierarchy + VGG perceptual + L1 + structure (1 - SSIM); a zero
+    lambda skips a term."""
     if fake.shape != real.shape:
         raise ValueError(f"fake {tuple(fake.shape)} and real {tuple(real.shape)} differ")
     zero = fake.new_zeros(())
@@ -140,8 +169,9 @@ def stage2_generator_loss(*, fake: torch.Tensor, real: torch.Tensor, d_fake_feat
     else:
         vgg_loss = zero
     l1 = F.l1_loss(fake, real) if lambda_l1 else zero
-    total = lambda_adv * adv + lambda_feat * feat + lambda_vgg * vgg_loss + lambda_l1 * l1
-    return total, _stats(g_adv=adv, g_feat=feat, g_vgg=vgg_loss, g_l1=l1, g_total=total)
+    structure = ssim_loss(fake, real) if lambda_ssim else zero
+    total = lambda_adv * adv + lambda_feat * feat + lambda_vgg * vgg_loss + lambda_l1 * l1 + lambda_ssim * structure
+    return total, _stats(g_adv=adv, g_feat=feat, g_vgg=vgg_loss, g_l1=l1, g_ssim=structure, g_total=total)
 
 
 def matcher_loss(*, out: dict, src_parsing: torch.Tensor, tgt_parsing: torch.Tensor,

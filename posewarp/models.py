@@ -47,7 +47,7 @@ def build_generator(config: TrainConfig) -> nn.Module:
     return WarpingGenerator(ngf=m.ngf, n_downsample=m.n_downsample, n_blocks=m.n_blocks, gate=m.gate, warp=m.warp,
                             extra_block=m.extra_block, warp_levels=m.warp_levels, gate_mode=m.gate_mode,
                             num_grids=max(1, len(grid_kinds(m))), region_style=m.region_style,
-                            upsample_mode=m.upsample, composite=m.composite)
+                            upsample_mode=m.upsample, composite=m.composite, refine=m.refine)
 
 
 def build_discriminator(config: TrainConfig) -> nn.Module:

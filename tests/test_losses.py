@@ -140,3 +140,23 @@ def test_stage2_losses_finite_and_total_falls():
     no_vgg, stats = losses.stage2_generator_loss(fake=fake, real=target, d_fake_feats=[fake], d_real_feats=[target],
                                                  lambda_vgg=0, lambda_feat=0)
     assert stats["g_vgg"] == 0 and stats["g_feat"] == 0 and torch.isfinite(no_vgg)
+
+
+def test_ssim_loss_is_one_minus_the_fields_ssim_and_has_gradients():
+    import numpy as np
+
+    from posewarp.formats.images import to_uint8
+    from posewarp.metrics.ssim import ssim
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(2, 3, 64, 48, generator=g) * 2 - 1
+    b = (a + 0.3 * torch.randn(2, 3, 64, 48, generator=g)).clamp(-1, 1)
+    assert losses.ssim_loss(a, a).item() == pytest.approx(0.0, abs=1e-6)
+    expected = 1 - np.mean([ssim(x, y) for x, y in zip(to_uint8(a), to_uint8(b))])
+    assert losses.ssim_loss(a, b).item() == pytest.approx(expected, rel=0.02)  # uint8 rounding aside, the same
+    fake = b.clone().requires_grad_(True)
+    total, stats = losses.stage2_generator_loss(fake=fake, real=a, d_fake_feats=[torch.zeros(1)],
+                                                d_real_feats=[torch.zeros(1)], lambda_adv=0, lambda_feat=0,
+                                                lambda_vgg=0, lambda_l1=0, lambda_ssim=1.0)
+    total.backward()
+    assert stats["g_ssim"] == pytest.approx(expected, rel=0.02) and fake.grad.abs().sum() > 0

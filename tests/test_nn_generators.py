@@ -203,3 +203,23 @@ def test_parser_with_prior_and_skips():
     assert grads_ok(g)
     with pytest.raises(ValueError, match="warped_parsing"):
         g(x["src_parsing"], x["tgt_pose"])
+
+
+def test_refiner_starts_at_the_composite_and_learns():
+    size = (32, 16)
+    kw = dict(ngf=8, n_downsample=2, n_blocks=1, warp_levels="all", gate_mode="channel", region_style=True,
+              upsample_mode="resize", composite=True)
+    torch.manual_seed(0)
+    plain = WarpingGenerator(**kw)
+    torch.manual_seed(0)
+    refined = WarpingGenerator(**kw, refine=True)
+    missing = refined.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert missing and all(k.startswith("refiner.") for k in missing)
+    x = inputs(2, *size)
+    grid = grids.random_grid(2, size, torch.Generator().manual_seed(3), 0.3)
+    a, b = plain(**x, grid=grid)["image"], refined(**x, grid=grid)["image"]
+    torch.testing.assert_close(b, a.clamp(-1, 1))  # a zero residual: exactly the composite
+    b.mean().backward()
+    assert refined.refiner[-1][-1].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="composite"):
+        WarpingGenerator(ngf=8, refine=True)

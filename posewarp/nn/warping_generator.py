@@ -25,7 +25,10 @@ channels (the authors' code has 179.5 M: its warp block has neither R nor the ga
 - ``composite=True``: the output is a per-pixel soft selection between the decoder's rendering, the source
   pixels, the source's background with its person filled in (``nn.fill``) and the source pixels moved by
   each grid (``composition`` in the output), so what the warp can carry is copied exactly and only the rest
-  (disoccluded body, turned heads, new folds) is rendered.
+  (disoccluded body, turned heads, new folds) is rendered;
+- ``refine=True`` (with ``composite``): a small residual network corrects the composite, seeing it, the source's
+  filled background and the decoder's features, so a selection can be repainted (shading, a cast shadow, a seam
+  between a warped part and a rendered one); its last layer starts at zero, so training starts from the composite.
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ class WarpingGenerator(nn.Module):
     def __init__(self, *, ngf: int = 64, n_downsample: int = 3, n_blocks: int = 9, gate: bool = True,
                  warp: bool = True, extra_block: bool = False, warp_levels: str = "bottleneck",
                  gate_mode: str = "spatial", num_grids: int = 1, region_style: bool = False,
-                 upsample_mode: str = "transposed", composite: bool = False, image_channels: int = 3,
+                 upsample_mode: str = "transposed", composite: bool = False, refine: bool = False,
+                 image_channels: int = 3,
                  parsing_channels: int = 20,
                  pose_channels: int = 18):
         super().__init__()
@@ -108,6 +112,12 @@ class WarpingGenerator(nn.Module):
             self.decoder = nn.Sequential(*ups) if composite else nn.Sequential(*ups, head(c, image_channels), nn.Tanh())
         # composite: the head also sees how well each pixel candidate's label agrees with the target parsing
         self.head = head(c + self.candidates - 1, image_channels + self.candidates) if composite else None
+        if refine and not composite:
+            raise ValueError("refine corrects the composite: it needs composite=True")
+        self.refiner = nn.Sequential(conv_block(c + 2 * image_channels, c), head(c, image_channels)) if refine else None
+        if self.refiner is not None:
+            nn.init.zeros_(self.refiner[-1][-1].weight)
+            nn.init.zeros_(self.refiner[-1][-1].bias)
 
     def _check(self, src_image, src_parsing, tgt_parsing, tgt_pose, grid) -> None:
         check_input("src_image", src_image, self.image_channels, self.multiple)
@@ -173,4 +183,7 @@ class WarpingGenerator(nn.Module):
         c = self.image_channels
         weights = out[:, c:].softmax(dim=1)
         candidates = [torch.tanh(out[:, :c]), *pixels]
-        return sum(weights[:, i : i + 1] * cand for i, cand in enumerate(candidates)), weights
+        image = sum(weights[:, i : i + 1] * cand for i, cand in enumerate(candidates))
+        if self.refiner is not None:
+            image = (image + self.refiner(torch.cat((x, image, pixels[1]), dim=1))).clamp(-1, 1)
+        return image, weights

@@ -226,7 +226,8 @@ class Stage2(Stage):
         def generator_loss(d_fake, d_real):
             return losses.stage2_generator_loss(
                 fake=fake, real=real, d_fake_feats=d_fake, d_real_feats=d_real, vgg=self.vgg, lambda_adv=w.adv,
-                lambda_feat=w.feat, lambda_vgg=w.vgg if self.vgg is not None else 0.0, lambda_l1=w.l1)
+                lambda_feat=w.feat, lambda_vgg=w.vgg if self.vgg is not None else 0.0, lambda_l1=w.l1,
+                lambda_ssim=w.ssim)
 
         cond = torch.cat((batch["src_image"], batch["src_parsing"].float(), tgt_parsing, batch["tgt_pose"]), dim=1)
         return gan_step(ctx, discriminator=self.nets["discriminator"], wrapped_discriminator=self.D, opts=self.opts,
