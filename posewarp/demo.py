@@ -1,17 +1,19 @@
 """``posewarp demo``: the whole pipeline offline, from nothing, on a CPU.
 
-Synthesise a small world of people (``posewarp synth``), pack it (``posewarp pack``), train Stage I and
-Stage II with the ``tiny`` preset (``posewarp train``; Stage II learns from Stage I's predicted parsing, as
-it will run), render every held-out test pair (``posewarp transfer --data``), score the results against
-the ground truth and against two non-learned baselines, "copy the source image" and the per-part keypoint
-warp (``posewarp eval``), and write a results grid and a metrics table.
+Synthesise a small world of people (``posewarp synth``, the ``fashion`` recipe unless told otherwise: studio
+shoots, garments whose back differs from their front, estimated keypoints and parsing), pack it (``posewarp
+pack``), train Stage I and Stage II with the ``tiny`` preset (``posewarp train``; Stage II learns from Stage
+I's predicted parsing, as it will run), render every held-out test pair (``posewarp transfer --data``), score
+the results against the target photos and against three non-learned baselines, "copy the source image", "the
+background only" (the source with its person filled in) and the per-part keypoint warp (``posewarp eval``), and
+write a results grid and a metrics table.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from posewarp.console import err
@@ -26,6 +28,7 @@ class DemoPlan:
     stage1_steps: int
     stage2_steps: int
     test_fraction: float = 0.2
+    recipe: str = "fashion"
 
 
 PLANS = {
@@ -36,7 +39,8 @@ PLANS = {
 METRICS = "ssim,mask-ssim"
 
 
-BASELINES = {"copy_source": "copy the source image", "part_warp": "per-part keypoint warp"}
+BASELINES = {"copy_source": "copy the source image", "background_only": "background only (no person)",
+             "part_warp": "per-part keypoint warp"}
 
 
 def _baselines(data: Path, results: Path, show_progress: bool) -> dict[str, Path]:
@@ -54,6 +58,7 @@ def _baselines(data: Path, results: Path, show_progress: bool) -> dict[str, Path
     for batch in track(loader, "baselines", total=len(loader), show=show_progress):
         pictures = {
             "copy_source": baselines.copy_source(batch["src_image"]),
+            "background_only": baselines.background_only(batch["src_image"], batch["src_labels"]),
             "part_warp": baselines.part_warp(batch["src_image"], batch["src_labels"], batch["src_keypoints"],
                                              batch["tgt_keypoints"]),
         }
@@ -65,11 +70,12 @@ def _baselines(data: Path, results: Path, show_progress: bool) -> dict[str, Path
 
 
 def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: int = 0, device: str = "auto",
-             show_progress: bool = True, plan: DemoPlan | None = None, threads: int | None = None) -> dict:
+             show_progress: bool = True, plan: DemoPlan | None = None, threads: int | None = None,
+             recipe: str | None = None) -> dict:
     """Run the offline demo into ``out``; returns the metrics document (also written as ``metrics.json``).
 
     ``plan`` replaces the quick/full sizes (tests use a very small one); ``threads``: CPU threads of training
-    (default: ``OMP_NUM_THREADS``, else the cores not busy)."""
+    (default: ``OMP_NUM_THREADS``, else the cores not busy); ``recipe`` replaces the plan's world recipe."""
     from posewarp.data import pack
     from posewarp.formats.outputs import check_folder
     from posewarp.interrupt import Interrupted
@@ -79,14 +85,16 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     from posewarp.transfer import transfer_dataset
 
     plan = plan or PLANS["quick" if quick else "full"]
+    if recipe is not None:
+        plan = replace(plan, recipe=recipe)
     out = check_folder(out)
     if out.exists() and any(out.iterdir()):
         raise PosewarpError("the demo folder is not empty; pick another --out or remove it", out)
     world, data = out / "world", out / "world.h5"
 
-    err.rule("1/6 synthesise a world of people")
+    err.rule(f"1/6 synthesise a world of people ({plan.recipe} recipe)")
     generate(world, identities=plan.identities, poses_per_identity=plan.poses_per_identity, size=plan.size,
-             seed=seed, test_fraction=plan.test_fraction, show_progress=show_progress)
+             seed=seed, test_fraction=plan.test_fraction, recipe=plan.recipe, show_progress=show_progress)
     err.rule("2/6 pack it into HDF5")
     pack(world / "images", world / "keypoints", world / "parsing", [world / "pairs-train.csv", world / "pairs-test.csv"],
          data, splits=["train", "test"], show_progress=show_progress)

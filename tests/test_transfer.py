@@ -30,7 +30,8 @@ def demo(tmp_path_factory):
 def test_demo_writes_metrics_grid_and_both_runs(demo):
     out, doc = demo
     assert json.loads((out / "metrics.json").read_text())["plan"]["identities"] == 4
-    for who in ("posewarp", "copy_source", "part_warp"):
+    assert doc["plan"]["recipe"] == "fashion"  # the demo runs on the world that looks like the task
+    for who in ("posewarp", "copy_source", "background_only", "part_warp"):
         for name in ("ssim", "mask-ssim"):
             assert math.isfinite(doc[who]["metrics"][name]["value"])
     assert doc["posewarp"]["pairs"] == doc["copy_source"]["pairs"] == doc["part_warp"]["pairs"] > 0

@@ -9,27 +9,35 @@ import typer
 
 from posewarp.cli.app import INFERENCE, app
 from posewarp.cli.options import Device, Json, Threads
+from posewarp.synth import recipes
 
 
 @app.command(
     rich_help_panel=INFERENCE,
-    epilog="[bold]Examples[/bold]\n\n  posewarp demo --quick\n\n  posewarp demo --out demo-out --device cuda",
+    epilog="[bold]Examples[/bold]\n\n  posewarp demo --quick\n\n  posewarp demo --out demo-out --device cuda\n\n"
+    "  posewarp demo --quick --recipe mannequin   # the first, easier world",
 )
 def demo(
     out: Path = typer.Option(Path("demo-out"), "--out", "-o", help="Folder for the world, runs, results and metrics."),
     quick: bool = typer.Option(False, "--quick", help="A smaller world and shorter training (a few minutes)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the world and the training runs."),
+    recipe: str | None = typer.Option(
+        None, "--recipe", help=f"The world's recipe: {', '.join(recipes.RECIPES)} (default fashion; see posewarp synth)."
+    ),
     device: Device = None,
     threads: Threads = None,
     as_json: Json = False,
 ) -> None:
     """The whole pipeline offline: synth -> pack -> train Stage I and II -> transfer -> eval."""
+    if recipe is not None and recipe not in recipes.RECIPES:
+        raise typer.BadParameter(f"choose one of {', '.join(recipes.RECIPES)}, got {recipe!r}", param_hint="--recipe")
     from rich.table import Table
 
     from posewarp.console import err
     from posewarp.demo import BASELINES, run_demo
 
-    doc = run_demo(out, quick=quick, seed=seed, device=device or "auto", show_progress=not as_json, threads=threads)
+    doc = run_demo(out, quick=quick, seed=seed, device=device or "auto", show_progress=not as_json, threads=threads,
+                   recipe=recipe)
     if as_json:
         print(json.dumps(doc, indent=2, default=str))
         return
