@@ -76,8 +76,7 @@ def test_estimated_keypoints_miss_and_jitter_at_their_rates():
     seen = kp[:, 2] > 0
     kept, shift = [], []
     for _ in range(400):
-        est = estimated.keypoints(kp, rng, height=256, width=176, jitter=0.04, miss=0.1, swap=0.0, back_swap=0.0,
-                                  back_view=False)
+        est = estimated.keypoints(kp, rng, height=256, width=176, jitter=0.04, miss=0.1, swap=0.0)
         ok = est[:, 2] > 0
         assert not (ok & ~seen).any()  # nothing hidden is invented
         kept.append(ok[seen].mean())

@@ -29,9 +29,10 @@ def _torso_length(kp: np.ndarray, height: int) -> float:
 
 
 def keypoints(kp: np.ndarray, rng: np.random.Generator, *, height: int, width: int, jitter: float, miss: float,
-              swap: float, back_swap: float, back_view: bool) -> np.ndarray:
-    """``(18, 3)`` estimated keypoints: jittered by ``jitter`` torso lengths, missed, a limb pair swapped,
-    a back view mirrored as a whole; confidences in (0.3, 1) for the points kept, like OpenPose's scores."""
+              swap: float, mirrored: bool = False) -> np.ndarray:
+    """``(18, 3)`` estimated keypoints: jittered by ``jitter`` torso lengths, missed (``miss``; wrists and ankles
+    twice as often), a limb pair's left and right swapped (chance ``swap``), all left and right swapped when
+    ``mirrored`` (a back view read as a front); confidences in (0.3, 1) for the points kept, like OpenPose's."""
     out = kp.astype(np.float32).copy()
     seen = out[:, 2] > 0
     sigma = jitter * _torso_length(out, height)
@@ -39,7 +40,7 @@ def keypoints(kp: np.ndarray, rng: np.random.Generator, *, height: int, width: i
     rates = np.full(18, miss, np.float64)
     rates[list(EXTREMITIES)] *= 2
     drop = rng.uniform(size=18) < rates
-    if back_view and rng.uniform() < back_swap:
+    if mirrored:
         out = out[list(FLIP_PERMUTATION)]
         seen, drop = seen[list(FLIP_PERMUTATION)], drop[list(FLIP_PERMUTATION)]
     if rng.uniform() < swap:

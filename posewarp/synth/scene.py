@@ -60,11 +60,10 @@ def photograph(identity: int, pose: int | Pose, *, size: tuple[int, int], seed: 
         pose_index = int(pose)
         pose = sample_pose(pose_rng(seed, identity, pose_index), views=r.views)
     rng = np.random.default_rng([int(seed), int(identity), int(pose_index), 6])
-    shoot = np.random.default_rng([int(seed), int(identity), 8])  # the person's shoot: backdrop, light, camera
-    backdrop = {"identity": None, "shoot": sample_background(shoot, r.street), "photo": None}[r.backdrop]
-    lamp = photo.sample_light(shoot, r.light)
-    if r.backdrop == "photo":
-        backdrop, lamp = sample_background(rng, r.street), photo.sample_light(rng, r.light)
+    # backdrop, light and camera: the person's shoot's, or the photo's own
+    setting = rng if r.backdrop == "photo" else np.random.default_rng([int(seed), int(identity), 8])
+    backdrop = None if r.backdrop == "identity" else sample_background(setting, r.street)
+    lamp = photo.sample_light(setting, r.light)
     zoom = float(rng.uniform(1.3, 1.7)) if rng.uniform() < r.close_up else 1.0
     rgb, labels, kp = render(ident, pose, size=(h, w), seed=seed, identity_index=int(identity), background=backdrop,
                              zoom=zoom)
@@ -88,7 +87,7 @@ def photograph(identity: int, pose: int | Pose, *, size: tuple[int, int], seed: 
     est = np.random.default_rng([int(seed), int(identity), int(pose_index), 7])
     mirrored = view == "back" and est.uniform() < r.back_swap
     est_kp = estimated.keypoints(kp, est, height=h, width=w, jitter=r.kp_jitter, miss=r.kp_miss, swap=r.kp_swap,
-                                 back_swap=1.0 if mirrored else 0.0, back_view=mirrored)
+                                 mirrored=mirrored)
     est_labels = estimated.parsing(labels, est, ragged=r.parse_ragged, confuse=r.parse_confuse, mirrored=mirrored)
     return Photo(rgb, labels, kp, est_labels, est_kp, view)
 
