@@ -228,7 +228,8 @@ def _run_phases(config: TrainConfig, ctx, run: Path, state, train_set, test_set,
     if ctx.main:
         amp = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16 + GradScaler"}[ctx.amp_dtype]
         err.print(f"device {ctx.device} x {ctx.world} process(es), AMP {amp}, {len(train_set)} training pairs, "
-                  f"{len(test_set)} test pairs, {train_set.image_size[0]}x{train_set.image_size[1]}")
+                  f"{len(test_set)} {test_set.split} pairs to validate on, "
+                  f"{train_set.image_size[0]}x{train_set.image_size[1]}")
     torch.backends.cudnn.benchmark = ctx.device.type == "cuda"
 
     todo = phases(config)
