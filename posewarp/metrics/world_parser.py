@@ -231,7 +231,7 @@ def load_world_parser(path: str | os.PathLike, map_location: str | torch.device 
     doc = read_tensor_file(path, map_location=map_location)
     kind = doc.get("kind") if isinstance(doc, dict) else None
     if kind != KIND:
-        raise PosewarpError(f"not a parser trained in-tool on the synthetic world (kind {kind!r}, "
+        raise PosewarpError(f"not a parser trained in-tool on the synthetic world (kind {str(kind)[:40]!r}, "
                             f"expected {KIND!r})", path)  # fmt: skip
     if doc.get("format") != FORMAT:
         raise PosewarpError(f"world-parser checkpoint format {doc.get('format')!r}; this posewarp reads {FORMAT}", path)
@@ -239,7 +239,8 @@ def load_world_parser(path: str | os.PathLike, map_location: str | torch.device 
     try:
         net.load_state_dict(doc.get("weights"))
     except (RuntimeError, TypeError, AttributeError) as exc:
-        raise PosewarpError(f"world-parser weights do not fit its config ({str(exc).splitlines()[0]})", path) from None
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise PosewarpError(f"world-parser weights do not fit its config ({reason})", path) from None
     trained_on = doc.get("trained_on")
     net.trained_on = trained_on if isinstance(trained_on, dict) else {}
     return net.eval()
