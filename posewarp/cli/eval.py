@@ -34,10 +34,12 @@ def _details(name: str, doc: dict) -> str:
         return f"± {doc['std']:.4f}, {doc['splits']} splits, {doc['input']}"
     if name == "fid":
         real = doc["real"]
-        return f"real: {real['source']} ({real.get('count') or '?'} images{', cached' if real.get('cached') else ''})"
+        origin = {"cache": ", statistics from the cache", "npz": ", statistics file"}.get(real.get("origin"), "")
+        return f"real: {real['source']} ({real.get('count') or '?'} images{origin}); {doc['input']}"
     if name == "pckh":
         return f"{doc['correct']}/{doc['total']} joints, alpha {doc['alpha']}, {doc['skipped_pairs']} pairs skipped"
-    return str(doc.get("variant", ""))
+    skipped = doc.get("skipped_empty_mask")
+    return str(doc.get("variant", "")) + (f", {skipped} pairs without keypoints skipped" if skipped else "")
 
 
 @app.command(
@@ -60,7 +62,8 @@ def eval_(
         None, "--metrics", help=f"Comma-separated, from {','.join(METRICS)} (default {','.join(DEFAULT_METRICS)})."
     ),
     protocol: str | None = typer.Option(
-        None, "--protocol", help=f"How each metric is computed: {' or '.join(PROTOCOLS)} (default {DEFAULT_PROTOCOL})."
+        None, "--protocol", help=f"Whose script each metric follows: {', '.join(PROTOCOLS)} (default {DEFAULT_PROTOCOL}; "
+        "see the README's protocol table)."
     ),
     keypoints: Path | None = typer.Option(
         None, "--keypoints", "--gt-keypoints", "--annotations",
@@ -73,7 +76,18 @@ def eval_(
         None, "--fid-real", help="Real images for FID: a folder (statistics cached) or a .npz with mu/sigma "
         "(default: the paired ground truths; GFLA used the training set)."
     ),  # fmt: skip
+    allow_missing: bool = typer.Option(
+        False, "--allow-missing", help="Score the pairs whose generated image exists and count the rest "
+        "(default: a ground truth without its generated image is an error)."
+    ),  # fmt: skip
+    keep_remainder: bool = typer.Option(
+        False, "--keep-remainder", help="gfla: score FID and LPIPS on every pair, not only the first N // 64 * 64 "
+        "as GFLA's script."
+    ),  # fmt: skip
     inception_weights: Path | None = typer.Option(None, "--inception-weights", help="pt_inception-2015-12-05 file."),
+    inception_torchvision_weights: Path | None = typer.Option(
+        None, "--inception-torchvision-weights", help="torchvision inception_v3_google file (gfla FID)."
+    ),
     alexnet_weights: Path | None = typer.Option(None, "--alexnet-weights", help="torchvision AlexNet file (LPIPS)."),
     lpips_weights: Path | None = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 alex.pth linear layers."),
     openpose_weights: Path | None = typer.Option(None, "--openpose-weights", help="body_pose_model.pth (PCKh)."),
@@ -81,7 +95,7 @@ def eval_(
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, max=1024, help=f"Image pairs per step (default {DEFAULT_BATCH_SIZE})."),
     as_json: Json = False,
 ) -> None:
-    """Score generated images against ground truth with the field's metrics (PATN or GFLA protocol)."""
+    """Score generated images against ground truth with the field's metrics, as PATN's or GFLA's script did."""
     names = _metrics(metrics)
     choice(protocol, PROTOCOLS, "--protocol")
     pose_format = check_pose_format(pose_format)
@@ -89,8 +103,8 @@ def eval_(
     from posewarp.console import err
     from posewarp.metrics.evaluate import evaluate
 
-    overrides = {"inception-fid": inception_weights, "alexnet": alexnet_weights, "lpips-alex": lpips_weights,
-                 "openpose": openpose_weights}  # fmt: skip
+    overrides = {"inception-fid": inception_weights, "inception-torchvision": inception_torchvision_weights,
+                 "alexnet": alexnet_weights, "lpips-alex": lpips_weights, "openpose": openpose_weights}  # fmt: skip
     doc = evaluate(
         pred,
         gt,
@@ -105,13 +119,17 @@ def eval_(
         show_progress=not as_json,
         pose_format=pose_format,
         person=person,
+        allow_missing=allow_missing,
+        keep_remainder=keep_remainder,
     )
     if as_json:
         print(json.dumps(doc, indent=2))
         return
     from rich.table import Table
 
-    table = Table(title=f"posewarp eval: {doc['pairs']} pairs, protocol {doc['protocol']}", title_justify="left")
+    missing = doc["missing"]["count"]
+    title = f"posewarp eval: {doc['pairs']} pairs" + (f" ({missing} missing)" if missing else "")
+    table = Table(title=f"{title}, protocol {doc['protocol']}", title_justify="left")
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
     table.add_column("how")

@@ -8,6 +8,11 @@ Accepted layouts (the README's ``posewarp eval`` section repeats this):
   may keep or drop their own extension), the ground truth is ``to``;
 * ``--pairs FILE`` with header ``pred,gt``: explicit file names relative to the two folders.
 
+No silent subsets: a ground truth (same names) or a listed pair without its generated image is an
+error naming it, since a generation run that stopped halfway would otherwise be scored as complete;
+with ``allow_missing`` those are left out and counted (``Matching.missing``), and the count is
+printed with the scores.
+
 Target keypoints come from a folder of pose files (``{stem}_keypoints.json`` or ``{stem}.json`` beside
 the ground-truth name) or one keypoints file keyed by file name (PATN CSV, MS COCO JSON): any format
 ``keypoints.read_poses`` reads (``formats/keypoint_sources.py``).
@@ -34,6 +39,16 @@ class Pair:
     pred: Path
     gt: Path
     name: str  # ground-truth path relative to its folder (posix)
+    source: str | None = None  # the pair's source image name where the pairs say it (PATN ``from``)
+
+
+@dataclass(frozen=True)
+class Matching:
+    """The pairs to score and the names of what had no generated image (empty unless ``allow_missing``)."""
+
+    pairs: list[Pair]
+    missing: list[str]
+    expected: int  # ground truths (same names) or listed pairs: what a complete run would score
 
 
 def _strip(name: str) -> str:
@@ -72,19 +87,31 @@ def _read_pairs(path: Path) -> tuple[str, list[tuple[str, str]]]:
     return header[0], [(r[0].strip(), r[1].strip()) for _, r in rows[1:]]
 
 
-def match_pairs(pred_dir, gt_dir, pairs: str | os.PathLike | None = None) -> list[Pair]:
-    """The (generated, ground truth) pairs to score, in a stable order; bad input raises ``PosewarpError``."""
+def _missing(what: str, names: list[str], expected: int, where: Path, path) -> PosewarpError:
+    return PosewarpError(f"{len(names)} of {expected} {what} have no generated image in {where}: {_few(names)}; "
+                         "an incomplete generation run would be scored as complete (pass --allow-missing to score "
+                         "only the pairs that exist, counted as missing)", path)  # fmt: skip
+
+
+def match_pairs(pred_dir, gt_dir, pairs: str | os.PathLike | None = None, *, allow_missing: bool = False) -> Matching:
+    """The (generated, ground truth) pairs to score, in a stable order; bad input raises ``PosewarpError``.
+
+    Every ground truth (or every listed pair) must have its generated image unless ``allow_missing``."""
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
     preds, gts = _index(pred_dir, "generated"), _index(gt_dir, "ground-truth")
     if pairs is None:
-        missing = [k for k in preds if k not in gts]
-        if missing:
+        extra = [k for k in preds if k not in gts]
+        if extra:
             raise PosewarpError(
-                f"{len(missing)} of {len(preds)} generated images have no ground truth of the same name in {gt_dir}: "
-                f"{_few(missing)}; pass --pairs FILE to map names",
+                f"{len(extra)} of {len(preds)} generated images have no ground truth of the same name in {gt_dir}: "
+                f"{_few(extra)}; pass --pairs FILE to map names",
                 pred_dir,
             )
-        return [Pair(preds[k], gts[k], gts[k].relative_to(gt_dir).as_posix()) for k in preds]
+        missing = [gts[k].relative_to(gt_dir).as_posix() for k in gts if k not in preds]
+        if missing and not allow_missing:
+            raise _missing("ground-truth images", missing, len(gts), pred_dir, gt_dir)
+        found = [Pair(preds[k], gts[k], gts[k].relative_to(gt_dir).as_posix()) for k in preds]
+        return Matching(found, missing, len(gts))
     kind, rows = _read_pairs(Path(pairs))
     out, no_pred, no_gt = [], [], []
     for a, b in rows:
@@ -94,20 +121,21 @@ def match_pairs(pred_dir, gt_dir, pairs: str | os.PathLike | None = None) -> lis
             candidates = [f"{x}___{y}{tail}" for tail in ("", "_vis") for x, y in ((a, b), (_strip(a), _strip(b)))]
         pred = next((preds[c] for c in candidates if c in preds), None)
         gt = gts.get(_strip(b))
-        if pred is None:
-            no_pred.append(candidates[0])
-        elif gt is None:
+        if gt is None:
             no_gt.append(b)
+        elif pred is None:
+            no_pred.append(candidates[0])
         else:
-            out.append(Pair(pred, gt, gt.relative_to(gt_dir).as_posix()))
+            out.append(Pair(pred, gt, gt.relative_to(gt_dir).as_posix(), a if kind == "from" else None))
     if no_gt:
         raise PosewarpError(f"{len(no_gt)} ground-truth images named in the pairs file are not in {gt_dir}: "
                             f"{_few(no_gt)}", pairs)  # fmt: skip
-    if no_pred:
-        raise PosewarpError(f"{len(no_pred)} pairs have no generated image in {pred_dir}: {_few(no_pred)}", pairs)
+    if no_pred and not allow_missing:
+        raise _missing("pairs", no_pred, len(rows), pred_dir, pairs)
     if not out:
-        raise PosewarpError("the pairs file lists no pairs", pairs)
-    return out
+        raise PosewarpError("no pair of the pairs file has its generated image" if rows else
+                            "the pairs file lists no pairs", pairs)  # fmt: skip
+    return Matching(out, no_pred, len(rows))
 
 
 def target_keypoints(source: str | os.PathLike, pairs: list[Pair], pose_format: str = "auto",
