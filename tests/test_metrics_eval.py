@@ -257,7 +257,9 @@ def test_bad_inputs_fail_clearly(folders, capsys, tmp_path, monkeypatch):
         evaluate(small, small, metrics="ssim", protocol="gfla", show_progress=False)
     write_image(pred / "a.png", np.zeros((32, 32, 3), np.uint8))
     with pytest.raises(PosewarpError, match="generated image is 32x32 but its ground truth a.png is 56x64"):
-        evaluate(pred, gt, metrics="ssim", show_progress=False)
+        evaluate(pred, gt, metrics="ssim", pred_layout="picture", show_progress=False)
+    with pytest.raises(PosewarpError, match="32 px wide and its ground truth 56 px: not a picture"):
+        evaluate(pred, gt, metrics="ssim", show_progress=False)  # auto: the width fits no published layout
 
 
 def test_patn_pads_256x176_for_ssim_and_is_but_not_fid(tmp_path):

@@ -13,8 +13,10 @@ from posewarp.errors import PosewarpError
 from posewarp.metrics.names import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_METRICS,
+    DEFAULT_PRED_LAYOUT,
     DEFAULT_PROTOCOL,
     METRICS,
+    PRED_LAYOUTS,
     PROTOCOLS,
     parse_metrics,
 )
@@ -76,6 +78,11 @@ def eval_(
         None, "--fid-real", help="Real images for FID: a folder (statistics cached) or a .npz with mu/sigma "
         "(default: the paired ground truths; GFLA used the training set)."
     ),  # fmt: skip
+    pred_layout: str | None = typer.Option(
+        None, "--pred-layout", help=f"How each generated file holds its image: {', '.join(PRED_LAYOUTS)} (default "
+        f"{DEFAULT_PRED_LAYOUT}: from the width against the ground truth's; strips are PATN's and Def-GAN's "
+        "published files, see the README)."
+    ),  # fmt: skip
     allow_missing: bool = typer.Option(
         False, "--allow-missing", help="Score the pairs whose generated image exists and count the rest "
         "(default: a ground truth without its generated image is an error)."
@@ -98,6 +105,7 @@ def eval_(
     """Score generated images against ground truth with the field's metrics, as PATN's or GFLA's script did."""
     names = _metrics(metrics)
     choice(protocol, PROTOCOLS, "--protocol")
+    choice(pred_layout, PRED_LAYOUTS, "--pred-layout")
     pose_format = check_pose_format(pose_format)
 
     from posewarp.console import err
@@ -121,6 +129,7 @@ def eval_(
         person=person,
         allow_missing=allow_missing,
         keep_remainder=keep_remainder,
+        pred_layout=pred_layout or DEFAULT_PRED_LAYOUT,
     )
     if as_json:
         print(json.dumps(doc, indent=2))
@@ -129,7 +138,9 @@ def eval_(
 
     missing = doc["missing"]["count"]
     title = f"posewarp eval: {doc['pairs']} pairs" + (f" ({missing} missing)" if missing else "")
-    table = Table(title=f"{title}, protocol {doc['protocol']}", title_justify="left")
+    layout = doc["pred_layout"]
+    title += f", protocol {doc['protocol']}, layout {layout['name']}" + (" (detected)" if layout["detected"] else "")
+    table = Table(title=title, title_justify="left")
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
     table.add_column("how")

@@ -25,7 +25,13 @@ from posewarp.metrics import fid_real as real_stats
 from posewarp.metrics import protocols
 from posewarp.metrics.features import batches, read_metric_image
 from posewarp.metrics.fingerprint import file_sha256, module_sha256
-from posewarp.metrics.names import DEFAULT_BATCH_SIZE, DEFAULT_METRICS, DEFAULT_PROTOCOL, parse_metrics
+from posewarp.metrics.names import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_METRICS,
+    DEFAULT_PRED_LAYOUT,
+    DEFAULT_PROTOCOL,
+    parse_metrics,
+)
 from posewarp.metrics.pairing import Pair, match_pairs, target_keypoints
 from posewarp.metrics.scorer import MASKED, Scorer
 
@@ -121,6 +127,7 @@ def evaluate(
     person: int | None = None,
     allow_missing: bool = False,
     keep_remainder: bool = False,
+    pred_layout: str = DEFAULT_PRED_LAYOUT,
 ) -> dict:
     """Score ``pred_dir`` against ``gt_dir``; returns the JSON document of ``posewarp eval --json``.
 
@@ -134,15 +141,17 @@ def evaluate(
     logits)`` (tests use stand-ins). ``keypoint_estimator``: any object with ``batch(list of RGB) ->
     list of (P, 18, 3)``, used instead of OpenPose. ``allow_missing``: score the pairs whose generated
     image exists and count the rest, instead of refusing. ``keep_remainder``: a protocol that scores
-    only whole batches (GFLA) scores every pair instead. Images are read with any alpha channel dropped
-    (``features.read_metric_image``).
+    only whole batches (GFLA) scores every pair instead. ``pred_layout``: how each generated file holds
+    its image (``layouts.py``: ``picture``, ``patn-strip``, ``defgan-strip``, ``gfla``, or ``auto`` from the
+    first pair's widths). Images are read with any alpha channel dropped (``features.read_metric_image``).
     """
     proto = protocols.get(protocol)
     if keep_remainder:
         proto = replace(proto, whole_batches=None)
     wanted = parse_metrics(metrics)
     weights = dict(weights or {})
-    matching = match_pairs(pred_dir, gt_dir, pairs, allow_missing=allow_missing)
+    matching = match_pairs(pred_dir, gt_dir, pairs, allow_missing=allow_missing, layout=pred_layout)
+    layout = matching.layout
     items: list[Pair] = matching.pairs
     if proto.whole_batches:  # GFLA's script walks the sorted generated files; its batches drop the rest
         items = sorted(items, key=lambda p: str(p.pred))
@@ -189,19 +198,22 @@ def evaluate(
                     estimator=estimator, targets=targets, gt_features=not isinstance(real, tuple))  # fmt: skip
     with graceful(lambda: f"evaluation stopped after {scorer.count} of {n} pairs; nothing was written", immediate=True):
         for chunk in track(batches(items, batch_size), "evaluating", show=show_progress):
-            preds = [read_metric_image(p.pred) for p in chunk]
+            preds = [layout.crop(read_metric_image(p.pred), p.pred) for p in chunk]
             scorer.add(chunk, preds, [read_metric_image(p.gt) for p in chunk])
     results, notes = scorer.results(real)
     if matching.missing:
         notes.insert(0, f"{len(matching.missing)} of {matching.expected} pairs have no generated image and were "
                         "not scored (--allow-missing)")  # fmt: skip
-    if keypoint_note:
-        notes.append(keypoint_note)
+    for note in (matching.note, keypoint_note):
+        if note:
+            notes.append(note)
     return {
         "protocol": proto.name,
         "settings": proto.describe(),
         "pred_dir": str(pred_dir),
         "gt_dir": str(gt_dir),
+        "pred_layout": {"name": layout.name, "detected": matching.detected, "panels": layout.panels,
+                        "source": layout.source},
         "pairs": n,
         "expected_pairs": matching.expected,
         "missing": {"count": len(matching.missing), "names": matching.missing[:MISSING_NAMES]},

@@ -11,6 +11,8 @@ DEFAULT_METRICS = ("ssim", "is", "fid", "lpips")
 PROTOCOLS = ("patn", "patn-modern", "gfla", "gfla-modern")  # protocols.PROTOCOLS holds what each one means
 DEFAULT_PROTOCOL = "patn"
 DEFAULT_BATCH_SIZE = 32  # image pairs per step
+PRED_LAYOUTS = ("auto", "picture", "patn-strip", "defgan-strip", "gfla")  # layouts.LAYOUTS holds what each means
+DEFAULT_PRED_LAYOUT = "auto"
 
 
 def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:

@@ -6,7 +6,9 @@ Accepted layouts (the README's ``posewarp eval`` section repeats this):
 * ``--pairs FILE`` with header ``from,to`` (a PATN pairs file): the generated image for a pair is
   named ``{from}___{to}`` or PATN's ``{from}___{to}_vis`` (any image extension, the names inside
   may keep or drop their own extension), the ground truth is ``to``;
-* ``--pairs FILE`` with header ``pred,gt``: explicit file names relative to the two folders.
+* ``--pairs FILE`` with header ``pred,gt``: explicit file names relative to the two folders;
+* a published layout (``layouts.py``: PATN, Def-GAN, GFLA): without ``--pairs`` the generated files
+  name their pairs (``{from}___{to}_vis``, ``{from}_{to}``, ``{from}_2_{to}_vis``).
 
 No silent subsets: a ground truth (same names) or a listed pair without its generated image is an
 error naming it, since a generation run that stopped halfway would otherwise be scored as complete;
@@ -30,6 +32,8 @@ from posewarp.errors import PosewarpError
 from posewarp.formats.images import IMAGE_EXTENSIONS, list_images
 from posewarp.formats.input_file import csv_rows, read_text
 from posewarp.formats.keypoint_sources import KeypointsNotFound, KeypointSource
+from posewarp.metrics.layouts import LAYOUTS, Layout, detect
+from posewarp.metrics.layouts import get as get_layout
 
 SHOW = 3  # names quoted in an error message
 
@@ -49,6 +53,9 @@ class Matching:
     pairs: list[Pair]
     missing: list[str]
     expected: int  # ground truths (same names) or listed pairs: what a complete run would score
+    layout: Layout  # how each generated file holds its image (``layouts.py``)
+    detected: bool = False  # the layout was read from the files (``--pred-layout auto``)
+    note: str | None = None
 
 
 def _strip(name: str) -> str:
@@ -93,32 +100,92 @@ def _missing(what: str, names: list[str], expected: int, where: Path, path) -> P
                          "only the pairs that exist, counted as missing)", path)  # fmt: skip
 
 
-def match_pairs(pred_dir, gt_dir, pairs: str | os.PathLike | None = None, *, allow_missing: bool = False) -> Matching:
+def _by_file_names(preds: dict[str, Path], gts: dict[str, Path], gt_dir: Path, layout: Layout, pred_dir: Path):
+    """Pairs named by the generated files themselves (``{from}___{to}_vis``, ``{from}_{to}``, ...)."""
+    out, no_gt = [], []
+    for key, pred in preds.items():
+        names = layout.names(Path(key).name)
+        if names is None:
+            raise PosewarpError(f"the name does not follow the {layout.name} pattern ({layout.source})", pred)
+        gt = gts.get(_strip(names[1]))
+        if gt is None:
+            no_gt.append(names[1])
+        else:
+            out.append(Pair(pred, gt, gt.relative_to(gt_dir).as_posix(), names[0]))
+    if no_gt:
+        raise PosewarpError(f"{len(no_gt)} targets named by the generated files are not in {gt_dir}: {_few(no_gt)}",
+                            pred_dir)  # fmt: skip
+    return out
+
+
+def _candidates(kind: str, a: str, b: str) -> list[str]:
+    """The names a pair's generated image may have: PATN's, Def-GAN's and GFLA's conventions, or ``pred``."""
+    if kind == "pred":
+        return [_strip(a)]
+    out = [f"{x}___{y}{tail}" for tail in ("", "_vis") for x, y in ((a, b), (_strip(a), _strip(b)))]
+    return out + [f"{a}_{b}", f"{_strip(Path(a).name)}_2_{_strip(Path(b).name)}_vis"]
+
+
+def _naming(layout: Layout | None, preds: dict[str, Path]) -> Layout | None:
+    """The layout whose name pattern pairs the files (None: same names or ``--pairs``)."""
+    if layout is not None:
+        return layout if layout.pattern else None
+    first = Path(next(iter(preds))).name
+    return next((lay for lay in LAYOUTS.values() if lay.pattern and lay.names(first)), None)
+
+
+def match_pairs(pred_dir, gt_dir, pairs: str | os.PathLike | None = None, *, allow_missing: bool = False,
+                layout: str = "picture") -> Matching:  # fmt: skip
     """The (generated, ground truth) pairs to score, in a stable order; bad input raises ``PosewarpError``.
 
-    Every ground truth (or every listed pair) must have its generated image unless ``allow_missing``."""
+    Every ground truth (or every listed pair) must have its generated image unless ``allow_missing``.
+    ``layout``: a name of ``layouts.LAYOUTS`` or ``"auto"`` (read from the first pair's widths)."""
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
     preds, gts = _index(pred_dir, "generated"), _index(gt_dir, "ground-truth")
-    if pairs is None:
-        extra = [k for k in preds if k not in gts]
-        if extra:
-            raise PosewarpError(
-                f"{len(extra)} of {len(preds)} generated images have no ground truth of the same name in {gt_dir}: "
-                f"{_few(extra)}; pass --pairs FILE to map names",
-                pred_dir,
-            )
-        missing = [gts[k].relative_to(gt_dir).as_posix() for k in gts if k not in preds]
-        if missing and not allow_missing:
-            raise _missing("ground-truth images", missing, len(gts), pred_dir, gt_dir)
-        found = [Pair(preds[k], gts[k], gts[k].relative_to(gt_dir).as_posix()) for k in preds]
-        return Matching(found, missing, len(gts))
-    kind, rows = _read_pairs(Path(pairs))
+    fixed = None if layout == "auto" else get_layout(layout)
+    naming = _naming(fixed, preds) if pairs is None else None
+    note = None
+    if naming is not None:
+        found, missing, expected = _by_file_names(preds, gts, gt_dir, naming, pred_dir), [], len(preds)
+        note = (f"pairs named by the generated files ({naming.name}): pass --pairs to check that none is missing")
+    elif pairs is None:
+        found, missing, expected = _same_names(preds, gts, pred_dir, gt_dir, allow_missing)
+    else:
+        found, missing, expected = _listed(Path(pairs), preds, gts, pred_dir, gt_dir, allow_missing)
+    if fixed is not None:
+        return Matching(found, missing, expected, fixed, False, note)
+    first = found[0]
+    detected = detect(Path(first.pred.name).stem, _width(first.pred), _width(first.gt), first.pred)
+    return Matching(found, missing, expected, detected, True, note)
+
+
+def _width(path: Path) -> int:
+    from posewarp.formats.images import open_checked
+    from posewarp.formats.input_file import read_bytes
+
+    with open_checked(read_bytes(path), path) as img:
+        return img.size[0]
+
+
+def _same_names(preds, gts, pred_dir: Path, gt_dir: Path, allow_missing: bool):
+    extra = [k for k in preds if k not in gts]
+    if extra:
+        raise PosewarpError(
+            f"{len(extra)} of {len(preds)} generated images have no ground truth of the same name in {gt_dir}: "
+            f"{_few(extra)}; pass --pairs FILE to map names",
+            pred_dir,
+        )
+    missing = [gts[k].relative_to(gt_dir).as_posix() for k in gts if k not in preds]
+    if missing and not allow_missing:
+        raise _missing("ground-truth images", missing, len(gts), pred_dir, gt_dir)
+    return [Pair(preds[k], gts[k], gts[k].relative_to(gt_dir).as_posix()) for k in preds], missing, len(gts)
+
+
+def _listed(pairs: Path, preds, gts, pred_dir: Path, gt_dir: Path, allow_missing: bool):
+    kind, rows = _read_pairs(pairs)
     out, no_pred, no_gt = [], [], []
     for a, b in rows:
-        if kind == "pred":
-            candidates = [_strip(a)]
-        else:
-            candidates = [f"{x}___{y}{tail}" for tail in ("", "_vis") for x, y in ((a, b), (_strip(a), _strip(b)))]
+        candidates = _candidates(kind, a, b)
         pred = next((preds[c] for c in candidates if c in preds), None)
         gt = gts.get(_strip(b))
         if gt is None:
@@ -135,7 +202,7 @@ def match_pairs(pred_dir, gt_dir, pairs: str | os.PathLike | None = None, *, all
     if not out:
         raise PosewarpError("no pair of the pairs file has its generated image" if rows else
                             "the pairs file lists no pairs", pairs)  # fmt: skip
-    return Matching(out, no_pred, len(rows))
+    return out, no_pred, len(rows)
 
 
 def target_keypoints(source: str | os.PathLike, pairs: list[Pair], pose_format: str = "auto",
