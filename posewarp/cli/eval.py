@@ -44,6 +44,33 @@ def _details(name: str, doc: dict) -> str:
     return str(doc.get("variant", "")) + (f", {skipped} pairs without keypoints skipped" if skipped else "")
 
 
+def _print_rows(doc: dict, err) -> None:
+    """The side-by-side table: one row per method, one column per metric (with its interval)."""
+    from rich.table import Table
+
+    table = Table(title=f"posewarp eval: {len(doc['rows'])} rows on the {doc['common_pairs']} pairs they share",
+                  title_justify="left")  # fmt: skip
+    table.add_column("method", style="bold")
+    for metric in doc["metrics"]:
+        table.add_column(metric, justify="right")
+    for row in doc["rows"]:
+        cells = []
+        for metric in doc["metrics"]:
+            value, interval = row["values"][metric], row["intervals"].get(metric)
+            text = "n/a" if value is None else f"{value:.4f}"
+            cells.append(text + (f" [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else ""))
+        table.add_row(row["method"], *cells)
+    err.print(table)
+    err.print("pairs each method has: " + ", ".join(f"{m} {n}" for m, n in doc["pairs_per_method"].items()))
+    if doc["bootstrap"]:
+        err.print(f"brackets: 95% bootstrap intervals ({doc['bootstrap']['resamples']} resamples)")
+    if doc.get("report"):
+        err.print(f"report: {doc['report']['markdown']}")
+    for name, method in doc["methods"].items():
+        for note in method["notes"]:
+            err.print(f"[yellow]note ({name}):[/yellow] {note}")
+
+
 @app.command(
     name="eval",
     rich_help_panel=INFERENCE,
@@ -52,10 +79,14 @@ def _details(name: str, doc: dict) -> str:
     "  posewarp eval --pred results/ --gt data/test --pairs data/pairs-test.csv --metrics ssim,mask-ssim "
     "--keypoints data/annotation-test.csv\n\n"
     "  posewarp eval --pred results/ --gt data/test --protocol gfla --metrics fid,lpips,ssim "
-    "--fid-real data/train-images --json",
+    "--fid-real data/train-images --json\n\n"
+    "  posewarp eval --pred ours/ --pred patn-results/ --gt data/test --pairs data/pairs-test.csv "
+    "--bootstrap 1000 --report report.md",
 )
 def eval_(
-    pred: Path = typer.Option(..., "--pred", help="Folder of generated images."),
+    pred: list[Path] = typer.Option(
+        ..., "--pred", help="Folder of generated images; repeat it to score several methods on the pairs they share."
+    ),
     gt: Path = typer.Option(..., "--gt", help="Folder of ground-truth (target) images."),
     pairs: Path | None = typer.Option(
         None, "--pairs", help="CSV mapping names: 'from,to' (PATN pairs; generated = from___to[_vis]) or 'pred,gt'."
@@ -98,6 +129,13 @@ def eval_(
     alexnet_weights: Path | None = typer.Option(None, "--alexnet-weights", help="torchvision AlexNet file (LPIPS)."),
     lpips_weights: Path | None = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 alex.pth linear layers."),
     openpose_weights: Path | None = typer.Option(None, "--openpose-weights", help="body_pose_model.pth (PCKh)."),
+    bootstrap: int = typer.Option(
+        0, "--bootstrap", min=0, max=100000, help="Resamples for 95% intervals of SSIM, mask-SSIM and LPIPS (0: none)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resamples."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Write the table and a contact sheet of the worst/best pairs to this Markdown file."
+    ),
     device: Device = None,
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, max=1024, help=f"Image pairs per step (default {DEFAULT_BATCH_SIZE})."),
     as_json: Json = False,
@@ -109,13 +147,15 @@ def eval_(
     pose_format = check_pose_format(pose_format)
 
     from posewarp.console import err
-    from posewarp.metrics.evaluate import evaluate
+    from posewarp.metrics.compare import score
 
     overrides = {"inception-fid": inception_weights, "inception-torchvision": inception_torchvision_weights,
                  "alexnet": alexnet_weights, "lpips-alex": lpips_weights, "openpose": openpose_weights}  # fmt: skip
-    doc = evaluate(
+    extra = {"bootstrap": bootstrap, "seed": seed, "report": report} if len(pred) > 1 or bootstrap or report else {}
+    doc = score(
         pred,
         gt,
+        **extra,
         metrics=names or DEFAULT_METRICS,
         protocol=protocol or DEFAULT_PROTOCOL,
         pairs=pairs,
@@ -133,6 +173,9 @@ def eval_(
     )
     if as_json:
         print(json.dumps(doc, indent=2))
+        return
+    if "rows" in doc:
+        _print_rows(doc, err)
         return
     from rich.table import Table
 

@@ -32,7 +32,7 @@ from posewarp.metrics.names import (
     DEFAULT_PROTOCOL,
     parse_metrics,
 )
-from posewarp.metrics.pairing import Pair, match_pairs, target_keypoints
+from posewarp.metrics.pairing import Pair, match_pairs, pair_key, target_keypoints
 from posewarp.metrics.scorer import MASKED, Scorer
 
 MISSING_NAMES = 20  # names of missing generated images listed in the JSON (the count is complete)
@@ -128,6 +128,8 @@ def evaluate(
     allow_missing: bool = False,
     keep_remainder: bool = False,
     pred_layout: str = DEFAULT_PRED_LAYOUT,
+    only: set[str] | None = None,
+    per_pair: bool = False,
 ) -> dict:
     """Score ``pred_dir`` against ``gt_dir``; returns the JSON document of ``posewarp eval --json``.
 
@@ -144,6 +146,8 @@ def evaluate(
     only whole batches (GFLA) scores every pair instead. ``pred_layout``: how each generated file holds
     its image (``layouts.py``: ``picture``, ``patn-strip``, ``defgan-strip``, ``gfla``, or ``auto`` from the
     first pair's widths). Images are read with any alpha channel dropped (``features.read_metric_image``).
+    ``only``: score just the pairs whose ``pair_key`` is in it (``compare`` passes the pairs every method
+    has); ``per_pair``: add ``per_pair`` (the pairs' keys and their SSIM, mask-SSIM, LPIPS values).
     """
     proto = protocols.get(protocol)
     if keep_remainder:
@@ -153,6 +157,8 @@ def evaluate(
     matching = match_pairs(pred_dir, gt_dir, pairs, allow_missing=allow_missing, layout=pred_layout)
     layout = matching.layout
     items: list[Pair] = matching.pairs
+    if only is not None:
+        items = [p for p in items if pair_key(p) in only]
     if proto.whole_batches:  # GFLA's script walks the sorted generated files; its batches drop the rest
         items = sorted(items, key=lambda p: str(p.pred))
     n = len(items)
@@ -207,7 +213,7 @@ def evaluate(
     for note in (matching.note, keypoint_note):
         if note:
             notes.append(note)
-    return {
+    doc = {
         "protocol": proto.name,
         "settings": proto.describe(),
         "pred_dir": str(pred_dir),
@@ -221,3 +227,6 @@ def evaluate(
         "metrics": results,
         "notes": notes,
     }
+    if per_pair:
+        doc["per_pair"] = {"keys": [pair_key(p) for p in items], **scorer.per_pair()}
+    return doc

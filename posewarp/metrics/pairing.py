@@ -46,6 +46,11 @@ class Pair:
     source: str | None = None  # the pair's source image name where the pairs say it (PATN ``from``)
 
 
+def pair_key(pair: Pair) -> str:
+    """What identifies a pair across methods: its source (where known) and its ground truth."""
+    return f"{_strip(pair.source)} -> {pair.name}" if pair.source is not None else pair.name
+
+
 @dataclass(frozen=True)
 class Matching:
     """The pairs to score and the names of what had no generated image (empty unless ``allow_missing``)."""

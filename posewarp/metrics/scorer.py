@@ -57,6 +57,7 @@ class Scorer:
         self.mask_ssim, self.lpips_values, self.probs, self.mask_probs = [], [], [], []
         self.pred_feats, self.gt_feats, self.gt_paths, self.pred_kps, self.gt_kps = [], [], [], [], []
         self.seen_gt: set[Path] = set()
+        self.mask_index: list[int] = []  # pair index of each mask-SSIM value (empty masks have none)
         self.count = self.padded = self.empty_masks = 0
 
     def _probs(self, images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -127,6 +128,7 @@ class Scorer:
             masked_preds.append(pred * m)
             if "mask-ssim" in self.wanted:
                 self.mask_ssim.append(ssim(pred * m, gt * m, self.proto.ssim[0][1]))
+                self.mask_index.append(first + i)
         if "mask-is" in self.wanted and masked_preds:
             self.mask_probs.append(self._probs(masked_preds)[1])
 
@@ -155,6 +157,18 @@ class Scorer:
         feats = np.concatenate(self.gt_feats)
         order = sorted(range(len(self.gt_paths)), key=lambda i: str(self.gt_paths[i]))
         return feats[order[: protocols.used(len(order), self.proto.whole_batches)]]
+
+    def per_pair(self) -> dict[str, list[float | None]]:
+        """The per-pair values behind the means (``None`` where a pair has no value: an empty mask)."""
+        out: dict[str, list[float | None]] = {key: list(values) for key, values in self.ssim.items() if values}
+        if "mask-ssim" in self.wanted:
+            masked: list[float | None] = [None] * self.count
+            for i, value in zip(self.mask_index, self.mask_ssim):
+                masked[i] = value
+            out["mask-ssim"] = masked
+        if self.lpips_values:
+            out["lpips"] = list(self.lpips_values)
+        return out
 
     def results(self, real) -> tuple[dict[str, dict], list[str]]:
         """``(metrics, notes)``; ``real``: FID real statistics and their description, or a ``fid_real.RealSet``
