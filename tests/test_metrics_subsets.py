@@ -103,3 +103,23 @@ def test_alpha_is_dropped_like_the_libraries_not_composited(tmp_path):
     assert doc["metrics"]["ssim"]["value"] == pytest.approx(want, rel=1e-12)
     assert np.array_equal(np.asarray(Image.open(pred / "a.png").convert("RGB")), rgb)  # what pytorch-fid reads
     assert (read_image(pred / "a.png") == 255).all()  # the rest of posewarp still composites on white
+
+
+def test_person_aware_metrics_on_deepfashion_sized_images(tmp_path):
+    # PATN reported mask-SSIM for Market only; it is offered for 256x176 DeepFashion crops too (no padding:
+    # the mask already removes the background that PATN's white bars would add)
+    rng = np.random.default_rng(4)
+    poses = {}
+    for i, n in enumerate(("a", "b")):
+        real = rng.integers(0, 256, (256, 176, 3), dtype=np.uint8)
+        write_image(tmp_path / "gt" / f"{n}.png", real)
+        write_image(tmp_path / "pred" / f"{n}.png", 255 - real)
+        poses[f"{n}.png"] = _pose(0) * np.array([4, 4, 1], np.float32)
+    write_patn_csv(tmp_path / "kp.csv", poses)
+    doc = evaluate(tmp_path / "pred", tmp_path / "gt", metrics="ssim,mask-ssim", keypoints=tmp_path / "kp.csv",
+                   show_progress=False)  # fmt: skip
+    m = patn_pose_mask(poses["a.png"], (256, 176))[..., None].astype(np.uint8)
+    want = np.mean([ssim(read_image(tmp_path / "pred" / f"{n}.png") * m, read_image(tmp_path / "gt" / f"{n}.png") * m,
+                         SKIMAGE_014) for n in "ab"])  # fmt: skip
+    assert doc["metrics"]["mask-ssim"]["value"] == pytest.approx(want, rel=1e-12)
+    assert doc["metrics"]["ssim"]["padded_to_256x256"] == 2 and doc["metrics"]["mask-ssim"]["count"] == 2

@@ -12,6 +12,7 @@ from posewarp.cli.options import PERSON_HELP, POSE_FORMAT_HELP, Device, Json, ch
 from posewarp.errors import PosewarpError
 from posewarp.metrics.names import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_FLOORS,
     DEFAULT_METRICS,
     DEFAULT_PRED_LAYOUT,
     DEFAULT_PROTOCOL,
@@ -66,6 +67,8 @@ def _print_rows(doc: dict, err) -> None:
         err.print(f"brackets: 95% bootstrap intervals ({doc['bootstrap']['resamples']} resamples)")
     if doc.get("report"):
         err.print(f"report: {doc['report']['markdown']}")
+    for note in doc["notes"]:
+        err.print(f"[yellow]note:[/yellow] {note}")
     for name, method in doc["methods"].items():
         for note in method["notes"]:
             err.print(f"[yellow]note ({name}):[/yellow] {note}")
@@ -133,6 +136,10 @@ def eval_(
         0, "--bootstrap", min=0, max=100000, help="Resamples for 95% intervals of SSIM, mask-SSIM and LPIPS (0: none)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resamples."),
+    floors: bool = typer.Option(
+        DEFAULT_FLOORS, "--floors/--no-floors", help="When the pairs name their sources, also score 'copy the "
+        "source' and 'background only' (the source with its person filled in; needs --keypoints) as rows."
+    ),  # fmt: skip
     report: Path | None = typer.Option(
         None, "--report", help="Write the table and a contact sheet of the worst/best pairs to this Markdown file."
     ),
@@ -170,6 +177,7 @@ def eval_(
         allow_missing=allow_missing,
         keep_remainder=keep_remainder,
         pred_layout=pred_layout or DEFAULT_PRED_LAYOUT,
+        floors=floors,
     )
     if as_json:
         print(json.dumps(doc, indent=2))

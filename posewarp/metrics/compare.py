@@ -12,6 +12,7 @@ set and PCKh of joints; they get no interval here (resampling them would rerun t
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from posewarp.errors import PosewarpError
-from posewarp.metrics.names import DEFAULT_PRED_LAYOUT
+from posewarp.metrics.names import DEFAULT_FLOORS, DEFAULT_PRED_LAYOUT
 from posewarp.metrics.pairing import Matching, match_pairs, pair_key
 
 CONFIDENCE = 0.95
@@ -80,11 +81,18 @@ def _percentiles(samples: np.ndarray, lo: float, hi: float) -> list[float] | Non
 
 def compare(pred_dirs: Sequence[str | os.PathLike], gt_dir: str | os.PathLike, *, bootstrap: int = 0, seed: int = 0,
             report: str | os.PathLike | None = None, pairs=None, allow_missing: bool = False,
-            pred_layout: str = DEFAULT_PRED_LAYOUT, extra_methods: dict | None = None, **options) -> dict:  # fmt: skip
+            pred_layout: str = DEFAULT_PRED_LAYOUT, floors: bool = False, **options) -> dict:  # fmt: skip
     """Score each folder of ``pred_dirs`` on the pairs they all have; returns the JSON document of
-    ``posewarp eval --pred A --pred B ... --json``. ``options`` go to ``evaluate``; ``extra_methods``
-    maps a row name to a folder of pictures named like the ground truths' pairs (the floors)."""
+    ``posewarp eval --pred A --pred B ... --json``. ``options`` go to ``evaluate``; ``floors`` adds the
+    rows of ``floors.py`` when the pairs name their sources."""
+    with tempfile.TemporaryDirectory(prefix="posewarp-floors-") as scratch:
+        return _compare(pred_dirs, gt_dir, bootstrap, seed, report, pairs, allow_missing, pred_layout,
+                        Path(scratch) if floors else None, options)  # fmt: skip
+
+
+def _compare(pred_dirs, gt_dir, bootstrap, seed, report, pairs, allow_missing, pred_layout, scratch, options) -> dict:
     from posewarp.metrics.evaluate import evaluate
+    from posewarp.metrics.floors import write_floors
 
     if bootstrap < 0:
         raise PosewarpError(f"--bootstrap must be 0 or more, got {bootstrap}")
@@ -93,8 +101,13 @@ def compare(pred_dirs: Sequence[str | os.PathLike], gt_dir: str | os.PathLike, *
     common, counts = common_pairs(matchings, names)
     methods = {name: (Path(d), dict(pairs=pairs, allow_missing=allow_missing, pred_layout=pred_layout))
                for name, d in zip(names, pred_dirs)}  # fmt: skip
-    for name, (folder, pairs_file) in (extra_methods or {}).items():
-        methods[name] = (Path(folder), dict(pairs=pairs_file, allow_missing=False, pred_layout="picture"))
+    floor_note = None
+    if scratch is not None:
+        shared = [p for p in matchings[0].pairs if pair_key(p) in common]
+        rows, floor_note = write_floors(shared, gt_dir, scratch, options.get("keypoints"),
+                                        options.get("pose_format", "auto"), options.get("person"))  # fmt: skip
+        for name, (folder, pairs_file) in rows.items():
+            methods[name] = (folder, dict(pairs=pairs_file, allow_missing=False, pred_layout="picture"))
     docs = {name: evaluate(folder, gt_dir, only=common, per_pair=True, **how, **options)
             for name, (folder, how) in methods.items()}  # fmt: skip
     keys = sorted(common)
@@ -112,6 +125,7 @@ def compare(pred_dirs: Sequence[str | os.PathLike], gt_dir: str | os.PathLike, *
         "metrics": metrics,
         "rows": rows,
         "methods": docs,
+        "notes": [floor_note] if floor_note else [],
     }
     if report is not None:
         from posewarp.metrics.report import write_report
@@ -121,11 +135,21 @@ def compare(pred_dirs: Sequence[str | os.PathLike], gt_dir: str | os.PathLike, *
     return out
 
 
-def score(pred_dirs: Sequence[str | os.PathLike], gt_dir, *, bootstrap: int = 0, report=None, **options) -> dict:
-    """``posewarp eval``: one folder without ``bootstrap``/``report`` is ``evaluate``'s document, anything
-    else ``compare``'s (``"rows"`` tells them apart)."""
-    if len(pred_dirs) == 1 and not bootstrap and report is None:
-        from posewarp.metrics.evaluate import evaluate
+def score(pred_dirs: Sequence[str | os.PathLike], gt_dir, *, bootstrap: int = 0, report=None,
+          floors: bool = DEFAULT_FLOORS, **options) -> dict:  # fmt: skip
+    """``posewarp eval``: one folder without ``bootstrap``/``report`` and without floors (or without
+    sources named by its pairs) is ``evaluate``'s document, anything else ``compare``'s (``"rows"``
+    tells them apart)."""
+    from posewarp.metrics.evaluate import evaluate
 
-        return evaluate(pred_dirs[0], gt_dir, **options)
-    return compare(pred_dirs, gt_dir, bootstrap=bootstrap, report=report, **options)
+    if len(pred_dirs) == 1 and not bootstrap and report is None:
+        named = floors and _sources_named(pred_dirs[0], gt_dir, options)
+        if not named:
+            return evaluate(pred_dirs[0], gt_dir, **options)
+    return compare(pred_dirs, gt_dir, bootstrap=bootstrap, report=report, floors=floors, **options)
+
+
+def _sources_named(pred_dir, gt_dir, options: dict) -> bool:
+    m = match_pairs(pred_dir, gt_dir, options.get("pairs"), allow_missing=options.get("allow_missing", False),
+                    layout=options.get("pred_layout", DEFAULT_PRED_LAYOUT))  # fmt: skip
+    return all(p.source is not None for p in m.pairs)

@@ -13,6 +13,7 @@ DEFAULT_PROTOCOL = "patn"
 DEFAULT_BATCH_SIZE = 32  # image pairs per step
 PRED_LAYOUTS = ("auto", "picture", "patn-strip", "defgan-strip", "gfla")  # layouts.LAYOUTS holds what each means
 DEFAULT_PRED_LAYOUT = "auto"
+DEFAULT_FLOORS = True  # score "copy source" and "background only" rows when the pairs name their sources
 
 
 def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:
