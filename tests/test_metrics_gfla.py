@@ -148,7 +148,7 @@ def test_lpips_averages_whole_batches_of_the_sorted_generated_files(tmp_path):
     model = load_lpips(weights["alexnet"], weights["lpips-alex"])
 
     def distance(n):
-        x, y = (to_tensor(read_image(tmp_path / d / f"{n}.png")[None]) for d in ("pred", "gt"))
+        x, y = (to_tensor(np.array(read_image(tmp_path / d / f"{n}.png"))[None]) for d in ("pred", "gt"))
         with torch.inference_mode():
             return float(model(x, y))
 
