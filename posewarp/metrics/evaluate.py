@@ -196,8 +196,8 @@ def evaluate(
                                                 batch_size=batch_size, cache_dir=fid_cache_dir,
                                                 show_progress=show_progress)  # fmt: skip
     elif "fid" in wanted:  # default real set: the paired ground truths (each once), cached like any folder
-        gt_set = real_stats.RealSet(gt_dir, list(dict.fromkeys(p.gt for p in items)), proto, fid_digest,
-                                         fid_cache_dir)  # fmt: skip
+        gt_files = list(dict.fromkeys(p.gt for p in items))
+        gt_set = real_stats.RealSet(gt_dir, gt_files, proto, fid_digest, fid_cache_dir)
         real = gt_set.cached() or gt_set
 
     scorer = Scorer(proto, wanted, device=dev, is_model=is_model, fid_model=fid_model, lpips=lpips_model,
