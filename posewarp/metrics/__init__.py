@@ -1,4 +1,6 @@
 """Evaluation metrics of pose-guided person image synthesis: SSIM (+ mask-SSIM), Inception Score,
-FID, LPIPS and PCKh under named protocols (``patn``, ``gfla``); see ``posewarp.metrics.evaluate``.
+FID, LPIPS and PCKh under protocols named for the scripts they reproduce (``patn``, ``patn-modern``,
+``gfla``, ``gfla-modern``); see ``posewarp.metrics.evaluate`` for one method and
+``posewarp.metrics.compare`` for several side by side (with the floors of ``floors.py``).
 
-The package itself imports nothing heavy: ``names`` lists the metrics and protocols for the CLI."""
+The package itself imports nothing heavy: ``names`` lists the metrics, protocols and layouts for the CLI."""
