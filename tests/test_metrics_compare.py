@@ -107,3 +107,17 @@ def _pair_ssim(doc, method, name):
     root = doc["methods"][method]["pred_dir"]
     gt = doc["methods"][method]["gt_dir"]
     return ssim(read_image(f"{root}/{name}.png"), read_image(f"{gt}/{name}.png"), SKIMAGE_014)
+
+
+def test_whole_batches_are_said_to_drop_pairs_per_row(methods):
+    from dataclasses import replace
+
+    from posewarp.metrics.protocols import GFLA
+
+    doc = compare([methods / "good", methods / "bad"], methods / "gt", metrics="lpips", weights=_lpips(methods),
+                  protocol=replace(GFLA, whole_batches=3), show_progress=False)  # fmt: skip
+    assert doc["methods"]["good"]["metrics"]["lpips"]["dropped"] == 2  # 8 pairs: two whole batches of 3
+    assert any("last whole batch" in note for note in doc["notes"])
+    kept = compare([methods / "good", methods / "bad"], methods / "gt", metrics="lpips", weights=_lpips(methods),
+                   protocol=replace(GFLA, whole_batches=3), keep_remainder=True, show_progress=False)  # fmt: skip
+    assert kept["notes"] == [] and kept["methods"]["bad"]["metrics"]["lpips"]["count"] == 8

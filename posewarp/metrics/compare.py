@@ -127,6 +127,9 @@ def _compare(pred_dirs, gt_dir, bootstrap, seed, report, pairs, allow_missing, p
         "methods": docs,
         "notes": [floor_note] if floor_note else [],
     }
+    if any(doc["metrics"].get(m, {}).get("dropped") for doc in docs.values() for m in ("fid", "lpips")):
+        out["notes"].append("FID and LPIPS of each row drop the pairs after its last whole batch, in the order of "
+                            "that row's file names (as GFLA's script); --keep-remainder scores every common pair")
     if report is not None:
         from posewarp.metrics.report import write_report
 
