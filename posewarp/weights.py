@@ -95,6 +95,16 @@ REGISTRY: dict[str, WeightFile] = {
         description="Inception v3 of FID/IS (TF graph 2015-12-05, 2048-d pool3, 1008 classes)",
         source="TensorFlow inception-2015-12-05.tgz ported by mseitzer/pytorch-fid",
     ),
+    "inception-torchvision": WeightFile(
+        name="inception-torchvision",
+        filename="inception_v3_google-0cc3c7bd.pth",
+        size=None,
+        sha256=None,
+        urls=("https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",),
+        description="torchvision's ImageNet Inception v3: the FID network of GFLA's script/metrics.py "
+        "(eval --protocol gfla); GFLA-era torchvision fetched it as inception_v3_google-1a9a5a14.pth",
+        source="torchvision (inception_v3 IMAGENET1K_V1, ported from TensorFlow's 2016 checkpoint)",
+    ),
     "alexnet": WeightFile(
         name="alexnet",
         filename="alexnet-owt-7be5be79.pth",

@@ -11,7 +11,6 @@ import torch
 
 from posewarp.cli.main import main
 from posewarp.errors import PosewarpError, WeightsMissingError
-from posewarp.formats.heatmaps import pose_mask
 from posewarp.formats.images import read_image, write_image
 from posewarp.formats.keypoints import write_pairs_csv, write_patn_csv
 from posewarp.metrics import fid as FID
@@ -19,7 +18,8 @@ from posewarp.metrics.evaluate import evaluate
 from posewarp.metrics.inception import prepare
 from posewarp.metrics.inception_score import inception_score, softmax
 from posewarp.metrics.protocols import GFLA, PATN
-from posewarp.metrics.ssim import GFLA_WIN51, WANG_GAUSS, ssim
+from posewarp.metrics.pose_mask import patn_pose_mask
+from posewarp.metrics.ssim import GFLA_WIN51, SKIMAGE_014, WANG_GAUSS, ssim
 
 NAMES = ("a", "b", "c", "d")
 SIZE = (64, 56)
@@ -96,12 +96,12 @@ def test_eval_json_document_ssim_mask_ssim_lpips(folders, capsys):
     assert doc["protocol"] == "patn" and doc["pairs"] == 4
     fakes = [read_image(pred / f"{n}.png") for n in NAMES]
     reals = [read_image(gt / f"{n}.png") for n in NAMES]
-    want = np.mean([ssim(f, r, WANG_GAUSS) for f, r in zip(fakes, reals)])
+    want = np.mean([ssim(f, r, SKIMAGE_014) for f, r in zip(fakes, reals)])
     assert doc["metrics"]["ssim"]["value"] == pytest.approx(want, abs=1e-12)
-    assert doc["metrics"]["ssim"]["variant"] == "wang-gauss-sigma1.5"
+    assert doc["metrics"]["ssim"]["variant"] == "skimage0.14-gauss-sigma1.5"
     assert doc["metrics"]["ssim"]["padded_to_256x256"] == 0  # only 256x176 images are padded
-    masks = [pose_mask(_target(i), SIZE)[..., None] for i in range(4)]
-    want_mask = np.mean([ssim(f * m, r * m) for f, r, m in zip(fakes, reals, masks)])
+    masks = [patn_pose_mask(_target(i), SIZE)[..., None].astype(np.uint8) for i in range(4)]
+    want_mask = np.mean([ssim(f * m, r * m, SKIMAGE_014) for f, r, m in zip(fakes, reals, masks)])
     assert doc["metrics"]["mask-ssim"]["value"] == pytest.approx(want_mask, abs=1e-12)
     assert doc["metrics"]["mask-ssim"]["value"] > doc["metrics"]["ssim"]["value"]  # masked-out zeros agree
     assert 0 < doc["metrics"]["lpips"]["value"] and doc["metrics"]["lpips"]["variant"] == "alex-v0.1"
@@ -144,16 +144,40 @@ def test_is_and_fid_with_a_stand_in_extractor(folders, protocol):
     assert from_npz["metrics"]["fid"]["value"] == pytest.approx(want, rel=1e-5)
 
 
-def test_fid_real_folder_is_cached_by_file_list(folders):
+def test_fid_real_folder_is_cached_by_image_content(folders):
     pred, gt, root = folders
+    real = root / "real"
+    for n in NAMES:  # BMP: the file size depends on the picture's size only
+        write_image(real / f"{n}.bmp", read_image(gt / f"{n}.png"))
     kwargs = dict(metrics="fid", protocol="gfla", inception=StandIn(), fid_cache_dir=root / "cache",
                   show_progress=False)  # fmt: skip
-    first = evaluate(pred, gt, fid_real=gt, **kwargs)
-    assert first["metrics"]["fid"]["real"]["cached"] is False and first["metrics"]["fid"]["real"]["count"] == 4
-    assert evaluate(pred, gt, fid_real=gt, **kwargs)["metrics"]["fid"]["real"]["cached"] is True
-    write_image(gt / "e.png", np.zeros((*SIZE, 3), np.uint8))  # a changed folder is a new cache entry
-    third = evaluate(pred, gt, fid_real=gt, **kwargs)
-    assert third["metrics"]["fid"]["real"]["cached"] is False and third["metrics"]["fid"]["real"]["count"] == 5
+    first = evaluate(pred, gt, fid_real=real, **kwargs)["metrics"]["fid"]["real"]
+    assert (first["origin"], first["count"], first["cached"]) == ("computed", 4, False)
+    again = evaluate(pred, gt, fid_real=real, **kwargs)["metrics"]["fid"]["real"]
+    assert (again["origin"], again["images_sha256"]) == ("cache", first["images_sha256"])
+    write_image(real / "e.bmp", np.zeros((*SIZE, 3), np.uint8))  # a changed folder is a new cache entry
+    third = evaluate(pred, gt, fid_real=real, **kwargs)["metrics"]["fid"]["real"]
+    assert third["origin"] == "computed" and third["count"] == 5
+    # the same name and byte count with other pixels: a content change, not a cache hit
+    size = (real / "a.bmp").stat().st_size
+    edited = read_image(real / "a.bmp").copy()
+    edited[0, 0] = 255 - edited[0, 0]
+    write_image(real / "a.bmp", edited)
+    assert (real / "a.bmp").stat().st_size == size
+    fourth = evaluate(pred, gt, fid_real=real, **kwargs)["metrics"]["fid"]["real"]
+    assert fourth["origin"] == "computed" and fourth["images_sha256"] != third["images_sha256"]
+
+
+def test_fid_cache_is_keyed_by_the_weights_content(folders):
+    pred, gt, root = folders
+    kwargs = dict(metrics="fid", protocol="gfla", fid_cache_dir=root / "cache", show_progress=False)
+    first = evaluate(pred, gt, inception=StandIn(), **kwargs)["metrics"]["fid"]
+    other = StandIn()
+    other.w.mul_(-1)  # other weights of exactly the same size and layout
+    second = evaluate(pred, gt, inception=other, **kwargs)["metrics"]["fid"]
+    assert second["real"]["origin"] == "computed" and second["real"]["cache"] != first["real"]["cache"]
+    assert second["real"]["weights_sha256"] != first["real"]["weights_sha256"]
+    assert evaluate(pred, gt, inception=StandIn(), **kwargs)["metrics"]["fid"]["real"]["origin"] == "cache"
 
 
 class PlantedEstimator:
@@ -191,12 +215,12 @@ def test_patn_pairs_file_with_vis_names(tmp_path):
     write_image(pred / "s1.jpg___t1.jpg_vis.png", img)
     write_pairs_csv(tmp_path / "pairs.csv", [("s1.jpg", "t1.jpg")])
     doc = evaluate(pred, gt, metrics="ssim", pairs=tmp_path / "pairs.csv", show_progress=False)
-    want = ssim(read_image(pred / "s1.jpg___t1.jpg_vis.png"), read_image(gt / "t1.jpg"))
+    want = ssim(read_image(pred / "s1.jpg___t1.jpg_vis.png"), read_image(gt / "t1.jpg"), SKIMAGE_014)
     assert doc["pairs"] == 1 and doc["metrics"]["ssim"]["value"] == pytest.approx(want, abs=1e-12)
     (tmp_path / "map.csv").write_text("pred,gt\ns1.jpg___t1.jpg_vis.png,t1.jpg\n")
     assert evaluate(pred, gt, metrics="ssim", pairs=tmp_path / "map.csv", show_progress=False)["pairs"] == 1
     write_pairs_csv(tmp_path / "bad.csv", [("s1.jpg", "t1.jpg"), ("s2.jpg", "t1.jpg")])
-    with pytest.raises(PosewarpError, match="no generated image.*s2.jpg___t1.jpg"):
+    with pytest.raises(PosewarpError, match="1 of 2 pairs have no generated image.*s2.jpg___t1.jpg.*--allow-missing"):
         evaluate(pred, gt, metrics="ssim", pairs=tmp_path / "bad.csv", show_progress=False)
 
 
@@ -233,7 +257,9 @@ def test_bad_inputs_fail_clearly(folders, capsys, tmp_path, monkeypatch):
         evaluate(small, small, metrics="ssim", protocol="gfla", show_progress=False)
     write_image(pred / "a.png", np.zeros((32, 32, 3), np.uint8))
     with pytest.raises(PosewarpError, match="generated image is 32x32 but its ground truth a.png is 56x64"):
-        evaluate(pred, gt, metrics="ssim", show_progress=False)
+        evaluate(pred, gt, metrics="ssim", pred_layout="picture", show_progress=False)
+    with pytest.raises(PosewarpError, match="32 px wide and its ground truth 56 px: not a picture"):
+        evaluate(pred, gt, metrics="ssim", show_progress=False)  # auto: the width fits no published layout
 
 
 def test_patn_pads_256x176_for_ssim_and_is_but_not_fid(tmp_path):
@@ -249,7 +275,7 @@ def test_patn_pads_256x176_for_ssim_and_is_but_not_fid(tmp_path):
     reals = [read_image(tmp_path / "gt" / f"{n}.png") for n in ("p", "q")]
     from posewarp.metrics.ssim import pad_width
 
-    want = np.mean([ssim(pad_width(f), pad_width(r)) for f, r in zip(fakes, reals)])
+    want = np.mean([ssim(pad_width(f), pad_width(r), SKIMAGE_014) for f, r in zip(fakes, reals)])
     assert doc["metrics"]["ssim"]["value"] == pytest.approx(want, abs=1e-12)
     assert doc["metrics"]["ssim"]["padded_to_256x256"] == 2 and doc["metrics"]["is"]["padded_to_256x256"] == 2
     x = torch.cat([prepare(torch.tensor(pad_width(f)).permute(2, 0, 1)[None], resize="tf1-bilinear", normalize="tf")
@@ -283,7 +309,7 @@ def test_cli_table_lists_every_metric(folders, capsys, monkeypatch):
         main(["eval", "--pred", str(pred), "--gt", str(gt), "--metrics", "ssim,is,fid,pckh"])
     err = capsys.readouterr().err
     assert exc.value.code == 0
-    for text in ("ssim", "wang-gauss-sigma1.5", "2 splits", "real:", "24/32 joints", "note:"):
+    for text in ("ssim", "skimage0.14-gauss-sigma1.5", "2 splits", "real:", "24/32 joints", "note:"):
         assert text in err
 
 
@@ -307,7 +333,7 @@ def test_mask_is_scores_the_masked_generated_images(folders):
                    keypoints=root / "annotations.csv", show_progress=False)  # fmt: skip
     masked = []
     for i, n in enumerate(NAMES):
-        mask = pose_mask(_target(i), SIZE)[..., None].astype(np.uint8)
+        mask = patn_pose_mask(_target(i), SIZE)[..., None].astype(np.uint8)
         masked.append(torch.tensor(read_image(pred / f"{n}.png") * mask).permute(2, 0, 1)[None])
     x = torch.cat([prepare(m, resize="tf1-bilinear", normalize="tf") for m in masked])
     mean, std = inception_score(softmax(StandIn()(x, bias_free_logits=True)[1].double().numpy()), 2)

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from posewarp.formats.heatmaps import pose_mask
-from posewarp.metrics.ssim import GFLA_WIN51, WANG_GAUSS, SSIMVariant, pad_width, ssim
+from scipy.ndimage import gaussian_filter
+
+from posewarp.metrics.ssim import GFLA_WIN51, SKIMAGE_014, WANG_GAUSS, SSIMVariant, pad_width, ssim
 
 
 def _pair(shape, seed=0, noise=40):
@@ -28,10 +30,43 @@ def test_wang_gauss_matches_skimage_patn_call():
     assert abs(ssim(gen, ref, fixed) - want) > 1e-3
 
 
+def compare_ssim_0142(X, Y, data_range, sigma=1.5):
+    """scikit-image 0.14.2 ``compare_ssim(X, Y, gaussian_weights=True, sigma=sigma, use_sample_covariance=False,
+    multichannel=True, data_range=...)``: per channel, scipy's ``gaussian_filter`` with its default truncate
+    (4.0), the border of the default 11-pixel window cropped, then the mean over channels."""
+    out = []
+    for ch in range(X.shape[-1]):
+        x, y = X[..., ch].astype(np.float64), Y[..., ch].astype(np.float64)
+        ux, uy = gaussian_filter(x, sigma), gaussian_filter(y, sigma)
+        uxx, uyy, uxy = gaussian_filter(x * x, sigma), gaussian_filter(y * y, sigma), gaussian_filter(x * y, sigma)
+        vx, vy, vxy = uxx - ux * ux, uyy - uy * uy, uxy - ux * uy
+        c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+        s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+        pad = (11 - 1) // 2
+        out.append(s[pad:-pad, pad:-pad].mean())
+    return np.mean(out)
+
+
+@pytest.mark.parametrize("shape", [(70, 50, 3), (256, 256, 3)])
+def test_skimage_014_is_patns_pinned_compare_ssim(shape):
+    rng = np.random.default_rng(7)
+    smooth = gaussian_filter(rng.normal(0, 1, shape), (2, 2, 0))  # structure at the window's scale
+    ref = np.clip(128 + 400 * smooth, 0, 255).astype(np.uint8)
+    gen = np.clip(ref.astype(int) // 2 + 50 + rng.integers(-20, 21, shape), 0, 255).astype(np.uint8)
+    want = compare_ssim_0142(ref, gen, data_range=gen.max() - gen.min())
+    assert ssim(gen, ref, SKIMAGE_014) == pytest.approx(want, rel=1e-12)
+    assert abs(ssim(gen, ref, WANG_GAUSS) - want) > 1e-5  # today's scikit-image (11 taps) is another number
+    taps = gaussian_filter(np.eye(1, 41, 20)[0], 1.5, mode="constant", truncate=SKIMAGE_014.truncate)
+    assert np.count_nonzero(taps) == 13 and SKIMAGE_014.window == 11
+
+
 def test_gfla_win51_matches_skimage_gfla_call():
     metrics = pytest.importorskip("skimage.metrics")
     gen, ref = _pair((64, 60, 3), seed=2)
-    want = metrics.structural_similarity(ref / 255.0, gen / 255.0, data_range=1, win_size=51, channel_axis=-1)
+    gen32, ref32 = gen.astype(np.float32) / 255.0, ref.astype(np.float32) / 255.0  # GFLA: imread(...) / 255.0
+    # compare_ssim of GFLA's time widened float32 to float64 (today's keeps float32: pass float64 to match)
+    want = metrics.structural_similarity(ref32.astype(np.float64), gen32.astype(np.float64), data_range=1,
+                                         win_size=51, channel_axis=-1)  # fmt: skip
     assert ssim(gen, ref, GFLA_WIN51) == pytest.approx(want, abs=1e-9)
 
 

@@ -68,33 +68,41 @@ def open_checked(data: bytes, path: str | os.PathLike | None = None) -> Image.Im
     return img
 
 
-def decode_image(data: bytes, path: str | os.PathLike | None = None) -> np.ndarray:
-    """Decode encoded image bytes to RGB uint8 ``(H, W, 3)``."""
+ALPHA = ("white", "drop")
+
+
+def decode_image(data: bytes, path: str | os.PathLike | None = None, alpha: str = "white") -> np.ndarray:
+    """Decode encoded image bytes to RGB uint8 ``(H, W, 3)``.
+
+    ``alpha``: a transparent image is composited on white (``"white"``, for pictures of people fed to
+    the networks) or its alpha channel is dropped and the stored colours kept (``"drop"``, what PIL's
+    ``convert("RGB")`` in pytorch-fid and OpenCV's ``imread`` in ``lpips`` do: ``posewarp eval``)."""
+    assert alpha in ALPHA, alpha
     with open_checked(data, path) as img:
         try:
             img.load()
             img = ImageOps.exif_transpose(img)
-            return _to_rgb8(img)
+            return _to_rgb8(img, alpha)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise PosewarpError(f"unreadable image ({exc})", path) from None
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
+def read_image(path: str | os.PathLike, alpha: str = "white") -> np.ndarray:
     """Read any image file as RGB uint8 ``(H, W, 3)`` with EXIF orientation applied (regular files only,
-    size-checked before decoding)."""
+    size-checked before decoding); ``alpha`` as in :func:`decode_image`."""
     data = read_bytes(path)
     if not data:
         raise PosewarpError("empty file", path)
-    return decode_image(data, path)
+    return decode_image(data, path, alpha)
 
 
-def _to_rgb8(img: Image.Image) -> np.ndarray:
+def _to_rgb8(img: Image.Image, alpha: str = "white") -> np.ndarray:
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img).astype(np.float64)
         top = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
         grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if alpha == "white" and (img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba)

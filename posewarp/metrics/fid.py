@@ -6,8 +6,10 @@ is retried with ``eps`` added to both diagonals, and a tiny imaginary part from 
 dropped (a large one is an error), as pytorch-fid does.
 
 Real statistics are saved as ``.npz`` (``mu``, ``sigma``, like pytorch-fid's files) under
-``$POSEWARP_HOME/fid-stats/`` keyed by the folder, its file list (names and sizes), and the
-protocol's Inception input handling, so a second run over the same training set is instant.
+``$POSEWARP_HOME/fid-stats/`` keyed by the folder, the sha256 of every real image's bytes (with its
+name), the sha256 of the network's weights and the protocol's input handling (``fingerprint.py``), so
+a second run over the same training set skips the network, and other weights or edited images
+never reuse stale statistics.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from scipy import linalg
 from posewarp.errors import PosewarpError
 from posewarp.formats import atomic
 from posewarp.formats.input_file import read_bytes
+from posewarp.metrics.fingerprint import images_sha256
 
 
 def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,14 +76,14 @@ def posewarp_home() -> Path:
     return Path(os.environ.get("POSEWARP_HOME", Path.home() / ".cache" / "posewarp"))
 
 
-def cache_key(folder: str | os.PathLike, files: list[Path], settings: dict) -> str:
-    """A digest of the folder, every file's relative name and size, and the feature settings."""
-    folder = Path(folder).resolve()
+def cache_key(folder: str | os.PathLike, files: list[Path], settings: dict) -> tuple[str, str]:
+    """``(key, images_sha256)``: a digest of the folder, every file's name and content, and the feature
+    settings (which must name the weights' sha256)."""
+    images = images_sha256(folder, files)
     h = hashlib.sha256()
-    h.update(json.dumps({"folder": str(folder), "settings": settings}, sort_keys=True).encode())
-    for f in files:
-        h.update(f"{Path(f).resolve().relative_to(folder)}\0{Path(f).stat().st_size}\n".encode())
-    return h.hexdigest()[:24]
+    h.update(json.dumps({"folder": str(Path(folder).resolve()), "settings": settings, "images": images},
+                        sort_keys=True).encode())  # fmt: skip
+    return h.hexdigest()[:24], images
 
 
 def cache_path(key: str, cache_dir: str | os.PathLike | None = None) -> Path:

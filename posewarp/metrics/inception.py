@@ -140,9 +140,18 @@ def tf1_resize_bilinear(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return top + (bottom - top) * wy[:, None]
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
 def prepare(images: torch.Tensor, *, resize: str, normalize: str, size: int = INPUT_SIZE) -> torch.Tensor:
-    """uint8-valued ``(N, 3, H, W)`` images (0..255, any dtype) -> float network input in [-1, 1]."""
+    """uint8-valued ``(N, 3, H, W)`` images (0..255, any dtype) -> float network input.
+
+    ``normalize="imagenet"`` is GFLA's route: ``x / 255`` first, the resize, then torchvision's
+    ``transform_input`` (``x * std / 0.5 + (mean - 0.5) / 0.5`` per channel)."""
     x = images.float()
+    if normalize == "imagenet":
+        x = x / 255.0
     if resize == "tf1-bilinear":
         x = tf1_resize_bilinear(x, (size, size))
     elif resize == "torch-bilinear":
@@ -153,6 +162,9 @@ def prepare(images: torch.Tensor, *, resize: str, normalize: str, size: int = IN
         return (x - 128.0) / 128.0
     if normalize == "fid":
         return 2.0 * (x / 255.0) - 1.0
+    if normalize == "imagenet":
+        return torch.cat([x[:, c : c + 1] * (IMAGENET_STD[c] / 0.5) + (IMAGENET_MEAN[c] - 0.5) / 0.5
+                          for c in range(3)], 1)  # fmt: skip
     raise ValueError(f"unknown normalization {normalize!r}")
 
 

@@ -8,9 +8,12 @@ from posewarp.errors import PosewarpError
 
 METRICS = ("ssim", "mask-ssim", "is", "mask-is", "fid", "lpips", "pckh")
 DEFAULT_METRICS = ("ssim", "is", "fid", "lpips")
-PROTOCOLS = ("patn", "gfla")  # protocols.PROTOCOLS holds what each one means
+PROTOCOLS = ("patn", "patn-modern", "gfla", "gfla-modern")  # protocols.PROTOCOLS holds what each one means
 DEFAULT_PROTOCOL = "patn"
 DEFAULT_BATCH_SIZE = 32  # image pairs per step
+PRED_LAYOUTS = ("auto", "picture", "patn-strip", "defgan-strip", "gfla")  # layouts.LAYOUTS holds what each means
+DEFAULT_PRED_LAYOUT = "auto"
+DEFAULT_FLOORS = True  # score "copy source" and "background only" rows when the pairs name their sources
 
 
 def parse_metrics(metrics: str | Iterable[str]) -> tuple[str, ...]:

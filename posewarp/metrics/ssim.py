@@ -1,14 +1,18 @@
 """SSIM as the pose-transfer papers computed it (reference/ecosystem.md section 1, paper.md 4.1).
 
 Wang et al.'s SSIM with the window, covariance and ``data_range`` choices of scikit-image's
-``structural_similarity``, reimplemented with scipy so that scikit-image is not a runtime
-dependency. Two variants matter:
+``compare_ssim`` / ``structural_similarity``, reimplemented with scipy so that scikit-image is not a
+runtime dependency. The variants that matter:
 
-* ``wang-gauss`` (PG2/PATN/Def-GAN, and GFLA's ``ssim_256``): Gaussian weights, sigma 1.5 truncated
-  at 3.5 sigma (an 11x11 window), population covariance, ``data_range`` = the *generated* image's
-  max - min, on uint8 values.
-* ``gfla-win51`` (GFLA/PIDM "ssim"): a uniform 51x51 window, sample covariance, ``data_range`` 1 on
-  images divided by 255.
+* ``skimage0.14-gauss-sigma1.5`` (PG2/PATN/Def-GAN as run: PATN's ``requirements_tf.txt`` pins
+  scikit-image 0.14.2): ``compare_ssim(gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+  multichannel=True, data_range=generated.max() - generated.min())`` on uint8 values. That version
+  filtered with scipy's default ``truncate=4.0`` (a 13-tap Gaussian) but cropped the border of an
+  11-pixel window (5 pixels); 0.15 changed the filter to ``truncate=3.5`` (11 taps).
+* ``wang-gauss-sigma1.5``: the same call on scikit-image >= 0.15 (``structural_similarity``), 11 taps,
+  crop 5 (the ``patn-modern`` protocol, and GFLA's ``ssim_256``).
+* ``gfla-uniform-win51`` (GFLA/PIDM "ssim"): a uniform 51x51 window, sample covariance, ``data_range`` 1
+  on float32 images divided by 255.
 
 Per channel: local statistics with reflected borders, the SSIM map, its border of
 ``(win_size - 1) // 2`` pixels cropped, the mean; then the mean over channels.
@@ -36,7 +40,7 @@ class SSIMVariant:
     win_size: int | None = None  # None: 2 * int(truncate * sigma + 0.5) + 1 for Gaussian weights
     sample_covariance: bool = False
     data_range: str | float = "generated"  # "generated" = generated image's max - min, or a number
-    scale: float = 1.0  # images are divided by this before SSIM (255 for GFLA's float images)
+    scale: float = 1.0  # images are divided by this in float32 before SSIM (255 for GFLA's imread / 255.0)
 
     @property
     def window(self) -> int:
@@ -46,6 +50,7 @@ class SSIMVariant:
 
 
 WANG_GAUSS = SSIMVariant(name="wang-gauss-sigma1.5")
+SKIMAGE_014 = SSIMVariant(name="skimage0.14-gauss-sigma1.5", truncate=4.0, win_size=11)  # 13 taps, crop 5
 GFLA_WIN51 = SSIMVariant(
     name="gfla-uniform-win51", gaussian=False, win_size=51, sample_covariance=True, data_range=1.0, scale=255.0
 )
@@ -74,8 +79,9 @@ def ssim(generated: np.ndarray, reference: np.ndarray, variant: SSIMVariant = WA
     win = variant.window
     if min(x.shape[:2]) < win:
         raise ValueError(f"image {x.shape[:2]} is smaller than the {win}x{win} SSIM window")
-    if variant.scale != 1.0:
-        x, y = x / variant.scale, y / variant.scale
+    if variant.scale != 1.0:  # as GFLA: float32 images divided by 255.0, widened to float64 by scikit-image
+        x = (x.astype(np.float32) / np.float32(variant.scale)).astype(np.float64)
+        y = (y.astype(np.float32) / np.float32(variant.scale)).astype(np.float64)
     if variant.data_range == "generated":
         data_range = float(x.max() - x.min()) or 1.0
     else:
