@@ -110,6 +110,9 @@ def test_output_parsing_confusion_sums_batches_and_scores_its_own_parsing_perfec
     assert conf.sum() == y.numel()
     own = output_parsing(net, x)
     assert output_parsing_scores(output_parsing_confusion(net, x, own)) == {"pixel_acc": 1.0, "miou": 1.0}
+    coarse = output_parsing_confusion(net, x, y, remap="pise8")
+    assert coarse.shape == (8, 8) and coarse.sum() == y.numel() and coarse.trace() >= conf.trace()
+    assert output_parsing_scores(output_parsing_confusion(net, x, own, remap="pise8"))["miou"] == 1.0
 
 
 def test_world_lpips_is_zero_on_identical_images_and_orders_planted_degradations(net, world):

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from posewarp.formats import parsing
 from posewarp.formats.parsing import NUM_LABELS
 
 EPS = 1e-10  # as LPIPS's channel normalisation
@@ -52,9 +53,15 @@ def output_parsing(net: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return net(_on(net, images)).argmax(1).to(images.device)
 
 
-def output_parsing_confusion(net: nn.Module, fake: torch.Tensor, target_labels: torch.Tensor) -> torch.Tensor:
+def output_parsing_confusion(
+    net: nn.Module, fake: torch.Tensor, target_labels: torch.Tensor, remap: str | None = None
+) -> torch.Tensor:
     """``(20, 20)`` float64 counts of one batch, rows = the target parsing, columns = ``net``'s parsing of the
-    generated images; add batches up and pass the sum to ``output_parsing_scores``."""
+    generated images; add batches up and pass the sum to ``output_parsing_scores``.
+
+    ``remap="pise8"`` (``posewarp.formats.parsing.REMAPS``) scores both on 8 coarse labels instead, with left
+    and right merged: the world parser tells left from right worst (on a flat figure seen from the front or
+    the back only the face says which side is which)."""
     # the trainer's own confusion/scores, imported here so that importing the metrics never imports the trainer
     from posewarp.training.validation import confusion
 
@@ -62,7 +69,11 @@ def output_parsing_confusion(net: nn.Module, fake: torch.Tensor, target_labels: 
     pred = output_parsing(net, fake)
     if pred.shape != target_labels.shape:
         raise ValueError(f"generated images {tuple(fake.shape)} and target labels {tuple(target_labels.shape)} differ")
-    return confusion(pred.cpu(), target_labels.cpu(), NUM_LABELS)
+    pred, target, classes = pred.cpu(), target_labels.cpu(), NUM_LABELS
+    if remap is not None:
+        classes = len(parsing.REMAPS[remap][1]) if remap in parsing.REMAPS else 0
+        pred, target = parsing.remap(pred, remap), parsing.remap(target, remap)  # an unknown name: PosewarpError
+    return confusion(pred, target, classes)
 
 
 def output_parsing_scores(conf: torch.Tensor) -> dict[str, float]:
