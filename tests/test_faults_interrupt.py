@@ -132,6 +132,11 @@ def test_train_saves_its_state_and_names_the_resume_command(tmp_path):
     assert checkpoint.load(run_dir / "training-state.pt")["step"] == 2
 
 
+# Limits only for a test that has gone wrong: every wait below ends on an event (bytes on disk, the process's exit),
+# so a loaded 2-core machine that takes long to start the interpreter slows the test down but never fails it.
+STALL_S = 600
+
+
 class StallingHandler(http.server.BaseHTTPRequestHandler):
     """Sends the first 10 KB of the payload, then waits (a stalled server) until the test releases it."""
 
@@ -148,7 +153,7 @@ class StallingHandler(http.server.BaseHTTPRequestHandler):
             return
         self.wfile.write(body[:10_000])
         self.wfile.flush()
-        self.server.release.wait(30)
+        self.server.release.wait(STALL_S)
 
     def log_message(self, *args):
         pass
@@ -169,12 +174,14 @@ def _stalled_download(base, httpd, tmp_path, monkeypatch):
                             stderr=subprocess.PIPE, text=True, env={**__import__("os").environ,
                                                                    "POSEWARP_HOME": str(home), "OMP_NUM_THREADS": "1"})  # fmt: skip
     try:
-        for _ in range(600):  # until the first 10 KB are on disk
-            if part.exists() and part.stat().st_size >= 10_000:
-                break
+        deadline = time.monotonic() + STALL_S
+        while not (part.exists() and part.stat().st_size >= 10_000):  # until the first 10 KB are on disk
+            assert proc.poll() is None, proc.communicate()[1]  # the download ended before the stall: a bug
+            assert time.monotonic() < deadline, "the first 10 KB never reached the disk"
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)  # the server is still stalled: the read itself must give way
+        _, err = proc.communicate(timeout=STALL_S)  # the server is still stalled: the read itself must give way
+        assert not httpd.release.is_set()  # the stop came from Ctrl-C, not from the server giving up
     finally:
         httpd.release.set()
         if proc.poll() is None:
