@@ -156,7 +156,7 @@ def test_pack_skips_and_reports_every_bad_item_and_packs_the_rest_subprocess(tmp
     rows.append((good[0], "x\x00y.png"))
     K.write_pairs_csv(w / "pairs-train.csv", rows)
     result = run(["pack", "--images", w / "images", "--keypoints", w / "keypoints", "--parsing", w / "parsing",
-                  "--pairs", w / "pairs-train.csv", "--out", tmp_path / "d.h5", "--json"], timeout=60)  # fmt: skip
+                  "--pairs", w / "pairs-train.csv", "--out", tmp_path / "d.h5", "--json"])  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     reasons = {item["name"]: item["reason"] for item in report["excluded"]}
