@@ -15,7 +15,7 @@ from posewarp.errors import PosewarpError
 from posewarp.formats import keypoints as K
 from posewarp.metrics.evaluate import evaluate
 from posewarp.synth import generate
-from posewarp.transfer import transfer_dataset
+from posewarp.transfer_batch import transfer_dataset
 
 
 @pytest.fixture(scope="module")

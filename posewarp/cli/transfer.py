@@ -43,7 +43,6 @@ def transfer(
 ) -> None:
     """Transfer a person into a target pose: Stage I parsing, then the Warping-GAN."""
     pose_format = check_pose_format(pose_format)
-    from posewarp import transfer as T
     from posewarp.console import err
 
     if data is not None:
@@ -51,12 +50,16 @@ def transfer(
             raise typer.BadParameter("batch mode (--data) takes no SRC or --pose", param_hint="--data")
         if out is None:
             raise typer.BadParameter("batch mode needs --out FOLDER", param_hint="--out")
-        summary = T.transfer_dataset(data, split, out, stage1=stage1, stage2=stage2, device=device or "auto", limit=limit,
+        from posewarp.transfer_batch import transfer_dataset
+
+        summary = transfer_dataset(data, split, out, stage1=stage1, stage2=stage2, device=device or "auto", limit=limit,
                                      grid=grid, show_progress=not as_json)
     else:
         if src is None or pose is None:
             raise typer.BadParameter("give SRC and --pose (or --data for batch mode)", param_hint="SRC")
-        summary = T.transfer(src, pose, out, src_pose=src_pose, src_parsing=src_parsing, stage1=stage1,
+        from posewarp.transfer import transfer as transfer_one
+
+        summary = transfer_one(src, pose, out, src_pose=src_pose, src_parsing=src_parsing, stage1=stage1,
                              stage2=stage2, align=not no_align, grid=grid, device=device or "auto", fps=fps,
                              size=parse_size(size), pose_format=pose_format, person=person,
                              src_person=src_person)  # fmt: skip

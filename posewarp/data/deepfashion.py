@@ -139,7 +139,7 @@ def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, pro
     return Plan("deepfashion", protocol, SIZES[protocol], sources, splits,
                 convert=lambda src, dest: convert(src, dest, quality),
                 keypoints=(lambda kp: keep_inside(kp, SIZES["patn"])) if protocol == "patn" else gfla_keypoints,
-                inputs=inputs, unlisted=len(index) - len(sources))  # fmt: skip
+                inputs=inputs, unlisted=len(index) - len(sources), folders={"ROOT": root, "--lists": lists})  # fmt: skip
 
 
 def prepare_deepfashion(root: str | os.PathLike, out: str | os.PathLike, *, lists: str | os.PathLike | None = None,

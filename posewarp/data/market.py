@@ -65,7 +65,7 @@ def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, pro
         inputs.update({f"{split} images": str(folder), f"{split} pairs": str(pairs), f"{split} keypoints": str(ann)})
     sources = check_sources(listed, splits, root)
     return Plan("market", protocol, SIZE, sources, splits, convert=_copy, keypoints=lambda kp: keep_inside(kp, SIZE),
-                inputs=inputs, unlisted=unlisted)  # fmt: skip
+                inputs=inputs, unlisted=unlisted, folders={"ROOT": root, "--lists": lists})  # fmt: skip
 
 
 def prepare_market(root: str | os.PathLike, out: str | os.PathLike, *, lists: str | os.PathLike | None = None,

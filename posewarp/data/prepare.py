@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from posewarp.console import progress
-from posewarp.errors import PosewarpError
-from posewarp.formats import atomic, jsonfile, outputs
+from posewarp.errors import PosewarpError, UsageError
+from posewarp.formats import atomic, clashes, jsonfile, outputs
 from posewarp.formats.images import IMAGE_EXTENSIONS
 from posewarp.formats.input_file import read_text
 from posewarp.formats.keypoints import read_pairs_csv, read_patn_csv, visible, write_pairs_csv, write_patn_csv
@@ -112,6 +112,7 @@ class Plan:
     keypoints: Callable[[np.ndarray], np.ndarray]  # list-file frame -> output pixels
     inputs: dict[str, str] = field(default_factory=dict)  # what was read, for prepare.json
     unlisted: int = 0  # images of the tree that no list names
+    folders: dict[str, Path] = field(default_factory=dict)  # the input folders by option: ROOT, --lists
 
 
 def check_sources(plan_sources: dict[str, Path | None], splits: dict[str, Split], tree: Path) -> dict[str, Path]:
@@ -179,6 +180,30 @@ def _check_out(out: Path, plan: Plan) -> None:
                             "use another --out", out)  # fmt: skip
 
 
+OUTPUT_FILES = ("prepare.json", "train.lst", "test.lst", "pairs-train.csv", "pairs-test.csv", "annotations.csv")
+
+
+def check_places(out: Path, plan: Plan) -> None:
+    """Nothing prepare writes is one of its inputs: ``out`` is neither the tree's root nor the list folder (its
+    ``train.lst`` and CSVs would replace or shadow the published list files every later prepare reads), and no
+    output file is a list file or an image of the tree (through links too)."""
+    places = clashes.Places()
+    for option, folder in plan.folders.items():
+        if places.key(folder) == places.key(out):
+            raise UsageError(f"--out is the input folder {option} ({folder}); prepare writes train.lst, test.lst and "
+                             "the pairs and keypoints CSVs there, replacing or shadowing the published list files; "
+                             "choose another --out", out)  # fmt: skip
+    for label, path in plan.inputs.items():
+        if path != "None" and Path(path).is_file():
+            places.read(path, f"the {label} file")
+    for name, source in plan.sources.items():
+        places.read(source, f"the tree's image {name}")
+    for name in OUTPUT_FILES:
+        places.write(out / name, f"--out's {name}")
+    for name in plan.sources:
+        places.write(out / "images" / name, "--out's images")
+
+
 def _write_meta(out: Path, plan: Plan, state: str, report: PrepareReport | None = None) -> None:
     doc = {"dataset": plan.dataset, "protocol": plan.protocol, "size": list(plan.size), "state": state,
            "inputs": plan.inputs, **({"report": report.to_dict()} if report else {})}  # fmt: skip
@@ -225,6 +250,7 @@ def run(plan: Plan, out: str | os.PathLike, *, overwrite: bool = False, workers:
     """Write ``plan`` into ``out`` (layout in the module docstring)."""
     start = time.perf_counter()
     out = outputs.check_folder(out)
+    check_places(out, plan)
     _check_out(out, plan)
     out.mkdir(parents=True, exist_ok=True)
     _write_meta(out, plan, "partial")

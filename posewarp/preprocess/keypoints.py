@@ -40,7 +40,7 @@ import torch
 
 from posewarp.devices import resolve_device
 from posewarp.errors import PosewarpError
-from posewarp.formats import draw, images, outputs
+from posewarp.formats import clashes, draw, images, outputs
 from posewarp.formats import keypoints as K
 from posewarp.preprocess import batch as B
 from posewarp.preprocess import working_size as WS
@@ -214,12 +214,17 @@ def estimate_folder(
     if person not in ("best", "largest"):
         raise PosewarpError(f"unknown person selection {person!r}; use 'best' or 'largest'")
     image_dir, out_dir = Path(image_dir), Path(out_dir)
+    places = clashes.Places()
     if annotations is not None:
         outputs.check_file(annotations)
+        places.write(annotations, "--annotations", option=True)
+    if weights is not None:
+        places.read(weights, "--weights", option=True)
     if overlay_dir is not None:
         outputs.check_folder(overlay_dir)
         B.outside(Path(overlay_dir), image_dir, "--overlay")
-    todo, skipped = B.plan_batch(image_dir, out_dir, ".json", shard=shard, overwrite=overwrite)
+    todo, skipped = B.plan_batch(image_dir, out_dir, ".json", shard=shard, overwrite=overwrite,
+                                 also=[(overlay_dir, ".png", "--overlay")], places=places)  # fmt: skip
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
     report = B.BatchReport(skipped=skipped, counts={"people found": 0})

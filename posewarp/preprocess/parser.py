@@ -334,7 +334,7 @@ def parse_folder(
     its counts give the share of image pixels per label (percent, named by ``label_set``) for the labels seen,
     its ``runtime`` how the network ran.
     """
-    from posewarp.formats import draw, images, outputs
+    from posewarp.formats import clashes, draw, images, outputs
     from posewarp.preprocess import batch as B
     from posewarp.threads import cpu_threads
 
@@ -345,7 +345,12 @@ def parse_folder(
     B.outside(overlay_dir, image_dir, "--overlay")
     if overlay_dir is not None:
         outputs.check_folder(overlay_dir)
-    todo, skipped = B.plan_batch(image_dir, out_dir, ".png", shard=shard, overwrite=overwrite)
+    places = clashes.Places()
+    if weights is not None:
+        places.read(weights, "--weights", option=True)
+    also = [(overlay_dir, ".png", "--overlay"), (out_dir if logits else None, ".npy", "--logits")]
+    todo, skipped = B.plan_batch(image_dir, out_dir, ".png", shard=shard, overwrite=overwrite, also=also,
+                                 places=places)  # fmt: skip
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
     report = B.BatchReport(skipped=skipped)
