@@ -115,6 +115,15 @@ class Plan:
     folders: dict[str, Path] = field(default_factory=dict)  # the input folders by option: ROOT, --lists
 
 
+def unlistable(name: str) -> str | None:
+    """Why ``name`` cannot be a line of ``train.lst`` (one name per line), else None."""
+    if any(c in name for c in "\r\n\x00"):
+        return "the name holds a line break or NUL, which a .lst file (one name per line) cannot hold; left out"
+    if name != name.strip():
+        return "the name starts or ends with white space, which a .lst reader strips; left out"
+    return None
+
+
 def check_sources(plan_sources: dict[str, Path | None], splits: dict[str, Split], tree: Path) -> dict[str, Path]:
     """Every listed image must be in the tree; the same name must not be in two splits."""
     seen: dict[str, str] = {}
@@ -255,6 +264,8 @@ def run(plan: Plan, out: str | os.PathLike, *, overwrite: bool = False, workers:
     out.mkdir(parents=True, exist_ok=True)
     _write_meta(out, plan, "partial")
     report = PrepareReport(out, plan.dataset, plan.protocol, plan.size, {}, {}, unlisted=plan.unlisted)
+    for name in [n for n in plan.sources if unlistable(n)]:
+        report.failed.append((name, f"{plan.sources.pop(name)}: {unlistable(name)}"))
     _images(plan, out, overwrite, workers or min(8, os.cpu_count() or 1), show_progress, report)
     failed = {name for name, _ in report.failed}
     annotations = {}

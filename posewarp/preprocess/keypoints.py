@@ -256,17 +256,28 @@ def estimate_folder(
 
 def _annotate(report: B.BatchReport, image_dir: Path, out_dir: Path, annotations, person: str) -> B.BatchReport:
     if annotations is not None:
-        write_annotations(image_dir, out_dir, annotations, person)
+        left_out: list[tuple[str, str]] = []
+        write_annotations(image_dir, out_dir, annotations, person, left_out)
+        report.failed.extend(left_out)
     return report
 
 
-def write_annotations(image_dir: Path, out_dir: Path, csv_path: str | os.PathLike, person: str = "best") -> int:
-    """PATN CSV (one person per image, name = relative image path) from the JSON files; returns rows."""
+def write_annotations(image_dir: Path, out_dir: Path, csv_path: str | os.PathLike, person: str = "best",
+                      left_out: list[tuple[str, str]] | None = None) -> int:
+    """PATN CSV (one person per image, name = relative image path) from the JSON files; returns rows. An image
+    whose name a UTF-8 CSV cannot hold (a file name that is not UTF-8) is left out and added to ``left_out``."""
     rows = {}
     for image in images.list_images(image_dir):
         name = image.relative_to(image_dir).as_posix()
         json_path = B.output_path(out_dir, name, ".json")
         if not json_path.is_file():
+            continue
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+            if left_out is not None:
+                left_out.append((shown, "left out of --annotations: the file name is not UTF-8, which the CSV needs"))
             continue
         people = K.read_openpose_json(json_path)
         if person == "best" or len(people) == 0:
