@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posewarp.errors import PosewarpError
+from posewarp.errors import PosewarpError, WeightsMissingError
 from posewarp.formats import atomic, clashes, draw, images, jsonfile, outputs
 from posewarp.formats import keypoints as K
 from posewarp.formats import parsing as P
@@ -29,10 +29,16 @@ ANIMATIONS = (".gif", ".mp4")
 # --- inputs -------------------------------------------------------------------------------------
 
 
-def _estimate_pose(rgb: np.ndarray, device: str, weights) -> np.ndarray:
+def _estimate_pose(rgb: np.ndarray, device: str, weights, hint: str) -> np.ndarray:
+    """The best person OpenPose finds; without its weights, an error that says ``hint`` (how to do without)."""
     from posewarp.preprocess.keypoints import KeypointEstimator
+    from posewarp.weights import another_way
 
-    people = KeypointEstimator(weights, device=device)(rgb)
+    try:
+        estimator = KeypointEstimator(weights, device=device)
+    except WeightsMissingError as exc:
+        raise another_way(exc, hint) from None
+    people = estimator(rgb)
     if len(people) == 0:
         raise PosewarpError("OpenPose found no person in the image")
     return K.select_person(people, "best")
@@ -69,7 +75,8 @@ def read_target_poses(spec: str, *, pose_format: str = "auto", person: int | Non
             formats.add(poses.format)
         fmt = "+".join(sorted(formats))
     elif path.is_file() and path.suffix.lower() in images.IMAGE_EXTENSIONS and pose_format == "auto":
-        return [(path.stem, _estimate_pose(images.read_image(path), device, weights))], "estimated (openpose)"
+        pose = _estimate_pose(images.read_image(path), device, weights, "or give --pose a pose file (JSON or CSV)")
+        return [(path.stem, pose)], "estimated (openpose)"
     elif path.exists() or path.is_symlink():  # a FIFO or device is refused by the reader, naming it
         if path.suffix.lower() not in (".json", ".csv") and pose_format == "auto":
             raise PosewarpError("unknown pose file type (use .json, .csv, an image or a folder)", path)
@@ -121,7 +128,7 @@ def source_inputs(src: Path, rgb: np.ndarray, *, src_pose=None, src_parsing=None
     if pose_file is not None:
         kp, origin["keypoints"] = _source_pose(pose_file, src, rgb, pose_format, person)
     else:
-        kp = _estimate_pose(rgb, device, keypoint_weights)
+        kp = _estimate_pose(rgb, device, keypoint_weights, "or give the source keypoints with --src-pose FILE")
         origin["keypoints"] = "estimated (openpose)"
     label_file = Path(src_parsing) if src_parsing else _beside(src, "parsing", ".png")
     if label_file is not None:
@@ -130,7 +137,13 @@ def source_inputs(src: Path, rgb: np.ndarray, *, src_pose=None, src_parsing=None
     else:
         from posewarp.preprocess.parser import HumanParser
 
-        labels = HumanParser(parser_weights, device=device)(rgb)
+        from posewarp.weights import another_way
+
+        try:
+            parser = HumanParser(parser_weights, device=device)
+        except WeightsMissingError as exc:
+            raise another_way(exc, "or give the source parsing with --src-parsing FILE") from None
+        labels = parser(rgb)
         origin["parsing"] = "estimated (schp-lip)"
     if labels.shape != rgb.shape[:2]:
         raise PosewarpError(f"parsing is {labels.shape[1]}x{labels.shape[0]} but the image is "

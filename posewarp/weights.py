@@ -158,7 +158,8 @@ def expected_path(name: str) -> Path:
 def require(name: str, override: str | os.PathLike | None = None) -> Path:
     """The file to load: ``override`` when given (it must exist), else the downloaded registry file.
 
-    Raises ``WeightsMissingError`` naming ``posewarp weights download NAME`` and the expected path.
+    Raises ``WeightsMissingError`` naming ``posewarp weights download NAME`` and the expected path; the command
+    that called adds its own way around it (:func:`another_way`), since only it knows its options.
     """
     if override is not None:
         path = Path(override).expanduser()
@@ -171,9 +172,13 @@ def require(name: str, override: str | os.PathLike | None = None) -> Path:
     if path.parent.exists() and not path.parent.is_dir():
         raise PosewarpError("POSEWARP_HOME (where pretrained files live) is not a folder", path.parent)
     raise WeightsMissingError(
-        f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` "
-        f"(expected at {path}; --weights PATH uses another file)"
+        f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` (expected at {path})"
     )
+
+
+def another_way(exc: WeightsMissingError, hint: str) -> WeightsMissingError:
+    """The same error with a command's own way around the missing file (``--weights PATH uses another file``)."""
+    return WeightsMissingError(f"{exc.message}; {hint}", exc.path)
 
 
 def sha256_of(path: str | os.PathLike) -> str:

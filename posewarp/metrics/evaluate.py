@@ -48,11 +48,8 @@ def _require(name: str, weights: dict) -> Path:
 
     try:
         return W.require(name, weights.get(name))
-    except WeightsMissingError:
-        raise WeightsMissingError(
-            f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` "
-            f"(expected at {W.expected_path(name)}; {OPTIONS[name]} PATH uses another file)"
-        ) from None
+    except WeightsMissingError as exc:
+        raise W.another_way(exc, f"{OPTIONS[name]} PATH uses another file") from None
 
 
 class full_float32(contextlib.ContextDecorator):
