@@ -32,6 +32,7 @@ class WeightFile:
     urls: tuple[str, ...]
     description: str
     source: str
+    sha256_prefix: str | None = None  # what the publisher gives when no full sha256 is known (torch hub names)
 
 
 REGISTRY: dict[str, WeightFile] = {
@@ -84,8 +85,10 @@ REGISTRY: dict[str, WeightFile] = {
         "authors' Google Drive id 1E5YwNKW2VOEayK9mWCS3Kpsxf-3z04ZE",
         source="GoGoDuck912/Self-Correction-Human-Parsing (Li et al., TPAMI 2020), AugmentCE2P ResNet-101",
     ),
-    # Metric networks (posewarp eval). Checksums not verified here; the torch-hub style names carry the
-    # first 8 hex digits of each file's sha256 (6726825d, 7be5be79).
+    # Metric networks (posewarp eval). Full checksums not known here; the torch-hub style names carry the first
+    # 8 hex digits of each file's sha256 as their publishers give them (6726825d, 7be5be79), which are checked
+    # (as torch.hub's check_hash does); every file without a full sha256 is also checked to be a loadable
+    # checkpoint holding tensors before it is installed.
     "inception-fid": WeightFile(
         name="inception-fid",
         filename="pt_inception-2015-12-05-6726825d.pth",
@@ -94,6 +97,7 @@ REGISTRY: dict[str, WeightFile] = {
         urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",),
         description="Inception v3 of FID/IS (TF graph 2015-12-05, 2048-d pool3, 1008 classes)",
         source="TensorFlow inception-2015-12-05.tgz ported by mseitzer/pytorch-fid",
+        sha256_prefix="6726825d",
     ),
     "alexnet": WeightFile(
         name="alexnet",
@@ -103,6 +107,7 @@ REGISTRY: dict[str, WeightFile] = {
         urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",),
         description="AlexNet ImageNet weights, the LPIPS trunk (features only)",
         source="torchvision",
+        sha256_prefix="7be5be79",
     ),
     "lpips-alex": WeightFile(
         name="lpips-alex",
@@ -199,7 +204,12 @@ def check_file(spec: WeightFile, path: Path) -> tuple[bool, str]:
         if got != spec.sha256.lower():
             return False, f"sha256 {got}, expected {spec.sha256}"
         return True, "ok (size and sha256 match)"
-    return True, "present (no checksum known: checked for existence only)"
+    if spec.sha256_prefix is not None:
+        got = sha256_of(path)
+        if not got.startswith(spec.sha256_prefix.lower()):
+            return False, f"sha256 {got}, expected one starting {spec.sha256_prefix} (the publisher's prefix)"
+        return True, f"ok (sha256 starts with the publisher's {spec.sha256_prefix}; no full checksum known)"
+    return True, "present (no checksum known: checked to be a loadable checkpoint when downloaded)"
 
 
 def verify(name: str) -> tuple[bool, str]:
@@ -256,6 +266,14 @@ def download(name: str, *, url: str | None = None, show_progress: bool = True) -
     if not ok:
         part.unlink(missing_ok=True)
         raise PosewarpError(f"downloaded file for {name!r} is wrong ({message}); deleted it", url or urls[0])
+    if spec.sha256 is None:  # no full checksum: at least a checkpoint, not an HTML error page or a foreign file
+        from posewarp.tensor_file import check_checkpoint
+
+        try:
+            check_checkpoint(part)
+        except PosewarpError as exc:
+            part.unlink(missing_ok=True)
+            raise PosewarpError(f"downloaded file for {name!r} {exc.message}; deleted it", url or urls[0]) from None
     try:
         os.replace(part, final)
     except OSError as exc:
