@@ -117,3 +117,42 @@ def test_sequence_poses_named_alike_get_a_frame_each(world, tmp_path):
     assert frames == ["x-2.png", "x.png"]
     assert not np.array_equal(I.read_image(tmp_path / "walk-frames" / "x.png"),
                               I.read_image(tmp_path / "walk-frames" / "x-2.png"))  # fmt: skip
+
+
+def test_prepare_reads_a_list_file_s_frame_from_its_values(tmp_path):
+    """Def-GAN's `fasion-annotation-test.csv` (GFLA's name) is in the uncropped 256x256 frame: recognised, moved
+    by x - 40 into the crop's frame with a note, so no keypoint shifts; a file that fits no frame is refused."""
+    from test_prepare import TEST, fashion_tree, kp_for
+
+    root = tmp_path / "In-shop"
+    fashion_tree(root, spelling="fasion-")
+    names = list(K.read_patn_csv(root / "fasion-annotation-train.csv")) + TEST
+    full = {}
+    for n in TEST:
+        kp = kp_for(names.index(n))
+        kp[kp[:, 2] > 0, 0] += 40  # the same points in the 256x256 image the crop was cut from
+        full[n] = kp
+    K.write_patn_csv(root / "fasion-annotation-test.csv", full)
+    result = run(["prepare", "deepfashion", root, "--out", tmp_path / "o", "--json"])
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    frame = [note for note in doc["notes"] if "fasion-annotation" in note]
+    assert len(frame) == 1 and frame[0].startswith("fasion-annotation-test.csv:")  # not the train file
+    assert "256x256" in frame[0] and "x - 40" in frame[0]
+    ann = K.read_patn_csv(tmp_path / "o" / "annotations.csv")
+    for n in TEST:
+        want = kp_for(names.index(n))
+        want[(want[:, 0] > 175)] = 0  # the fixture's one point beyond the crop stays outside it
+        np.testing.assert_array_equal(ann[n], want)
+    assert doc["points_outside"] == 1
+    result = run(["prepare", "deepfashion", root, "--out", tmp_path / "o2"])  # the summary says it too
+    assert result.returncode == 0 and "note:" in result.stderr and "256x256" in result.stderr
+    for n in TEST:
+        full[n][full[n][:, 2] > 0, 0] += 100  # beyond any frame
+    K.write_patn_csv(root / "fasion-annotation-test.csv", full)
+    result = run(["prepare", "deepfashion", root, "--out", tmp_path / "o3"])
+    assert result.returncode == 1
+    from faults import one_line_error
+
+    one_line_error(result.stderr, "fasion-annotation-test.csv", "neither the 256x176 crop nor the 256x256")
+    assert not (tmp_path / "o3").exists()

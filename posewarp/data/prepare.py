@@ -35,6 +35,7 @@ from posewarp.formats.keypoints import read_pairs_csv, read_patn_csv, visible, w
 from posewarp.interrupt import graceful
 
 SPLITS = ("train", "test")
+OUTSIDE_NOTE = 0.01  # a share of keypoints outside the images that is said in a note, not only counted
 PROTOCOLS = ("patn", "gfla")
 SHOW = 3  # names quoted in an error message
 
@@ -113,6 +114,7 @@ class Plan:
     inputs: dict[str, str] = field(default_factory=dict)  # what was read, for prepare.json
     unlisted: int = 0  # images of the tree that no list names
     folders: dict[str, Path] = field(default_factory=dict)  # the input folders by option: ROOT, --lists
+    notes: list[str] = field(default_factory=list)  # what was inferred or converted, said once to the user
 
 
 def unlistable(name: str) -> str | None:
@@ -152,6 +154,7 @@ class PrepareReport:
     points_outside: int = 0  # keypoints that fall outside the output image (made missing)
     unlisted: int = 0
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
         rows: dict[str, object] = {"output": str(self.out), "protocol": f"{self.protocol} ({self.size[0]}x{self.size[1]})"}
@@ -170,7 +173,7 @@ class PrepareReport:
         return {"out": str(self.out), "dataset": self.dataset, "protocol": self.protocol, "size": list(self.size),
                 "images": self.images, "pairs": self.pairs, "written": self.written, "kept": self.kept,
                 "failed": [{"name": n, "reason": r} for n, r in self.failed], "dropped_pairs": self.dropped_pairs,
-                "points_outside": self.points_outside, "unlisted": self.unlisted,
+                "points_outside": self.points_outside, "unlisted": self.unlisted, "notes": self.notes,
                 "seconds": round(self.seconds, 3)}  # fmt: skip
 
 
@@ -263,7 +266,8 @@ def run(plan: Plan, out: str | os.PathLike, *, overwrite: bool = False, workers:
     _check_out(out, plan)
     out.mkdir(parents=True, exist_ok=True)
     _write_meta(out, plan, "partial")
-    report = PrepareReport(out, plan.dataset, plan.protocol, plan.size, {}, {}, unlisted=plan.unlisted)
+    report = PrepareReport(out, plan.dataset, plan.protocol, plan.size, {}, {}, unlisted=plan.unlisted,
+                           notes=list(plan.notes))  # fmt: skip
     for name in [n for n in plan.sources if unlistable(n)]:
         report.failed.append((name, f"{plan.sources.pop(name)}: {unlistable(name)}"))
     _images(plan, out, overwrite, workers or min(8, os.cpu_count() or 1), show_progress, report)
@@ -282,6 +286,10 @@ def run(plan: Plan, out: str | os.PathLike, *, overwrite: bool = False, workers:
         atomic.write_text(out / f"{split}.lst", "".join(f"{n}\n" for n in names))
         write_pairs_csv(out / f"pairs-{split}.csv", pairs)
     write_patn_csv(out / "annotations.csv", annotations)
+    seen = sum(int(visible(s.keypoints[n]).sum()) for s in plan.splits.values() for n in s.names if n in s.keypoints)
+    if seen and report.points_outside > OUTSIDE_NOTE * seen:
+        report.notes.append(f"{report.points_outside} of {seen} keypoints fell outside the {plan.size[0]}x{plan.size[1]} "
+                            "images and were made missing: check the coordinate frame of the list files")  # fmt: skip
     report.seconds = time.perf_counter() - start
     _write_meta(out, plan, "complete", report)
     return report
