@@ -275,22 +275,34 @@ def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike | None = 
                                            person=src_person)  # fmt: skip
     origin["pose"] = f"{pose} ({pose_note})"
     pipeline = TransferPipeline.load(stage1, stage2, device=device, size=size)
+    framing = pipeline.framing(rgb, src_kp, labels)
+    notes = [n for n in (framing.describe(), synthetic_note(stage1, stage2, rgb.shape[:2], pipeline.size)) if n]
     results, written = [], []
     note = (lambda: f"{len(results)} of {len(targets)} frames are in {frames_dir}; {out} was not written"
             if sequence else f"{out} was not written")  # fmt: skip
     with graceful(note, immediate=True):
         for name, kp in targets:
-            results.append(pipeline(rgb, src_kp, labels, kp, align=align))
+            results.append(pipeline(rgb, src_kp, labels, kp, align=align, framing=framing))
             if sequence:
-                images.write_image(frames_dir / f"{name}.png", results[-1].image)
+                images.write_image(frames_dir / f"{name}.png", results[-1].full)
     if sequence:
-        write_animation(out, [r.image for r in results], fps)
+        write_animation(out, [r.full for r in results], fps)
         written += [str(out), str(frames_dir)]
     else:
-        images.write_image(out, results[0].image)
+        images.write_image(out, results[0].full)
         written.append(str(out))
     if grid is not None:
         images.write_image(Path(grid), draw.grid([result_row(r) for r in results], GRID_TITLES))
         written.append(str(grid))
     return {"source": str(src), "poses": [n for n, _ in targets], "inputs": origin, "size": list(pipeline.size),
-            "written": written, "device": str(pipeline.device)}
+            "output_size": list(rgb.shape[:2]), "notes": notes, "written": written, "device": str(pipeline.device)}
+
+
+def synthetic_note(stage1, stage2, source_size: tuple[int, int], size: tuple[int, int]) -> str | None:
+    """Said once when the shipped demo weights (trained on the synthetic mannequin world only, at their own size)
+    run on an image of another size: a photo, most likely, on which they cannot do well."""
+    if (stage1 is not None and stage2 is not None) or tuple(source_size) == tuple(size):
+        return None
+    return (f"the shipped demo weights were trained only on posewarp's synthetic mannequin world at {size[0]}x{size[1]}; "
+            "on a photo expect a rough, mannequin-like person: train on your own data (posewarp train) and pass "
+            "--stage1/--stage2 for real photos")  # fmt: skip

@@ -13,6 +13,7 @@ import numpy as np
 from posewarp.errors import PosewarpError
 from posewarp.formats import atomic, clashes, draw, images, jsonfile, outputs
 from posewarp.formats import keypoints as K
+from posewarp.formats.geometry import Fit
 from posewarp.transfer import GRID_TITLES
 
 
@@ -72,11 +73,14 @@ def _read_progress(path: Path) -> dict | None:
 
 def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike, *, stage1=None, stage2=None,
                      device: str = "auto", batch_size: int = 16, limit: int | None = None,
-                     grid: str | os.PathLike | None = None, show_progress: bool = True) -> dict:
+                     grid: str | os.PathLike | None = None, fit_pack: bool = False,
+                     show_progress: bool = True) -> dict:
     """Render every pair of a pack split; writes ``pred/``, ``gt/``, ``pairs.csv`` and ``annotations.csv``.
 
     Ctrl-C keeps the pairs rendered so far; running the same command again (same pack, split, snapshots)
-    renders only the rest. ``pairs.csv`` and ``annotations.csv`` are written when every pair is done."""
+    renders only the rest. ``pairs.csv`` and ``annotations.csv`` are written when every pair is done. A pack whose
+    image size is not the one the networks were trained at is refused, or with ``fit_pack`` fitted (scaled and
+    padded) to it, its ground truth and keypoints alike, with a note."""
     import torch
 
     from posewarp.console import track
@@ -103,7 +107,17 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
     places.write(grid, "--grid", option=True)
     for name in (PROGRESS, "pairs.csv", "annotations.csv", *(f for pair in planned for f in pair)):
         places.write(out / name, "--out", option=True)
-    pipeline = TransferPipeline.load(stage1, stage2, device=device, size=dataset.image_size)
+    pipeline = TransferPipeline.load(stage1, stage2, device=device)
+    fit, notes = None, []
+    if tuple(dataset.image_size) != tuple(pipeline.size):
+        (h, w), (mh, mw) = dataset.image_size, pipeline.size
+        if not fit_pack:
+            raise PosewarpError(f"the pack's images are {h}x{w} but the networks were trained at {mh}x{mw}; pass "
+                                f"--fit-pack to fit them to {mh}x{mw} (scaled and padded), or use snapshots "
+                                "trained at the pack's size", data)  # fmt: skip
+        fit = Fit.between((h, w), (mh, mw), "pad")
+        notes.append(f"the pack's {h}x{w} images (and their ground truth and keypoints) are fitted to the networks' "
+                     f"{mh}x{mw}: scaled by {fit.scale_x:.3g} and padded (--fit-pack)")  # fmt: skip
     shown = set(np.linspace(0, n - 1, min(8, n)).round().astype(int).tolist()) if grid is not None else set()
     progress_file, doc = out / PROGRESS, _progress_doc(data, split, n, stage1, stage2, pipeline.size)
     resuming = progress_file.is_file() and _read_progress(progress_file) == doc
@@ -115,6 +129,7 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
     note = lambda: f"{done} of {n} pairs are rendered in {out}; run the same command again to render the rest"  # noqa: E731
     with graceful(note, immediate=True):
         for batch in track(loader, "transfer", total=len(loader), show=show_progress):
+            batch = fit_batch(batch, fit) if fit is not None else batch
             result = pipeline.run(batch)
             fake = images.to_uint8(result["image"])
             real = images.to_uint8(batch["tgt_image"])
@@ -130,7 +145,8 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
                                          draw.pose_picture(batch["tgt_keypoints"][i].numpy(), size),
                                          draw.parsing_picture(result["parsing"][i].cpu().numpy()), fake[i], real[i]]))
     pairs = [dataset.pair_names(i) for i in range(n)]
-    annotations = {planned[i][1][len("gt/"):]: dataset.pair_keypoints(i)[1] for i in range(n)}
+    annotations = {planned[i][1][len("gt/"):]: dataset.pair_keypoints(i)[1] if fit is None
+                   else fit.keypoints(dataset.pair_keypoints(i)[1]) for i in range(n)}  # fmt: skip
     K.write_pairs_csv(out / "pairs.csv", pairs)
     K.write_patn_csv(out / "annotations.csv", annotations)
     if grid is not None:
@@ -138,5 +154,22 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
                                                  GRID_TITLES + ["real"]))  # fmt: skip
     progress_file.unlink()
     return {"data": str(data), "split": split, "pairs": n, "out": str(out), "size": list(pipeline.size),
-            "device": str(pipeline.device), "resumed_after": n - len(todo)}
+            "device": str(pipeline.device), "resumed_after": n - len(todo), "notes": notes}
+
+
+def fit_batch(batch: dict, fit: Fit) -> dict:
+    """A ``PairDataset(maps=False)`` batch fitted to another size: images (white padding), labels and keypoints."""
+    import torch
+
+    out = dict(batch)
+    for key in ("src_image", "tgt_image"):
+        pictures = [fit.image(images.to_uint8(t)) for t in batch[key]]
+        out[key] = torch.stack([images.to_tensor(p) for p in pictures])
+    for key in ("src_labels", "tgt_labels"):
+        if key in batch:
+            out[key] = torch.stack([torch.as_tensor(fit.labels(t.numpy().astype(np.uint8)).astype(np.int64))
+                                    for t in batch[key]])  # fmt: skip
+    for key in ("src_keypoints", "tgt_keypoints"):
+        out[key] = torch.as_tensor(fit.keypoints(batch[key].numpy()))
+    return out
 

@@ -99,7 +99,7 @@ def test_transfer_batch_keeps_finished_pairs_and_renders_the_rest(world, tmp_pat
     data = pack(*pack_inputs(world), tmp_path / "data.h5", show_progress=False).out
     out = tmp_path / "results"
     setup = SIGINT_AT + "from posewarp.formats import images\nsigint_at(images, 'write_image', 3)\n"
-    result = run(["transfer", "--data", data, "--out", out, "--device", "cpu"], setup=setup)
+    result = run(["transfer", "--data", data, "--out", out, "--device", "cpu", "--fit-pack"], setup=setup)
     assert result.returncode == 130, result.stderr
     interrupted_note(result.stderr, "1 of 6 pairs", "run the same command again")
     assert temp_files(out) == [] and not (out / "pairs.csv").exists()

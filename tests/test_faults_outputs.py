@@ -122,7 +122,7 @@ def test_full_disk_in_a_batch_job_stops_it_keeping_finished_outputs_subprocess(w
     file; after space is freed the same command finishes the job."""
     w, data = world
     out = tmp_path / "results"
-    args = ["transfer", "--data", data, "--split", "test", "--out", out, "--device", "cpu"]
+    args = ["transfer", "--data", data, "--split", "test", "--out", out, "--device", "cpu", "--fit-pack"]
     setup = ENOSPC_AT + "import pathlib\nenospc_at(pathlib.Path, 'write_bytes', 6)\n"
     result = run(args, setup=setup)
     assert result.returncode == 1, result.stderr
@@ -131,7 +131,7 @@ def test_full_disk_in_a_batch_job_stops_it_keeping_finished_outputs_subprocess(w
     assert len(written) == 4 and temp_files(out) == []
     for p in written:
         images.read_image(p)  # complete files
-    doc = transfer_dataset(data, "test", out, device="cpu", show_progress=False)
+    doc = transfer_dataset(data, "test", out, device="cpu", fit_pack=True, show_progress=False)
     assert doc["resumed_after"] == 2 and doc["pairs"] == 6
     assert len(list((out / "pred").rglob("*.png"))) == 6 and (out / "pairs.csv").is_file()
 

@@ -315,14 +315,19 @@ def _append(f, batch: list[Item], bad: list[tuple[str, str]], encode: str) -> No
 
 
 def _write_pairs(f, split_pairs, pairs_files, excluded):
-    """``pairs/<split>`` as (M, 2) int32 rows; pairs naming an unpacked image are dropped and reported."""
+    """``pairs/<split>`` as (M, 2) int32 rows; pairs naming an unpacked image are dropped and reported, and a pair
+    given again in the same split is kept once and reported (it would count twice in training and scores)."""
     index = {schema.text(n): i for i, n in enumerate(f["names"][:])}
     why = dict(excluded)
     group = f.create_group("pairs")
     counts, dropped = {}, []
     for (split, rows), source in zip(split_pairs.items(), pairs_files):
-        kept = []
+        kept, seen = [], set()
         for a, b in rows:
+            if (a, b) in seen:
+                dropped.append((split, a, b, "the same pair again in this split; kept once"))
+                continue
+            seen.add((a, b))
             missing = [n for n in (a, b) if n not in index]
             if missing:
                 n = missing[0]

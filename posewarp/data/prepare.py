@@ -275,9 +275,13 @@ def run(plan: Plan, out: str | os.PathLike, *, overwrite: bool = False, workers:
     annotations = {}
     for split, s in plan.splits.items():
         names = [n for n in s.names if n not in failed]
-        pairs = [(a, b) for a, b in s.pairs if a not in failed and b not in failed]
+        unique = list(dict.fromkeys(s.pairs))
+        if len(unique) < len(s.pairs):
+            report.notes.append(f"{len(s.pairs) - len(unique)} pairs of the {split} list are given twice; each is "
+                                "kept once")  # fmt: skip
+        pairs = [(a, b) for a, b in unique if a not in failed and b not in failed]
         report.images[split], report.pairs[split] = len(names), len(pairs)
-        report.dropped_pairs += len(s.pairs) - len(pairs)
+        report.dropped_pairs += len(unique) - len(pairs)
         for name in names:
             if name in s.keypoints:
                 kp = plan.keypoints(s.keypoints[name])
