@@ -118,8 +118,9 @@ def check_values(network: str, weights: dict[str, torch.Tensor], path) -> None:
         finite = torch.isfinite(tensor)
         if not bool(finite.all()):
             bad = int((~finite).sum())
-            raise PosewarpError(f"the {network} weight {key} holds {bad:,} of {tensor.numel():,} values that are NaN "
-                                "or infinite (saved after training diverged?); use an earlier snapshot", path)  # fmt: skip
+            raise PosewarpError(f"the {network} weight {key} holds {bad:,} of {tensor.numel():,} values that are "
+                                "NaN or infinite (saved after training diverged?); use an earlier snapshot",
+                                path)  # fmt: skip
         top = float(tensor.abs().max())
         if top > MAX_WEIGHT:
             raise PosewarpError(f"the {network} weight {key} holds a value of {top:.3g}, beyond any trained network "

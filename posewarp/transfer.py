@@ -237,20 +237,11 @@ def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike | None = 
         if given is not None:
             outputs.check_file(given)
     check_output_names(out, grid)
-    targets, pose_note = read_target_poses(pose, pose_format=pose_format, person=person, device=device,
-                                           weights=keypoint_weights)  # fmt: skip
-    if out is None:
-        out = f"{src.stem}-{targets[0][0]}.png" if len(targets) == 1 else f"{src.stem}-{Path(pose).stem}.gif"
-    out = outputs.check_file(out)
-    sequence = len(targets) > 1 or out.suffix.lower() in ANIMATIONS
-    if sequence and out.suffix.lower() not in ANIMATIONS:
-        raise PosewarpError(f"a pose sequence ({len(targets)} poses) needs --out ending in .gif or .mp4", out)
-    frames_dir = out.with_name(f"{out.stem}-frames")
-    targets = unique_frame_names(targets) if sequence else targets
     src_pose = Path(src_pose) if src_pose else None
     src_parsing = Path(src_parsing) if src_parsing else None
-    found_pose, found_parsing = src_pose or _beside(src, "keypoints", ".json"), src_parsing or _beside(src, "parsing", ".png")
-    places = clashes.Places()
+    found_pose = src_pose or _beside(src, "keypoints", ".json")
+    found_parsing = src_parsing or _beside(src, "parsing", ".png")
+    places = clashes.Places()  # every input and output compared before any pose is read or estimated
     places.read(src, "the source image SRC", option=True)
     for path in pose_files(pose):
         places.read(path, "--pose", option=True)
@@ -263,6 +254,17 @@ def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike | None = 
             places.read(resolve_snapshot(given), f"--{which}", option=True)
     places.write(out, "--out", option=True)
     places.write(grid, "--grid", option=True)
+    targets, pose_note = read_target_poses(pose, pose_format=pose_format, person=person, device=device,
+                                           weights=keypoint_weights)  # fmt: skip
+    if out is None:
+        out = f"{src.stem}-{targets[0][0]}.png" if len(targets) == 1 else f"{src.stem}-{Path(pose).stem}.gif"
+        places.write(outputs.check_file(out), "the output (named after SRC and --pose)")
+    out = Path(out)
+    sequence = len(targets) > 1 or out.suffix.lower() in ANIMATIONS
+    if sequence and out.suffix.lower() not in ANIMATIONS:
+        raise PosewarpError(f"a pose sequence ({len(targets)} poses) needs --out ending in .gif or .mp4", out)
+    frames_dir = out.with_name(f"{out.stem}-frames")
+    targets = unique_frame_names(targets) if sequence else targets
     if sequence:
         outputs.check_folder(frames_dir)
         for name, _ in targets:
@@ -303,6 +305,6 @@ def synthetic_note(stage1, stage2, source_size: tuple[int, int], size: tuple[int
     run on an image of another size: a photo, most likely, on which they cannot do well."""
     if (stage1 is not None and stage2 is not None) or tuple(source_size) == tuple(size):
         return None
-    return (f"the shipped demo weights were trained only on posewarp's synthetic mannequin world at {size[0]}x{size[1]}; "
-            "on a photo expect a rough, mannequin-like person: train on your own data (posewarp train) and pass "
-            "--stage1/--stage2 for real photos")  # fmt: skip
+    return (f"the shipped demo weights were trained only on posewarp's synthetic mannequin world at "
+            f"{size[0]}x{size[1]}; on a photo expect a rough, mannequin-like person: train on your own data "
+            "(posewarp train) and pass --stage1/--stage2 for real photos")  # fmt: skip

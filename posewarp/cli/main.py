@@ -1,8 +1,9 @@
 """Entry point: registers the commands and keeps the promise of one line per failure.
 
 ``PosewarpError`` (bad input, unwritable output) and any other ``OSError`` become ``error: PATH: what``
-and exit code 1 (2 for a ``UsageError``: options that contradict each other); Ctrl-C exits 130 after saying what was kept and how to continue; usage errors exit 2
-(Typer); ``--debug`` shows the traceback instead.
+and exit code 1 (2 for a ``UsageError``: options that contradict each other, such as an output given as one of
+the inputs); Ctrl-C exits 130 after saying what was kept and how to continue; usage errors exit 2 (Typer);
+``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations

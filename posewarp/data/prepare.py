@@ -292,8 +292,9 @@ def run(plan: Plan, out: str | os.PathLike, *, overwrite: bool = False, workers:
     write_patn_csv(out / "annotations.csv", annotations)
     seen = sum(int(visible(s.keypoints[n]).sum()) for s in plan.splits.values() for n in s.names if n in s.keypoints)
     if seen and report.points_outside > OUTSIDE_NOTE * seen:
-        report.notes.append(f"{report.points_outside} of {seen} keypoints fell outside the {plan.size[0]}x{plan.size[1]} "
-                            "images and were made missing: check the coordinate frame of the list files")  # fmt: skip
+        h, w = plan.size
+        report.notes.append(f"{report.points_outside} of {seen} keypoints fell outside the {h}x{w} images and were "
+                            "made missing: check the coordinate frame of the list files")  # fmt: skip
     report.seconds = time.perf_counter() - start
     _write_meta(out, plan, "complete", report)
     return report

@@ -42,9 +42,9 @@ class Framing:
         if (round(rw), round(rh)) != (w, h):
             steps.append(f"cropped to {round(rh)}x{round(rw)} at x={round(x0)}, y={round(y0)} around the person")
         pad = [max(0.0, -x0), max(0.0, -y0), max(0.0, x0 + rw - w), max(0.0, y0 + rh - h)]
-        if any(p >= 0.5 for p in pad):
-            steps.append("padded white by " + ", ".join(f"{round(p)} px {side}" for p, side in
-                                                          zip(pad, ("left", "top", "right", "bottom")) if p >= 0.5))  # fmt: skip
+        sides = [f"{round(p)} px {side}" for p, side in zip(pad, ("left", "top", "right", "bottom")) if p >= 0.5]
+        if sides:
+            steps.append("padded white by " + ", ".join(sides))
         steps.append(f"scaled by {self.fit.scale_x:.3g} to {mh}x{mw}")
         return (f"the {h}x{w} (HxW) source is fitted to the network's trained {mh}x{mw}: {'; '.join(steps)}; the "
                 f"result is composited back over that region, at {h}x{w}")  # fmt: skip
