@@ -126,3 +126,18 @@ def test_an_option_the_design_does_not_read_is_refused(small_world, tmp_path):
     assert not (tmp_path / "runs").exists()
     result = run([*base, "--design", "paper", "--matcher-steps", "0", "--dry-run"])  # a design with a matcher
     assert result.returncode == 0, result.stderr
+
+
+def test_eval_says_which_given_inputs_its_metrics_do_not_use(small_world, tmp_path):
+    w = small_world
+    (tmp_path / "inception.pth").write_bytes(b"never read")
+    result = run(["eval", "--pred", w / "images", "--gt", w / "images", "--metrics", "ssim", "--keypoints",
+                  w / "keypoints", "--fid-real", w / "images", "--inception-weights", tmp_path / "inception.pth",
+                  "--json", "--device", "cpu"])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    notes = [n for n in json.loads(result.stdout)["notes"] if "is not used" in n]
+    assert [n.split()[0] for n in notes] == ["--inception-weights", "--keypoints", "--fid-real"]
+    assert "for fid, is, mask-is" in notes[0] and "for mask-ssim, mask-is, pckh" in notes[1]
+    result = run(["eval", "--pred", w / "images", "--gt", w / "images", "--metrics", "ssim,mask-ssim", "--keypoints",
+                  w / "keypoints", "--json", "--device", "cpu"])  # fmt: skip
+    assert result.returncode == 0 and not [n for n in json.loads(result.stdout)["notes"] if "is not used" in n]

@@ -40,6 +40,17 @@ FID_MIN_IMAGES = 2048  # below the feature dimension the covariance is singular 
 
 OPTIONS = {"inception-fid": "--inception-weights", "alexnet": "--alexnet-weights", "lpips-alex": "--lpips-weights",
            "openpose": "--openpose-weights"}  # fmt: skip
+# Which metrics read each optional input: an input given for none of the chosen metrics is said, not ignored.
+READERS = {"inception-fid": ("fid", "is", "mask-is"), "alexnet": ("lpips",), "lpips-alex": ("lpips",),
+           "openpose": ("pckh",), "--keypoints": ("mask-ssim", "mask-is", "pckh"), "--fid-real": ("fid",)}  # fmt: skip
+
+
+def unused_inputs(wanted, weights: dict, keypoints, fid_real) -> list[str]:
+    """Notes for the inputs given that none of the ``wanted`` metrics reads."""
+    given = [OPTIONS[k] for k in weights] + [o for o, v in (("--keypoints", keypoints), ("--fid-real", fid_real)) if v]
+    readers = {OPTIONS.get(k, k): v for k, v in READERS.items()}
+    return [f"{option} is not used: it is for {', '.join(readers[option])}, none of which is among the metrics"
+            for option in given if not set(readers[option]) & set(wanted)]  # fmt: skip
 
 
 def _require(name: str, weights: dict) -> Path:
@@ -353,6 +364,7 @@ def evaluate(
     results, notes = scorer.results(real)
     if keypoint_note:
         notes.append(keypoint_note)
+    notes += unused_inputs(wanted, weights, keypoints, fid_real)
     return {
         "protocol": proto.name,
         "settings": proto.describe(),
