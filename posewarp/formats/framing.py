@@ -53,14 +53,16 @@ class Framing:
         """The photo with the region replaced by ``result`` (the network's ``(mh, mw, 3)`` output)."""
         if self.identity:
             return result
-        h, w = self.photo_size
+        (h, w), (mh, mw) = self.photo_size, self.model_size
         m = self.fit.matrix()  # photo -> network pixels: with WARP_INVERSE_MAP, each photo pixel samples the result
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        back = cv2.warpAffine(result, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        cover = cv2.warpAffine(np.ones(result.shape[:2], np.float32), m, (w, h), flags=flags,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[..., None]  # fmt: skip
-        mixed = photo.astype(np.float32) * (1 - cover) + back.astype(np.float32) * cover
-        return np.clip(np.round(mixed), 0, 255).astype(np.uint8)
+        back = cv2.warpAffine(result, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        u = np.arange(w) * m[0, 0] + m[0, 2]  # where each photo column and row fall in the network's pixels
+        v = np.arange(h) * m[1, 1] + m[1, 2]
+        cover = ((v >= -0.5) & (v <= mh - 0.5))[:, None] & ((u >= -0.5) & (u <= mw - 0.5))[None, :]
+        out = photo.copy()
+        out[cover] = back[cover]
+        return out
 
 
 def person_box(labels: np.ndarray, keypoints: np.ndarray) -> tuple[float, float, float, float] | None:
