@@ -52,6 +52,15 @@ def enospc_at(owner, name, n):
 """
 
 
+# ... or cap the process's address space at what it holds now plus 400 MiB, as `ulimit -v` on a shared cluster
+# does: a read that reserves more than the file holds (f.read(1 GiB)) fails with MemoryError under it.
+ULIMIT_V = """
+import resource
+size = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmSize:'))
+resource.setrlimit(resource.RLIMIT_AS, ((size << 10) + (400 << 20), resource.getrlimit(resource.RLIMIT_AS)[1]))
+"""
+
+
 def run(args, *, setup: str = "", env: dict | None = None, timeout: float = 600, cwd=None,
         wrap: list[str] | None = None) -> subprocess.CompletedProcess:  # fmt: skip
     """``posewarp ARGS`` in its own process; ``setup`` is Python run before ``main`` (patches).
