@@ -126,6 +126,15 @@ def test_a_snapshot_of_nan_or_absurd_weights_or_width_is_refused_on_load(world, 
         transfer_error(world, tmp_path, pose, str(snap), words, extra=("--stage2", snap))
 
 
+def test_running_out_of_memory_anywhere_is_one_line(world, tmp_path):
+    """What no check foresees (a huge batch on a small machine) still ends in one line, not a traceback."""
+    setup = "from posewarp.data import packer\npacker.Inputs.load = lambda *a, **k: bytearray(1 << 62)\n"
+    result = run(["pack", "--images", world / "images", "--keypoints", world / "keypoints", "--parsing",
+                  world / "parsing", "--pairs", world / "pairs-train.csv", "--out", tmp_path / "d.h5"], setup=setup)
+    assert result.returncode == 1
+    one_line_error(result.stderr, "out of memory", "ulimit -v")
+
+
 def test_reads_reserve_only_what_a_file_holds_under_ulimit_v(world, tmp_path):
     """The process may grow 400 MiB past what it holds when it starts: every input read whole used to reserve
     the 1 GiB limit up front, a MemoryError on the first image. (Hostile items under the same cap:

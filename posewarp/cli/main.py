@@ -54,6 +54,13 @@ def main(argv: list[str] | None = None) -> None:
         code = 2 if isinstance(exc, UsageError) else 1
         _exit_past_a_broken_hdf5(code)
         sys.exit(code)
+    except MemoryError:
+        if state["debug"]:
+            raise
+        print("error: out of memory (the process's limit, `ulimit -v`, or the machine's); lower --batch-size or "
+              "--workers where the command has them, or raise the limit", file=sys.stderr)  # fmt: skip
+        _exit_past_a_broken_hdf5(1)
+        sys.exit(1)
     except SystemExit as exc:
         if exc.code == 130:
             print(f"interrupted: {note_of(exc) or 'stopped by Ctrl-C'}", file=sys.stderr)
