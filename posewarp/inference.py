@@ -140,7 +140,7 @@ class TransferPipeline:
         image = images.to_uint8(out["image"][0])
         return TransferResult(
             image=image,
-            full=framing.composite(src_rgb, image),
+            full=framing.composite(src_rgb, image, out["parsing"][0].cpu().numpy(), src_labels),
             parsing=out["parsing"][0].to(torch.uint8).cpu().numpy(),
             target_keypoints=target,
             source=rgb,

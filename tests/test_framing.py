@@ -51,3 +51,22 @@ def test_a_person_wider_than_any_region_inside_the_photo_is_padded_and_said():
     kp = np.zeros((18, 3), np.float32)
     kp[4] = (12, 130, 1)
     assert framing.fit.keypoints(kp)[4, 2] == 1  # a hand at the far left stays in the frame
+
+
+def test_only_the_generated_person_goes_back_and_the_source_person_is_filled_in():
+    photo = np.full((256, 256, 3), (40, 90, 160), np.uint8)  # a plain background
+    labels, kp = person(256, 256, (100, 40, 160, 230))
+    photo[labels > 0] = (250, 10, 10)  # the source person, in red
+    framing = frame_person((256, 256), (128, 64), labels, kp)
+    result = np.full((128, 64, 3), 128, np.uint8)
+    result[10:60, 40:60] = (10, 250, 10)  # the generated person, in green, right of where the source stood
+    target = np.zeros((128, 64), np.uint8)
+    target[10:60, 40:60] = 5
+    out = framing.composite(photo, result, target, labels).astype(int)
+    m = framing.fit.matrix()
+    x0 = int(np.ceil((40 - m[0, 2]) / m[0, 0])) + 4  # the green block's left edge, in photo pixels, plus the edge
+    y0 = int(np.ceil((10 - m[1, 2]) / m[1, 1])) + 4
+    assert np.abs(out[y0 + 20, x0 + 10] - (10, 250, 10)).max() <= 2  # the generated person is there
+    assert np.abs(out[200, 110] - (40, 90, 160)).max() <= 8  # where the source person stood: the background again
+    assert (out[:, :90] == photo[:, :90]).all() and (out[235:] == photo[235:]).all()  # elsewhere: the photo, untouched
+    assert not (out == (128, 128, 128)).all(axis=2).any()  # the network's own background is not pasted

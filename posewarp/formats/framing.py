@@ -4,9 +4,10 @@ A network sees people at the aspect ratio it was trained at. :func:`frame_person
 that aspect, as large as the photo allows and centred on the person (the foreground of the parsing and the
 visible keypoints); only when the person does not fit such a region does it grow beyond the photo (the rest is
 padded white). The region is scaled to the network's size with one :class:`~posewarp.formats.geometry.Fit`
-(the same transform for image, labels and keypoints), and :meth:`Framing.composite` puts the network's output
-back over that region of the full-size photo, so the result has the photo's resolution. A photo of the network's
-own size is used as it is.
+(the same transform for image, labels and keypoints), and :meth:`Framing.composite` puts the generated person
+(the predicted parsing's foreground, with a soft edge) back into the full-size photo, whose source person is
+first filled in from the background around it, so the result has the photo's resolution and background. A photo
+of the network's own size is used as it is.
 """
 
 from __future__ import annotations
@@ -47,10 +48,15 @@ class Framing:
             steps.append("padded white by " + ", ".join(sides))
         steps.append(f"scaled by {self.fit.scale_x:.3g} to {mh}x{mw}")
         return (f"the {h}x{w} (HxW) source is fitted to the network's trained {mh}x{mw}: {'; '.join(steps)}; the "
-                f"result is composited back over that region, at {h}x{w}")  # fmt: skip
+                f"generated person is composited back into the {h}x{w} image")  # fmt: skip
 
-    def composite(self, photo: np.ndarray, result: np.ndarray) -> np.ndarray:
-        """The photo with the region replaced by ``result`` (the network's ``(mh, mw, 3)`` output)."""
+    def composite(self, photo: np.ndarray, result: np.ndarray, target_labels: np.ndarray | None = None,
+                  source_labels: np.ndarray | None = None) -> np.ndarray:
+        """The photo with the network's ``(mh, mw, 3)`` output put back over the region.
+
+        With the labels (``target_labels``: the predicted parsing in the network's frame; ``source_labels``: the
+        source's parsing in the photo's), only the generated person is put back, with a soft edge, over the photo
+        whose source person is filled in from the background around it; without them the whole region is."""
         if self.identity:
             return result
         (h, w), (mh, mw) = self.photo_size, self.model_size
@@ -60,9 +66,46 @@ class Framing:
         u = np.arange(w) * m[0, 0] + m[0, 2]  # where each photo column and row fall in the network's pixels
         v = np.arange(h) * m[1, 1] + m[1, 2]
         cover = ((v >= -0.5) & (v <= mh - 0.5))[:, None] & ((u >= -0.5) & (u <= mw - 0.5))[None, :]
-        out = photo.copy()
-        out[cover] = back[cover]
-        return out
+        if target_labels is None or source_labels is None:
+            out = photo.copy()
+            out[cover] = back[cover]
+            return out
+        edge = max(1, round(1 / self.fit.scale_x))  # one network pixel, in photo pixels
+        person = cv2.warpAffine((target_labels > 0).astype(np.float32), m, (w, h),
+                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0)  # fmt: skip
+        alpha = cv2.GaussianBlur(cv2.dilate(person, np.ones((2 * edge + 1,) * 2, np.uint8)), (0, 0), edge)
+        alpha = np.clip(alpha, 0.0, 1.0) * cover
+        gone = cv2.dilate((source_labels > 0).astype(np.uint8), np.ones((2 * edge + 1,) * 2, np.uint8)) > 0
+        base = fill_background(photo, gone)
+        mixed = base.astype(np.float32) * (1 - alpha[..., None]) + back.astype(np.float32) * alpha[..., None]
+        return np.clip(np.round(mixed), 0, 255).astype(np.uint8)
+
+
+FILL_SIDE = 1024  # the background fill runs at most at this size (a 12-megapixel photo would take seconds)
+
+
+def fill_background(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``photo`` with the ``mask`` pixels filled from their surroundings (OpenCV's Telea inpainting), so that the
+    source person does not show through where the generated person does not cover it."""
+    if not mask.any():
+        return photo
+    ys, xs = np.nonzero(mask)
+    pad = 16
+    y0, y1, x0, x1 = max(0, ys.min() - pad), min(mask.shape[0], ys.max() + pad + 1), max(0, xs.min() - pad), \
+        min(mask.shape[1], xs.max() + pad + 1)  # fmt: skip
+    crop, hole = photo[y0:y1, x0:x1], mask[y0:y1, x0:x1].astype(np.uint8)
+    shrink = min(1.0, FILL_SIDE / max(crop.shape[:2]))
+    if shrink < 1:
+        small = (max(1, round(crop.shape[1] * shrink)), max(1, round(crop.shape[0] * shrink)))
+        filled = cv2.inpaint(cv2.resize(crop, small, interpolation=cv2.INTER_AREA),
+                             cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST), 3, cv2.INPAINT_TELEA)  # fmt: skip
+        filled = cv2.resize(filled, crop.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    else:
+        filled = cv2.inpaint(crop, hole, 3, cv2.INPAINT_TELEA)
+    out = photo.copy()
+    region = out[y0:y1, x0:x1]
+    region[hole > 0] = filled[hole > 0]
+    return out
 
 
 def person_box(labels: np.ndarray, keypoints: np.ndarray) -> tuple[float, float, float, float] | None:
