@@ -156,3 +156,17 @@ def test_prepare_reads_a_list_file_s_frame_from_its_values(tmp_path):
 
     one_line_error(result.stderr, "fasion-annotation-test.csv", "neither the 256x176 crop nor the 256x256")
     assert not (tmp_path / "o3").exists()
+
+
+def test_prepare_refuses_a_market_list_file_in_another_frame(tmp_path):
+    root = tmp_path / "market"
+    market_tree(root)
+    kp = np.zeros((18, 3), np.float32)
+    kp[0], kp[1], kp[8] = (80, 40, 1), (90, 80, 1), (100, 200, 1)  # a 2x copy: most points beyond 64x128
+    K.write_patn_csv(root / "market-annotation-test.csv", {n: kp for n in MARKET_TEST})
+    result = run(["prepare", "market", root, "--out", tmp_path / "o"])
+    assert result.returncode == 1
+    from faults import one_line_error
+
+    one_line_error(result.stderr, "market-annotation-test.csv", "beyond the 64x128 crops", "not in Market-1501's frame")
+    assert not (tmp_path / "o").exists()
