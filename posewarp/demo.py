@@ -82,7 +82,7 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     from posewarp.metrics.evaluate import evaluate
     from posewarp.synth import generate
     from posewarp.training import configure, train
-    from posewarp.transfer import transfer_dataset
+    from posewarp.transfer_batch import transfer_dataset
 
     plan = plan or PLANS["quick" if quick else "full"]
     if recipe is not None:

@@ -14,6 +14,11 @@ class PosewarpError(Exception):
         super().__init__(f"{self.path}: {message}" if self.path else message)
 
 
+class UsageError(PosewarpError):
+    """Options that contradict each other (two outputs, or an output and an input, given as the same file):
+    one line and exit code 2, as any other usage error."""
+
+
 class WeightsMissingError(PosewarpError):
     """A pretrained file is not on disk; the message names the command that downloads it."""
 

@@ -6,9 +6,10 @@ the Stage I parsing generator, the Warping-GAN generator and its geometric match
 
 Paper section 3 at test time: Stage I predicts the target parsing from the source parsing and the target
 pose; the geometric matcher estimates the affine+TPS grid between the source parsing and that predicted
-parsing; Stage II renders the source appearance into it. The source is fitted (padded) to the size the
-networks were trained at, and the target skeleton is fitted to the source's body (``pose_fit``) unless
-``align=False``.
+parsing; Stage II renders the source appearance into it. The networks work on a region of the source of their
+trained aspect ratio around the person, scaled to their size, and the result is composited back into the
+full-size source (``formats/framing.py``); the target skeleton is fitted to the source's body (``pose_fit``)
+unless ``align=False``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from posewarp.config import ModelConfig
 from posewarp.errors import PosewarpError
 from posewarp.formats import heatmaps, images
 from posewarp.formats import parsing as P
-from posewarp.formats.geometry import Fit
+from posewarp.formats.framing import Framing, frame_person
 from posewarp.formats.keypoints import check_shape
 from posewarp.models import predict_parsing, transformation_grids, uses_matcher
 from posewarp.nn import grids
@@ -49,6 +50,7 @@ def shipped_weights(kind: str) -> Path:
 @dataclass
 class TransferResult:
     image: np.ndarray  # (H, W, 3) uint8, at the networks' size
+    full: np.ndarray  # (H, W, 3) uint8, at the source's size: ``image`` composited over the source (framing.py)
     parsing: np.ndarray  # (H, W) uint8, Stage I's predicted target parsing
     target_keypoints: np.ndarray  # (18, 3) the target pose as used (fitted), in output pixels
     source: np.ndarray  # (H, W, 3) uint8, the source as fed to the networks
@@ -116,12 +118,17 @@ class TransferPipeline:
 
     # -- one person, numpy in, numpy out ---------------------------------------------------------
 
+    def framing(self, src_rgb: np.ndarray, src_keypoints: np.ndarray, src_labels: np.ndarray) -> Framing:
+        """Where in the source the networks work (their trained aspect, around the person; ``framing.py``)."""
+        return frame_person(src_rgb.shape[:2], self.size, src_labels, check_shape(src_keypoints))
+
     def __call__(self, src_rgb: np.ndarray, src_keypoints: np.ndarray, src_labels: np.ndarray,
-                 tgt_keypoints: np.ndarray, *, align: bool = True) -> TransferResult:
+                 tgt_keypoints: np.ndarray, *, align: bool = True, framing: Framing | None = None) -> TransferResult:
         src_keypoints, tgt_keypoints = check_shape(src_keypoints), check_shape(tgt_keypoints)
         if src_labels.shape != src_rgb.shape[:2]:
             raise PosewarpError(f"the source parsing is {src_labels.shape}, the image {src_rgb.shape[:2]}")
-        fit = Fit.between(src_rgb.shape[:2], self.size, "pad")
+        framing = framing or self.framing(src_rgb, src_keypoints, src_labels)
+        fit = framing.fit
         rgb, labels, kp = fit.image(src_rgb), fit.labels(src_labels), fit.keypoints(src_keypoints)
         target = fit_pose(tgt_keypoints, kp) if align else fit.keypoints(tgt_keypoints)
         out = self.run({
@@ -130,8 +137,10 @@ class TransferPipeline:
             "src_keypoints": torch.as_tensor(kp, dtype=torch.float32)[None],
             "tgt_keypoints": torch.as_tensor(target, dtype=torch.float32)[None],
         })
+        image = images.to_uint8(out["image"][0])
         return TransferResult(
-            image=images.to_uint8(out["image"][0]),
+            image=image,
+            full=framing.composite(src_rgb, image, out["parsing"][0].cpu().numpy(), src_labels),
             parsing=out["parsing"][0].to(torch.uint8).cpu().numpy(),
             target_keypoints=target,
             source=rgb,

@@ -106,6 +106,27 @@ def _check_fit(kind: str, config: TrainConfig, network: str, weights: dict[str, 
         raise PosewarpError(f"the {network} weights do not fit the network in its config: {'; '.join(parts)}", path)
 
 
+MAX_WEIGHT = 1e6  # |value| of a trained weight or running statistic; beyond it activations overflow float16/32
+
+
+def check_values(network: str, weights: dict[str, torch.Tensor], path) -> None:
+    """Every floating-point tensor is finite and of a plausible size: a snapshot saved after training diverged
+    (all NaN) would otherwise render a flat picture that looks like a result."""
+    for key, tensor in weights.items():
+        if not tensor.is_floating_point() or tensor.numel() == 0:
+            continue
+        finite = torch.isfinite(tensor)
+        if not bool(finite.all()):
+            bad = int((~finite).sum())
+            raise PosewarpError(f"the {network} weight {key} holds {bad:,} of {tensor.numel():,} values that are "
+                                "NaN or infinite (saved after training diverged?); use an earlier snapshot",
+                                path)  # fmt: skip
+        top = float(tensor.abs().max())
+        if top > MAX_WEIGHT:
+            raise PosewarpError(f"the {network} weight {key} holds a value of {top:.3g}, beyond any trained network "
+                                f"(at most {MAX_WEIGHT:g}); use an earlier snapshot", path)  # fmt: skip
+
+
 def state_dict(module: nn.Module) -> dict[str, torch.Tensor]:
     """Weights of a module with any DDP / torch.compile wrapper removed, on the CPU."""
     module = getattr(module, "module", module)
@@ -170,6 +191,7 @@ def load_snapshot(
     if network not in weights:
         raise PosewarpError(f"snapshot has no {network!r} weights (it has {', '.join(weights) or 'none'})", path)
     _check_fit(kind, config, network, weights[network], path)
+    check_values(network, weights[network], path)
     module = build(kind, config, network)
     try:
         module.load_state_dict(doc["weights"][network])

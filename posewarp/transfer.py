@@ -7,8 +7,7 @@
 * The source keypoints and parsing: ``--src-pose`` / ``--src-parsing``, else the files ``posewarp keypoints``
   and ``posewarp parse`` write beside the image (``keypoints/<stem>.json`` and ``parsing/<stem>.png`` in
   the image's folder or its parent), else estimated with the registry's weights.
-* Batch mode renders every pair of an HDF5 pack split into ``OUT/pred/<from>___<to>.png`` with the
-  ground truth in ``OUT/gt/`` and ``OUT/pairs.csv`` + ``OUT/annotations.csv``, ready for ``posewarp eval``.
+* Batch mode (every pair of a pack) is ``transfer_batch.py``.
 """
 
 from __future__ import annotations
@@ -19,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posewarp.errors import PosewarpError
-from posewarp.formats import atomic, draw, images, jsonfile, outputs
+from posewarp.errors import PosewarpError, WeightsMissingError
+from posewarp.formats import atomic, clashes, draw, images, jsonfile, outputs
 from posewarp.formats import keypoints as K
 from posewarp.formats import parsing as P
 
@@ -30,10 +29,16 @@ ANIMATIONS = (".gif", ".mp4")
 # --- inputs -------------------------------------------------------------------------------------
 
 
-def _estimate_pose(rgb: np.ndarray, device: str, weights) -> np.ndarray:
+def _estimate_pose(rgb: np.ndarray, device: str, weights, hint: str) -> np.ndarray:
+    """The best person OpenPose finds; without its weights, an error that says ``hint`` (how to do without)."""
     from posewarp.preprocess.keypoints import KeypointEstimator
+    from posewarp.weights import another_way
 
-    people = KeypointEstimator(weights, device=device)(rgb)
+    try:
+        estimator = KeypointEstimator(weights, device=device)
+    except WeightsMissingError as exc:
+        raise another_way(exc, hint) from None
+    people = estimator(rgb)
     if len(people) == 0:
         raise PosewarpError("OpenPose found no person in the image")
     return K.select_person(people, "best")
@@ -70,7 +75,8 @@ def read_target_poses(spec: str, *, pose_format: str = "auto", person: int | Non
             formats.add(poses.format)
         fmt = "+".join(sorted(formats))
     elif path.is_file() and path.suffix.lower() in images.IMAGE_EXTENSIONS and pose_format == "auto":
-        return [(path.stem, _estimate_pose(images.read_image(path), device, weights))], "estimated (openpose)"
+        pose = _estimate_pose(images.read_image(path), device, weights, "or give --pose a pose file (JSON or CSV)")
+        return [(path.stem, pose)], "estimated (openpose)"
     elif path.exists() or path.is_symlink():  # a FIFO or device is refused by the reader, naming it
         if path.suffix.lower() not in (".json", ".csv") and pose_format == "auto":
             raise PosewarpError("unknown pose file type (use .json, .csv, an image or a folder)", path)
@@ -120,9 +126,9 @@ def source_inputs(src: Path, rgb: np.ndarray, *, src_pose=None, src_parsing=None
     origin = {}
     pose_file = Path(src_pose) if src_pose else _beside(src, "keypoints", ".json")
     if pose_file is not None:
-        kp, origin["keypoints"] = _source_pose(pose_file, src, rgb, pose_format if src_pose else "auto", person)
+        kp, origin["keypoints"] = _source_pose(pose_file, src, rgb, pose_format, person)
     else:
-        kp = _estimate_pose(rgb, device, keypoint_weights)
+        kp = _estimate_pose(rgb, device, keypoint_weights, "or give the source keypoints with --src-pose FILE")
         origin["keypoints"] = "estimated (openpose)"
     label_file = Path(src_parsing) if src_parsing else _beside(src, "parsing", ".png")
     if label_file is not None:
@@ -131,7 +137,13 @@ def source_inputs(src: Path, rgb: np.ndarray, *, src_pose=None, src_parsing=None
     else:
         from posewarp.preprocess.parser import HumanParser
 
-        labels = HumanParser(parser_weights, device=device)(rgb)
+        from posewarp.weights import another_way
+
+        try:
+            parser = HumanParser(parser_weights, device=device)
+        except WeightsMissingError as exc:
+            raise another_way(exc, "or give the source parsing with --src-parsing FILE") from None
+        labels = parser(rgb)
         origin["parsing"] = "estimated (schp-lip)"
     if labels.shape != rgb.shape[:2]:
         raise PosewarpError(f"parsing is {labels.shape[1]}x{labels.shape[0]} but the image is "
@@ -173,6 +185,37 @@ def write_animation(path: Path, frames: list[np.ndarray], fps: float) -> None:
         writer.release()
 
 
+def check_output_names(out, grid) -> None:
+    """``--out`` and ``--grid`` can be written (by extension), checked before anything is read or computed."""
+    images.check_output_name(out, "--out", ANIMATIONS)
+    images.check_output_name(grid, "--grid")
+
+
+def unique_frame_names(targets: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """Sequence frames under names that are distinct files (``a/x.jpg`` and ``b/x.jpg`` are both ``x``; names that
+    differ only in case are one file on macOS and Windows): a repeated name gets ``-2``, ``-3`` ...; a name
+    that cannot be a file name (empty, ``.``, a NUL byte, a path separator) becomes ``frame<N>``."""
+    seen, named = set(), []
+    for i, (name, kp) in enumerate(targets):
+        base = name if name not in ("", ".", "..") and not any(c in name for c in "/\\\x00") else f"frame{i:05d}"
+        base = base[:200]
+        candidate, n = base, 1
+        while candidate.lower() in seen:
+            n += 1
+            candidate = f"{base}-{n}"
+        seen.add(candidate.lower())
+        named.append((candidate, kp))
+    return named
+
+
+def pose_files(spec: str) -> list[Path]:
+    """The files ``--pose`` names (a file, or a folder's JSON files), for the output checks; none for an inline row."""
+    path = Path(spec)
+    if path.is_dir():
+        return sorted(path.glob("*.json"))
+    return [path] if path.exists() else []
+
+
 def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike | None = None, *, src_pose=None,
              src_parsing=None, stage1=None, stage2=None, align: bool = True, grid: str | os.PathLike | None = None,
              device: str = "auto", fps: float = 8.0, keypoint_weights=None, parser_weights=None,
@@ -185,166 +228,83 @@ def transfer(src: str | os.PathLike, pose: str, out: str | os.PathLike | None = 
     ``out`` the result is ``<src stem>-<pose stem>.png`` (``.gif`` for a sequence) in the current folder."""
     from posewarp.inference import TransferPipeline
     from posewarp.interrupt import graceful
+    from posewarp.snapshots import resolve_snapshot
 
     src = Path(src)
     if not 0.1 <= fps <= 120:  # also refuses NaN
         raise PosewarpError(f"--fps must be a number from 0.1 to 120, got {fps}")
-    if grid is not None:
-        outputs.check_file(grid)
-        outputs.check_not_input(grid, src)
+    for given in (out, grid):
+        if given is not None:
+            outputs.check_file(given)
+    check_output_names(out, grid)
+    src_pose = Path(src_pose) if src_pose else None
+    src_parsing = Path(src_parsing) if src_parsing else None
+    found_pose = src_pose or _beside(src, "keypoints", ".json")
+    found_parsing = src_parsing or _beside(src, "parsing", ".png")
+    places = clashes.Places()  # every input and output compared before any pose is read or estimated
+    places.read(src, "the source image SRC", option=True)
+    for path in pose_files(pose):
+        places.read(path, "--pose", option=True)
+    places.read(found_pose, "--src-pose" if src_pose else "the source keypoints found beside the image",
+                option=src_pose is not None)  # fmt: skip
+    places.read(found_parsing, "--src-parsing" if src_parsing else "the source parsing found beside the image",
+                option=src_parsing is not None)  # fmt: skip
+    for which, given in (("stage1", stage1), ("stage2", stage2)):
+        if given is not None and Path(given).exists():
+            places.read(resolve_snapshot(given), f"--{which}", option=True)
+    places.write(out, "--out", option=True)
+    places.write(grid, "--grid", option=True)
     targets, pose_note = read_target_poses(pose, pose_format=pose_format, person=person, device=device,
                                            weights=keypoint_weights)  # fmt: skip
     if out is None:
         out = f"{src.stem}-{targets[0][0]}.png" if len(targets) == 1 else f"{src.stem}-{Path(pose).stem}.gif"
+        places.write(outputs.check_file(out), "the output (named after SRC and --pose)")
     out = Path(out)
-    outputs.check_file(out)
-    outputs.check_not_input(out, src, grid and Path(grid))
-    if out.suffix.lower() not in (".png", ".jpg", ".jpeg", *ANIMATIONS):
-        raise PosewarpError("--out must end in .png or .jpg (or .gif/.mp4 for a pose sequence)", out)
     sequence = len(targets) > 1 or out.suffix.lower() in ANIMATIONS
     if sequence and out.suffix.lower() not in ANIMATIONS:
         raise PosewarpError(f"a pose sequence ({len(targets)} poses) needs --out ending in .gif or .mp4", out)
     frames_dir = out.with_name(f"{out.stem}-frames")
+    targets = unique_frame_names(targets) if sequence else targets
     if sequence:
         outputs.check_folder(frames_dir)
+        for name, _ in targets:
+            places.write(frames_dir / f"{name}.png", f"frame {name!r} of --out")
     rgb = images.read_image(src)
-    src_kp, labels, origin = source_inputs(src, rgb, src_pose=src_pose, src_parsing=src_parsing, device=device,
-                                           keypoint_weights=keypoint_weights, parser_weights=parser_weights,
-                                           pose_format=pose_format, person=src_person)  # fmt: skip
+    src_kp, labels, origin = source_inputs(src, rgb, src_pose=found_pose, src_parsing=found_parsing,
+                                           device=device, keypoint_weights=keypoint_weights,
+                                           parser_weights=parser_weights,
+                                           pose_format=pose_format if src_pose else "auto",
+                                           person=src_person)  # fmt: skip
     origin["pose"] = f"{pose} ({pose_note})"
     pipeline = TransferPipeline.load(stage1, stage2, device=device, size=size)
+    framing = pipeline.framing(rgb, src_kp, labels)
+    notes = [n for n in (framing.describe(), synthetic_note(stage1, stage2, rgb.shape[:2], pipeline.size)) if n]
     results, written = [], []
     note = (lambda: f"{len(results)} of {len(targets)} frames are in {frames_dir}; {out} was not written"
             if sequence else f"{out} was not written")  # fmt: skip
     with graceful(note, immediate=True):
         for name, kp in targets:
-            results.append(pipeline(rgb, src_kp, labels, kp, align=align))
+            results.append(pipeline(rgb, src_kp, labels, kp, align=align, framing=framing))
             if sequence:
-                images.write_image(frames_dir / f"{name}.png", results[-1].image)
+                images.write_image(frames_dir / f"{name}.png", results[-1].full)
     if sequence:
-        write_animation(out, [r.image for r in results], fps)
+        write_animation(out, [r.full for r in results], fps)
         written += [str(out), str(frames_dir)]
     else:
-        images.write_image(out, results[0].image)
+        images.write_image(out, results[0].full)
         written.append(str(out))
     if grid is not None:
         images.write_image(Path(grid), draw.grid([result_row(r) for r in results], GRID_TITLES))
         written.append(str(grid))
     return {"source": str(src), "poses": [n for n, _ in targets], "inputs": origin, "size": list(pipeline.size),
-            "written": written, "device": str(pipeline.device)}
+            "output_size": list(rgb.shape[:2]), "notes": notes, "written": written, "device": str(pipeline.device)}
 
 
-def _stem(name: str) -> str:
-    """An image name without its extension, relative folders kept (``MEN/Denim/01_1_front``)."""
-    return Path(name).with_suffix("").as_posix()
-
-
-def batch_outputs(dataset, n: int, data) -> list[tuple[str, str]]:
-    """``(pred, gt)`` file names relative to OUT of the first ``n`` pairs: ``pred/<from>___<to>.png`` and
-    ``gt/<to>.png`` with the relative paths of the names kept (DeepFashion's subfolders), which is what
-    ``posewarp eval --pairs`` looks for. Names that could leave OUT, or two pairs that would write one file,
-    are refused before anything is rendered."""
-    from posewarp.data.sources import check_name
-
-    planned, owner, gt_owner = [], {}, {}
-    for i in range(n):
-        src_name, tgt_name = dataset.pair_names(i)
-        for name in (src_name, tgt_name):
-            if check_name(name):
-                raise PosewarpError(f"pair {i}: name {name!r}: {check_name(name)}", data)
-        pred, gt = f"pred/{_stem(src_name)}___{_stem(tgt_name)}.png", f"gt/{_stem(tgt_name)}.png"
-        if owner.setdefault(pred, (src_name, tgt_name)) != (src_name, tgt_name):
-            raise PosewarpError(f"pairs {owner[pred]} and {(src_name, tgt_name)} would both write {pred}; "
-                                "give the images distinct names", data)  # fmt: skip
-        if gt_owner.setdefault(gt, tgt_name) != tgt_name:
-            raise PosewarpError(f"images {gt_owner[gt]!r} and {tgt_name!r} would both write {gt}; "
-                                "give the images distinct names", data)  # fmt: skip
-        planned.append((pred, gt))
-    return planned
-
-
-PROGRESS = ".transfer-progress.json"  # batch mode: what an interrupted run was rendering, for the next run
-
-
-def _progress_doc(data, split: str, n: int, stage1, stage2, size) -> dict:
-    """What a batch run renders: the pack, split, pair count and snapshots (path, size, mtime) and the size."""
-    from posewarp.inference import shipped_weights
-    from posewarp.snapshots import resolve_snapshot
-
-    def ident(path):
-        path = Path(path).resolve()
-        st = path.stat()
-        return [str(path), st.st_size, st.st_mtime_ns]
-
-    snaps = [resolve_snapshot(s or shipped_weights(k)) for s, k in ((stage1, "stage1"), (stage2, "stage2"))]
-    return {"data": ident(data), "split": split, "pairs": n, "stage1": ident(snaps[0]), "stage2": ident(snaps[1]),
-            "size": list(size)}
-
-
-def _read_progress(path: Path) -> dict | None:
-    try:
-        return jsonfile.read(path)
-    except PosewarpError:
+def synthetic_note(stage1, stage2, source_size: tuple[int, int], size: tuple[int, int]) -> str | None:
+    """Said once when the shipped demo weights (trained on the synthetic mannequin world only, at their own size)
+    run on an image of another size: a photo, most likely, on which they cannot do well."""
+    if (stage1 is not None and stage2 is not None) or tuple(source_size) == tuple(size):
         return None
-
-
-def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike, *, stage1=None, stage2=None,
-                     device: str = "auto", batch_size: int = 16, limit: int | None = None,
-                     grid: str | os.PathLike | None = None, show_progress: bool = True) -> dict:
-    """Render every pair of a pack split; writes ``pred/``, ``gt/``, ``pairs.csv`` and ``annotations.csv``.
-
-    Ctrl-C keeps the pairs rendered so far; running the same command again (same pack, split, snapshots)
-    renders only the rest. ``pairs.csv`` and ``annotations.csv`` are written when every pair is done."""
-    import torch
-
-    from posewarp.console import track
-    from posewarp.data import PairDataset
-    from posewarp.inference import TransferPipeline
-    from posewarp.interrupt import graceful
-
-    out = Path(out)
-    outputs.check_folder(out)
-    if grid is not None:
-        outputs.check_file(grid)
-    dataset = PairDataset(data, split, maps=False)
-    n = len(dataset) if limit is None else min(limit, len(dataset))
-    if n == 0:
-        raise PosewarpError(f"split {split!r} has no pairs", data)
-    planned = batch_outputs(dataset, n, data)
-    pipeline = TransferPipeline.load(stage1, stage2, device=device, size=dataset.image_size)
-    shown = set(np.linspace(0, n - 1, min(8, n)).round().astype(int).tolist()) if grid is not None else set()
-    progress_file, doc = out / PROGRESS, _progress_doc(data, split, n, stage1, stage2, pipeline.size)
-    resuming = progress_file.is_file() and _read_progress(progress_file) == doc
-    todo = [i for i, (pred, gt) in enumerate(planned)
-            if not (resuming and i not in shown and (out / pred).is_file() and (out / gt).is_file())]  # fmt: skip
-    atomic.write_text(progress_file, json.dumps(doc))
-    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, todo), batch_size=batch_size)
-    rows, done = [], n - len(todo)
-    note = lambda: f"{done} of {n} pairs are rendered in {out}; run the same command again to render the rest"  # noqa: E731
-    with graceful(note, immediate=True):
-        for batch in track(loader, "transfer", total=len(loader), show=show_progress):
-            result = pipeline.run(batch)
-            fake = images.to_uint8(result["image"])
-            real = images.to_uint8(batch["tgt_image"])
-            for i in range(len(fake)):
-                index = int(batch["index"][i])
-                pred, gt = planned[index]
-                images.write_image(out / pred, fake[i])
-                images.write_image(out / gt, real[i])
-                done += 1
-                if index in shown:
-                    size = fake[i].shape[:2]
-                    rows.append((index, [images.to_uint8(batch["src_image"][i]),
-                                         draw.pose_picture(batch["tgt_keypoints"][i].numpy(), size),
-                                         draw.parsing_picture(result["parsing"][i].cpu().numpy()), fake[i], real[i]]))
-    pairs = [dataset.pair_names(i) for i in range(n)]
-    annotations = {planned[i][1][len("gt/"):]: dataset.pair_keypoints(i)[1] for i in range(n)}
-    K.write_pairs_csv(out / "pairs.csv", pairs)
-    K.write_patn_csv(out / "annotations.csv", annotations)
-    if grid is not None:
-        images.write_image(Path(grid), draw.grid([row for _, row in sorted(rows, key=lambda r: r[0])],
-                                                 GRID_TITLES + ["real"]))  # fmt: skip
-    progress_file.unlink()
-    return {"data": str(data), "split": split, "pairs": n, "out": str(out), "size": list(pipeline.size),
-            "device": str(pipeline.device), "resumed_after": n - len(todo)}
-
+    return (f"the shipped demo weights were trained only on posewarp's synthetic mannequin world at "
+            f"{size[0]}x{size[1]}; on a photo expect a rough, mannequin-like person: train on your own data "
+            "(posewarp train) and pass --stage1/--stage2 for real photos")  # fmt: skip

@@ -32,6 +32,7 @@ class WeightFile:
     urls: tuple[str, ...]
     description: str
     source: str
+    sha256_prefix: str | None = None  # what the publisher gives when no full sha256 is known (torch hub names)
 
 
 REGISTRY: dict[str, WeightFile] = {
@@ -84,8 +85,10 @@ REGISTRY: dict[str, WeightFile] = {
         "authors' Google Drive id 1E5YwNKW2VOEayK9mWCS3Kpsxf-3z04ZE",
         source="GoGoDuck912/Self-Correction-Human-Parsing (Li et al., TPAMI 2020), AugmentCE2P ResNet-101",
     ),
-    # Metric networks (posewarp eval). Checksums not verified here; the torch-hub style names carry the
-    # first 8 hex digits of each file's sha256 (6726825d, 7be5be79).
+    # Metric networks (posewarp eval). Full checksums not known here; the torch-hub style names carry the first
+    # 8 hex digits of each file's sha256 as their publishers give them (6726825d, 7be5be79), which are checked
+    # (as torch.hub's check_hash does); every file without a full sha256 is also checked to be a loadable
+    # checkpoint holding tensors before it is installed.
     "inception-fid": WeightFile(
         name="inception-fid",
         filename="pt_inception-2015-12-05-6726825d.pth",
@@ -94,6 +97,7 @@ REGISTRY: dict[str, WeightFile] = {
         urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",),
         description="Inception v3 of FID/IS (TF graph 2015-12-05, 2048-d pool3, 1008 classes)",
         source="TensorFlow inception-2015-12-05.tgz ported by mseitzer/pytorch-fid",
+        sha256_prefix="6726825d",
     ),
     "inception-torchvision": WeightFile(
         name="inception-torchvision",
@@ -104,6 +108,7 @@ REGISTRY: dict[str, WeightFile] = {
         description="torchvision's ImageNet Inception v3: the FID network of GFLA's script/metrics.py "
         "(eval --protocol gfla); GFLA-era torchvision fetched it as inception_v3_google-1a9a5a14.pth",
         source="torchvision (inception_v3 IMAGENET1K_V1, ported from TensorFlow's 2016 checkpoint)",
+        sha256_prefix="0cc3c7bd",
     ),
     "alexnet": WeightFile(
         name="alexnet",
@@ -113,6 +118,7 @@ REGISTRY: dict[str, WeightFile] = {
         urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",),
         description="AlexNet ImageNet weights, the LPIPS trunk (features only)",
         source="torchvision",
+        sha256_prefix="7be5be79",
     ),
     "lpips-alex": WeightFile(
         name="lpips-alex",
@@ -168,7 +174,8 @@ def expected_path(name: str) -> Path:
 def require(name: str, override: str | os.PathLike | None = None) -> Path:
     """The file to load: ``override`` when given (it must exist), else the downloaded registry file.
 
-    Raises ``WeightsMissingError`` naming ``posewarp weights download NAME`` and the expected path.
+    Raises ``WeightsMissingError`` naming ``posewarp weights download NAME`` and the expected path; the command
+    that called adds its own way around it (:func:`another_way`), since only it knows its options.
     """
     if override is not None:
         path = Path(override).expanduser()
@@ -181,9 +188,13 @@ def require(name: str, override: str | os.PathLike | None = None) -> Path:
     if path.parent.exists() and not path.parent.is_dir():
         raise PosewarpError("POSEWARP_HOME (where pretrained files live) is not a folder", path.parent)
     raise WeightsMissingError(
-        f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` "
-        f"(expected at {path}; --weights PATH uses another file)"
+        f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` (expected at {path})"
     )
+
+
+def another_way(exc: WeightsMissingError, hint: str) -> WeightsMissingError:
+    """The same error with a command's own way around the missing file (``--weights PATH uses another file``)."""
+    return WeightsMissingError(f"{exc.message}; {hint}", exc.path)
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -204,7 +215,12 @@ def check_file(spec: WeightFile, path: Path) -> tuple[bool, str]:
         if got != spec.sha256.lower():
             return False, f"sha256 {got}, expected {spec.sha256}"
         return True, "ok (size and sha256 match)"
-    return True, "present (no checksum known: checked for existence only)"
+    if spec.sha256_prefix is not None:
+        got = sha256_of(path)
+        if not got.startswith(spec.sha256_prefix.lower()):
+            return False, f"sha256 {got}, expected one starting {spec.sha256_prefix} (the publisher's prefix)"
+        return True, f"ok (sha256 starts with the publisher's {spec.sha256_prefix}; no full checksum known)"
+    return True, "present (no checksum known: checked to be a loadable checkpoint when downloaded)"
 
 
 def verify(name: str) -> tuple[bool, str]:
@@ -261,6 +277,14 @@ def download(name: str, *, url: str | None = None, show_progress: bool = True) -
     if not ok:
         part.unlink(missing_ok=True)
         raise PosewarpError(f"downloaded file for {name!r} is wrong ({message}); deleted it", url or urls[0])
+    if spec.sha256 is None:  # no full checksum: at least a checkpoint, not an HTML error page or a foreign file
+        from posewarp.tensor_file import check_checkpoint
+
+        try:
+            check_checkpoint(part)
+        except PosewarpError as exc:
+            part.unlink(missing_ok=True)
+            raise PosewarpError(f"downloaded file for {name!r} {exc.message}; deleted it", url or urls[0]) from None
     try:
         os.replace(part, final)
     except OSError as exc:

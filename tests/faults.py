@@ -52,14 +52,24 @@ def enospc_at(owner, name, n):
 """
 
 
-def run(args, *, setup: str = "", env: dict | None = None, timeout: float = 120, cwd=None,
+# ... or cap the process's address space at what it holds now plus 400 MiB, as `ulimit -v` on a shared cluster
+# does: a read that reserves more than the file holds (f.read(1 GiB)) fails with MemoryError under it.
+ULIMIT_V = """
+import resource
+size = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmSize:'))
+resource.setrlimit(resource.RLIMIT_AS, ((size << 10) + (400 << 20), resource.getrlimit(resource.RLIMIT_AS)[1]))
+"""
+
+
+def run(args, *, setup: str = "", env: dict | None = None, timeout: float = 600, cwd=None,
         wrap: list[str] | None = None) -> subprocess.CompletedProcess:  # fmt: skip
     """``posewarp ARGS`` in its own process; ``setup`` is Python run before ``main`` (patches).
 
     The process is forked from this one, which has imported torch already, so that a case costs a fraction of
     a second instead of a fresh interpreter's few seconds: it has its own signals (a real SIGINT or SIGKILL),
     exit code, stdout and stderr. ``wrap`` (a command put in front, e.g. ``unshare``) needs a fresh
-    interpreter: ``python -c`` under it."""
+    interpreter: ``python -c`` under it. ``timeout`` only stops a hung case: it is far above what a loaded 2-core
+    machine needs, so that no test depends on the machine being idle."""
     env = {"OMP_NUM_THREADS": "1", "COLUMNS": "200", **(env or {})}
     args = [str(a) for a in args]
     if wrap:

@@ -140,7 +140,7 @@ def test_readers_check_every_group_attribute_and_index(clean, tmp_path, capsys, 
         if "pairs/test" in f:
             f["pairs/test"][0] = [60, 61]
         damage(f)
-    code, _, err = cli(["transfer", "--data", bad, "--out", tmp_path / "r", "--device", "cpu"], capsys)
+    code, _, err = cli(["transfer", "--data", bad, "--out", tmp_path / "r", "--device", "cpu", "--fit-pack"], capsys)
     assert code == 1
     one_line_error(err, str(bad), words)
 

@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 from cli_runner import cli
-from faults import one_line_error, run
+from faults import ULIMIT_V, one_line_error, run
 
 from posewarp.errors import PosewarpError
 from posewarp.formats import images, jsonfile
@@ -132,7 +132,8 @@ def test_broken_csv_is_one_line_naming_file_and_line(tmp_path, capsys):
     assert code == 1 and one_line_error(err, str(nul), "line 2: a name contains a NUL byte")
 
 
-def test_pack_skips_and_reports_every_bad_item_and_packs_the_rest_subprocess(tmp_path):
+@pytest.mark.parametrize("cap", ["", ULIMIT_V], ids=["unlimited", "ulimit-v"])
+def test_pack_skips_and_reports_every_bad_item_and_packs_the_rest_subprocess(tmp_path, cap):
     w = tmp_path / "w"
     generate(w, identities=2, poses_per_identity=3, size=(32, 16), seed=0, test_fraction=0.0, show_progress=False)
     good = sorted(p.name for p in (w / "images").iterdir())
@@ -156,7 +157,7 @@ def test_pack_skips_and_reports_every_bad_item_and_packs_the_rest_subprocess(tmp
     rows.append((good[0], "x\x00y.png"))
     K.write_pairs_csv(w / "pairs-train.csv", rows)
     result = run(["pack", "--images", w / "images", "--keypoints", w / "keypoints", "--parsing", w / "parsing",
-                  "--pairs", w / "pairs-train.csv", "--out", tmp_path / "d.h5", "--json"], timeout=60)  # fmt: skip
+                  "--pairs", w / "pairs-train.csv", "--out", tmp_path / "d.h5", "--json"], setup=cap)  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     reasons = {item["name"]: item["reason"] for item in report["excluded"]}

@@ -15,7 +15,7 @@ from posewarp.errors import PosewarpError
 from posewarp.formats import keypoints as K
 from posewarp.metrics.evaluate import evaluate
 from posewarp.synth import generate
-from posewarp.transfer import transfer_dataset
+from posewarp.transfer_batch import transfer_dataset
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_csv_round_trips_names_with_commas_quotes_colons_and_line_breaks(tmp_pat
 def test_batch_transfer_keeps_subfolders_and_eval_scores_the_right_pairs(source, tmp_path, capsys):
     data = layout(source, tmp_path, ["MEN/a.png", "WOMEN/a.png", "WOMEN/b.png"])
     out = tmp_path / "results"
-    code, _, err = cli(["transfer", "--data", data, "--out", out, "--device", "cpu", "--json"], capsys)
+    code, _, err = cli(["transfer", "--data", data, "--out", out, "--device", "cpu", "--json", "--fit-pack"], capsys)
     assert code == 0, err
     preds = sorted(p.relative_to(out / "pred").as_posix() for p in (out / "pred").rglob("*.png"))
     assert preds == ["MEN/a___WOMEN/a.png", "MEN/a___WOMEN/b.png", "WOMEN/a___MEN/a.png", "WOMEN/a___WOMEN/b.png",
@@ -74,7 +74,8 @@ def test_batch_transfer_keeps_subfolders_and_eval_scores_the_right_pairs(source,
 
 def test_odd_names_survive_pack_transfer_and_eval(source, tmp_path):
     data = layout(source, tmp_path, ["a,b.png", "c:d.png", 'e"f.png'])
-    out = transfer_dataset(data, "test", tmp_path / "results", device="cpu", show_progress=False)["out"]
+    out = transfer_dataset(data, "test", tmp_path / "results", device="cpu", fit_pack=True,
+                           show_progress=False)["out"]
     pairs = K.read_pairs_csv(f"{out}/pairs.csv")
     assert sorted(pairs) == sorted((a, b) for a in ["a,b.png", "c:d.png", 'e"f.png']
                                    for b in ["a,b.png", "c:d.png", 'e"f.png'] if a != b)  # fmt: skip
@@ -86,12 +87,12 @@ def test_odd_names_survive_pack_transfer_and_eval(source, tmp_path):
 
 def test_names_that_collide_or_escape_are_refused_before_rendering(source, tmp_path, capsys):
     data = layout(source, tmp_path / "c", ["x.png", "x.jpg", "y.png"])
-    code, _, err = cli(["transfer", "--data", data, "--out", tmp_path / "r1", "--device", "cpu"], capsys)
+    code, _, err = cli(["transfer", "--data", data, "--out", tmp_path / "r1", "--device", "cpu", "--fit-pack"], capsys)
     assert code == 1 and "would both write" in one_line_error(err, str(data))
     assert not (tmp_path / "r1" / "pred").exists()
     data = layout(source, tmp_path / "e", ["p.png", "q.png"])
     with h5py.File(data, "a") as f:
         f["names"][0] = "../../escaped.png"
     with pytest.raises(PosewarpError, match="escapes the input folders"):
-        transfer_dataset(data, "test", tmp_path / "r2", device="cpu", show_progress=False)
+        transfer_dataset(data, "test", tmp_path / "r2", device="cpu", fit_pack=True, show_progress=False)
     assert not (tmp_path / "escaped.png").exists() and not (tmp_path / "r2" / "pred").exists()

@@ -1,8 +1,9 @@
 """Entry point: registers the commands and keeps the promise of one line per failure.
 
 ``PosewarpError`` (bad input, unwritable output) and any other ``OSError`` become ``error: PATH: what``
-and exit code 1; Ctrl-C exits 130 after saying what was kept and how to continue; usage errors exit 2
-(Typer); ``--debug`` shows the traceback instead.
+and exit code 1 (2 for a ``UsageError``: options that contradict each other, such as an output given as one of
+the inputs); Ctrl-C exits 130 after saying what was kept and how to continue; usage errors exit 2 (Typer);
+``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 # Each import registers its commands on `app` (one module per command).
 from posewarp.cli import commands  # noqa: F401,E402
 from posewarp.cli.app import app, state
-from posewarp.errors import PosewarpError
+from posewarp.errors import PosewarpError, UsageError
 from posewarp.interrupt import note_of
 
 
@@ -50,6 +51,14 @@ def main(argv: list[str] | None = None) -> None:
             raise
         message = str(exc) if isinstance(exc, PosewarpError) else _os_message(exc)
         print(f"error: {one_line(message)}", file=sys.stderr)
+        code = 2 if isinstance(exc, UsageError) else 1
+        _exit_past_a_broken_hdf5(code)
+        sys.exit(code)
+    except MemoryError:
+        if state["debug"]:
+            raise
+        print("error: out of memory (the process's limit, `ulimit -v`, or the machine's); lower --batch-size or "
+              "--workers where the command has them, or raise the limit", file=sys.stderr)  # fmt: skip
         _exit_past_a_broken_hdf5(1)
         sys.exit(1)
     except SystemExit as exc:

@@ -43,6 +43,8 @@ def _run(prepare, root: Path, out: Path, as_json: bool, **options) -> None:
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
+    for note in report.notes:
+        err.print(f"[yellow]note:[/yellow] {note}", highlight=False, soft_wrap=True)
     for name, reason in report.failed[:20]:
         err.print(f"[yellow]failed[/yellow] {name}: {reason}", highlight=False)
     if len(report.failed) > 20:

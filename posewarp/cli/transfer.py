@@ -36,6 +36,7 @@ def transfer(
     data: Path | None = typer.Option(None, "--data", help="Batch mode: render every pair of this pack split."),
     split: str = typer.Option("test", "--split", help="Split of --data to render."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Batch mode: only the first N pairs."),
+    fit_pack: bool = typer.Option(False, "--fit-pack", help="Batch mode: fit (scale and pad) a pack of another image size to the networks' trained size, instead of refusing it."),
     size: str | None = typer.Option(None, "--size", help="Network input HxW (default: the size Stage II was trained at)."),
     fps: float = typer.Option(8.0, "--fps", min=0.1, max=120.0, help="Frames per second of a sequence."),
     device: Device = None,
@@ -43,7 +44,6 @@ def transfer(
 ) -> None:
     """Transfer a person into a target pose: Stage I parsing, then the Warping-GAN."""
     pose_format = check_pose_format(pose_format)
-    from posewarp import transfer as T
     from posewarp.console import err
 
     if data is not None:
@@ -51,12 +51,16 @@ def transfer(
             raise typer.BadParameter("batch mode (--data) takes no SRC or --pose", param_hint="--data")
         if out is None:
             raise typer.BadParameter("batch mode needs --out FOLDER", param_hint="--out")
-        summary = T.transfer_dataset(data, split, out, stage1=stage1, stage2=stage2, device=device or "auto", limit=limit,
-                                     grid=grid, show_progress=not as_json)
+        from posewarp.transfer_batch import transfer_dataset
+
+        summary = transfer_dataset(data, split, out, stage1=stage1, stage2=stage2, device=device or "auto", limit=limit,
+                                     grid=grid, fit_pack=fit_pack, show_progress=not as_json)
     else:
         if src is None or pose is None:
             raise typer.BadParameter("give SRC and --pose (or --data for batch mode)", param_hint="SRC")
-        summary = T.transfer(src, pose, out, src_pose=src_pose, src_parsing=src_parsing, stage1=stage1,
+        from posewarp.transfer import transfer as transfer_one
+
+        summary = transfer_one(src, pose, out, src_pose=src_pose, src_parsing=src_parsing, stage1=stage1,
                              stage2=stage2, align=not no_align, grid=grid, device=device or "auto", fps=fps,
                              size=parse_size(size), pose_format=pose_format, person=person,
                              src_person=src_person)  # fmt: skip
@@ -67,5 +71,7 @@ def transfer(
             if what in summary.get("inputs", {}):
                 err.print(f"[dim]{'target pose' if what == 'pose' else 'source keypoints'}:[/dim] "
                           f"{summary['inputs'][what]}", highlight=False)  # fmt: skip
+        for note in summary.get("notes", []):
+            err.print(f"[yellow]note:[/yellow] {note}", highlight=False, soft_wrap=True)
         written = summary.get("written") or [summary["out"]]
         err.print(f"[green]wrote[/green] {', '.join(written)}")

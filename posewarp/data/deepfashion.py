@@ -15,6 +15,11 @@ Protocols (``--protocol``):
   ``F.resize`` on PIL images when loading); its annotation CSVs are in the 256x176 frame and its
   ``cords_to_map`` scales them by 256/176 in x and 256/256 in y, then truncates to int: so here too.
 
+The frame of an annotation CSV is read from its values, not assumed from its name: Def-GAN publishes a
+``fasion-annotation-*.csv`` in the uncropped 256x256 frame under GFLA's name; it is recognised (the median x of
+an In-shop person is near 128 there, near 88 in the crop), moved into the crop's frame with a note, and a file
+that fits neither frame is refused (:func:`keypoint_frame`).
+
 List files (``--lists``, default the root): the pairs ``fasion-resize-pairs-{train,test}.csv`` (PATN's spelling) or
 ``fasion-pairs-{train,test}.csv`` (GFLA's), the keypoints ``fasion-resize-annotation-{train,test}.csv`` or
 ``fasion-annotation-{train,test}.csv``, and the image lists ``train.lst``/``test.lst`` when present (both
@@ -40,6 +45,7 @@ from posewarp.data.prepare import (
     run,
 )
 from posewarp.errors import PosewarpError
+from posewarp.formats.keypoints import OUTSIDE_TOLERANCE, visible
 
 LOW_RES = "img"
 HIGH_RES = "img_highres"
@@ -113,6 +119,39 @@ def gfla_keypoints(kp: np.ndarray) -> np.ndarray:
     return keep_inside(out, (h, w))
 
 
+FULL_FRAME_MEDIAN_X = (CSV_FRAME[1] / 2 + 256 / 2) / 2  # 108: halfway between the crop's centre and the image's
+
+
+def keypoint_frame(keypoints: dict[str, np.ndarray], path: Path) -> tuple[str, str | None]:
+    """Which frame a list file's keypoints are in, from their values: ``"crop"`` (PATN's and GFLA's 256x176,
+    what the file names stand for) or ``"full"`` (the uncropped 256x256 In-shop image: Def-GAN's file of the
+    same name), and a note saying so when it is not the crop. In-shop centres the person, so the median x of
+    the visible points is near 88 in the crop and near 128 in the full image; a file that fits neither is refused."""
+    points = [kp[visible(kp)] for kp in keypoints.values()]
+    points = np.concatenate(points) if points else np.zeros((0, 3), np.float32)
+    if len(points) == 0:
+        return "crop", None
+    median, top = float(np.median(points[:, 0])), float(points[:, 0].max())
+    if median <= FULL_FRAME_MEDIAN_X:
+        return "crop", None
+    if top > 256 - 1 + OUTSIDE_TOLERANCE or float(points[:, 1].max()) > 256 - 1 + OUTSIDE_TOLERANCE:
+        raise PosewarpError(f"keypoints reach x = {top:.0f} (median {median:.0f}): neither the 256x176 crop nor the "
+                            "256x256 In-shop frame; not a DeepFashion list file?", path)  # fmt: skip
+    return "full", (f"{path.name}: its keypoints are in the uncropped 256x256 In-shop frame (median x {median:.0f}, "
+                    f"up to {top:.0f}; Def-GAN's file of this name), not the 256x176 crop its name stands for: "
+                    f"moved by x - {PATN_CROP[0]} into the crop's frame")  # fmt: skip
+
+
+def to_crop_frame(keypoints: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Keypoints of the 256x256 frame in the 256x176 crop's (PATN's ``img.crop((40, 0, 216, 256))``)."""
+    out = {}
+    for name, kp in keypoints.items():
+        kp = np.asarray(kp, np.float32).copy()
+        kp[visible(kp), 0] -= PATN_CROP[0]
+        out[name] = kp
+    return out
+
+
 def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, protocol: str = "patn",
          quality: int = 95) -> Plan:
     """Read and check the tree and the list files; nothing is written."""
@@ -123,7 +162,7 @@ def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, pro
         raise PosewarpError("not a folder (the DeepFashion In-shop root, with img/ or img_highres/)", root)
     lists = Path(lists) if lists is not None else root
     tree = find_tree(root, protocol)
-    splits, inputs = {}, {"tree": str(tree)}
+    splits, inputs, notes = {}, {"tree": str(tree)}, []
     for split in SPLITS:
         pairs = find_file(lists, (f"fasion-resize-pairs-{split}.csv", f"fasion-pairs-{split}.csv",
                                   f"fashion-pairs-{split}.csv"), f"the {split} pairs of PATN or GFLA")  # fmt: skip
@@ -131,6 +170,10 @@ def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, pro
                                 f"fashion-annotation-{split}.csv"), f"the {split} keypoints of PATN or GFLA")  # fmt: skip
         lst = lists / f"{split}.lst" if (lists / f"{split}.lst").is_file() else None
         splits[split] = read_split(pairs, ann, lst)
+        frame, note = keypoint_frame(splits[split].keypoints, ann)
+        if frame == "full":
+            splits[split].keypoints = to_crop_frame(splits[split].keypoints)
+            notes.append(note)
         inputs.update({f"{split} pairs": str(pairs), f"{split} keypoints": str(ann), f"{split} list": str(lst)})
     index = index_tree(tree)
     listed = {n: index.get(n) for s in splits.values() for n in s.names}
@@ -139,7 +182,8 @@ def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, pro
     return Plan("deepfashion", protocol, SIZES[protocol], sources, splits,
                 convert=lambda src, dest: convert(src, dest, quality),
                 keypoints=(lambda kp: keep_inside(kp, SIZES["patn"])) if protocol == "patn" else gfla_keypoints,
-                inputs=inputs, unlisted=len(index) - len(sources))  # fmt: skip
+                inputs=inputs, unlisted=len(index) - len(sources), folders={"ROOT": root, "--lists": lists},
+                notes=notes)  # fmt: skip
 
 
 def prepare_deepfashion(root: str | os.PathLike, out: str | os.PathLike, *, lists: str | os.PathLike | None = None,

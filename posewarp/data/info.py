@@ -10,7 +10,7 @@ import numpy as np
 from posewarp.data import schema
 from posewarp.data.dataset import PairDataset, splits
 from posewarp.errors import PosewarpError
-from posewarp.formats import draw, outputs
+from posewarp.formats import clashes, draw, outputs
 from posewarp.formats.images import image_format, write_image
 from posewarp.formats.keypoints import KEYPOINT_NAMES, visible
 
@@ -78,6 +78,9 @@ def preview(
     of the source, then of the target."""
     outputs.check_file(out)
     image_format(Path(out).suffix, out)
+    places = clashes.Places()
+    places.read(path, "the pack DATA", option=True)
+    places.write(out, "--preview", option=True)
     available = splits(path, locking)
     split = split or (available[0] if available else None)
     if split not in available:

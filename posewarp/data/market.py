@@ -13,6 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from posewarp.data.prepare import (
     PROTOCOLS,
     SPLITS,
@@ -25,6 +27,7 @@ from posewarp.data.prepare import (
     run,
 )
 from posewarp.errors import PosewarpError
+from posewarp.formats.keypoints import OUTSIDE_TOLERANCE, visible
 from posewarp.formats import atomic
 
 SIZE = (128, 64)
@@ -39,6 +42,21 @@ def _copy(source: Path, dest: Path) -> None:
         raise PosewarpError(f"is {rgb.shape[1]}x{rgb.shape[0]}; Market-1501 crops are 64x128", source)
     with atomic.atomic_path(dest) as tmp:
         shutil.copyfile(source, tmp)
+
+
+def check_frame(keypoints: dict, path: Path) -> None:
+    """The list file's keypoints are in the crops' 64x128 pixels: a file whose points mostly lie beyond them (another
+    dataset's, or a resized copy) would shift every point, so it is refused rather than cropped to the image."""
+    points = [kp[visible(kp)] for kp in keypoints.values()]
+    points = np.concatenate(points) if points else np.zeros((0, 3), np.float32)
+    if len(points) == 0:
+        return
+    (h, w), tol = SIZE, OUTSIDE_TOLERANCE
+    beyond = (points[:, 0] > w - 1 + tol) | (points[:, 1] > h - 1 + tol)
+    if beyond.mean() > 0.5:
+        raise PosewarpError(f"{int(beyond.sum())} of {len(points)} keypoints lie beyond the {w}x{h} crops (x up to "
+                            f"{points[:, 0].max():.0f}, y up to {points[:, 1].max():.0f}): not in Market-1501's "
+                            "frame", path)  # fmt: skip
 
 
 def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, protocol: str = "patn") -> Plan:
@@ -59,13 +77,14 @@ def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, pro
         pairs = find_file(lists, (f"market-pairs-{split}.csv",), f"PATN's {split} pairs")
         ann = find_file(lists, (f"market-annotation-{split}.csv",), f"PATN's {split} keypoints")
         splits[split] = s = read_split(pairs, ann, None)
+        check_frame(s.keypoints, ann)
         present = {p.name for p in folder.glob("*.jpg")}
         listed.update({n: folder / n if n in present else None for n in s.names})
         unlisted += len(present - set(s.names))
         inputs.update({f"{split} images": str(folder), f"{split} pairs": str(pairs), f"{split} keypoints": str(ann)})
     sources = check_sources(listed, splits, root)
     return Plan("market", protocol, SIZE, sources, splits, convert=_copy, keypoints=lambda kp: keep_inside(kp, SIZE),
-                inputs=inputs, unlisted=unlisted)  # fmt: skip
+                inputs=inputs, unlisted=unlisted, folders={"ROOT": root, "--lists": lists})  # fmt: skip
 
 
 def prepare_market(root: str | os.PathLike, out: str | os.PathLike, *, lists: str | os.PathLike | None = None,

@@ -29,11 +29,11 @@ from posewarp.data import partial_file, schema
 from posewarp.data.report import PackReport
 from posewarp.data.sources import Inputs, Item, check_name
 from posewarp.errors import OutputError, PosewarpError
-from posewarp.formats import outputs
+from posewarp.formats import clashes, outputs
 from posewarp.formats.geometry import FIT_MODES
 from posewarp.formats.images import encode_image, read_image
 from posewarp.formats.keypoints import NUM_KEYPOINTS, read_pairs_csv
-from posewarp.formats.parsing import LABEL_SETS, NUM_LABELS
+from posewarp.formats.parsing import LABEL_SETS, NUM_LABELS, label_path_for
 from posewarp.interrupt import graceful
 
 BATCH = 32  # items per flush: what an interruption can lose
@@ -103,10 +103,19 @@ def pack(
             raise PosewarpError(f"--size must be positive, got {size[0]}x{size[1]}")
     split_names = _split_names(pairs, splits)
     outputs.check_file(out)
-    outputs.check_not_input(out, keypoints, *pairs)
+    places = clashes.Places()
+    places.read(keypoints, "--keypoints", option=True)
+    for p in pairs:
+        places.read(p, "--pairs", option=True)
+    places.write(out, "--out", option=True)
+    places.write(schema.partial_path(out), "--out's unfinished file", option=True)
     inputs = Inputs(images, keypoints, parsing, pose_format, person)
     split_pairs = {name: read_pairs_csv(p) for name, p in zip(split_names, pairs)}
     candidates = sorted({n for rows in split_pairs.values() for pair in rows for n in pair})
+    for n in candidates:  # the images and label maps it reads (a name refused later is left out here)
+        if check_name(n) is None:
+            places.read(Path(images) / n, "an input image")
+            places.read(label_path_for(n, parsing), "an input label map")
     if strict:
         for n in candidates:
             if check_name(n):
@@ -306,14 +315,19 @@ def _append(f, batch: list[Item], bad: list[tuple[str, str]], encode: str) -> No
 
 
 def _write_pairs(f, split_pairs, pairs_files, excluded):
-    """``pairs/<split>`` as (M, 2) int32 rows; pairs naming an unpacked image are dropped and reported."""
+    """``pairs/<split>`` as (M, 2) int32 rows; pairs naming an unpacked image are dropped and reported, and a pair
+    given again in the same split is kept once and reported (it would count twice in training and scores)."""
     index = {schema.text(n): i for i, n in enumerate(f["names"][:])}
     why = dict(excluded)
     group = f.create_group("pairs")
     counts, dropped = {}, []
     for (split, rows), source in zip(split_pairs.items(), pairs_files):
-        kept = []
+        kept, seen = [], set()
         for a, b in rows:
+            if (a, b) in seen:
+                dropped.append((split, a, b, "the same pair again in this split; kept once"))
+                continue
+            seen.add((a, b))
             missing = [n for n in (a, b) if n not in index]
             if missing:
                 n = missing[0]

@@ -27,14 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from posewarp.console import progress
-from posewarp.errors import PosewarpError
-from posewarp.formats import atomic, jsonfile, outputs
+from posewarp.errors import PosewarpError, UsageError
+from posewarp.formats import atomic, clashes, jsonfile, outputs
 from posewarp.formats.images import IMAGE_EXTENSIONS
 from posewarp.formats.input_file import read_text
 from posewarp.formats.keypoints import read_pairs_csv, read_patn_csv, visible, write_pairs_csv, write_patn_csv
 from posewarp.interrupt import graceful
 
 SPLITS = ("train", "test")
+OUTSIDE_NOTE = 0.01  # a share of keypoints outside the images that is said in a note, not only counted
 PROTOCOLS = ("patn", "gfla")
 SHOW = 3  # names quoted in an error message
 
@@ -112,6 +113,17 @@ class Plan:
     keypoints: Callable[[np.ndarray], np.ndarray]  # list-file frame -> output pixels
     inputs: dict[str, str] = field(default_factory=dict)  # what was read, for prepare.json
     unlisted: int = 0  # images of the tree that no list names
+    folders: dict[str, Path] = field(default_factory=dict)  # the input folders by option: ROOT, --lists
+    notes: list[str] = field(default_factory=list)  # what was inferred or converted, said once to the user
+
+
+def unlistable(name: str) -> str | None:
+    """Why ``name`` cannot be a line of ``train.lst`` (one name per line), else None."""
+    if any(c in name for c in "\r\n\x00"):
+        return "the name holds a line break or NUL, which a .lst file (one name per line) cannot hold; left out"
+    if name != name.strip():
+        return "the name starts or ends with white space, which a .lst reader strips; left out"
+    return None
 
 
 def check_sources(plan_sources: dict[str, Path | None], splits: dict[str, Split], tree: Path) -> dict[str, Path]:
@@ -142,6 +154,7 @@ class PrepareReport:
     points_outside: int = 0  # keypoints that fall outside the output image (made missing)
     unlisted: int = 0
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
         rows: dict[str, object] = {"output": str(self.out), "protocol": f"{self.protocol} ({self.size[0]}x{self.size[1]})"}
@@ -160,7 +173,7 @@ class PrepareReport:
         return {"out": str(self.out), "dataset": self.dataset, "protocol": self.protocol, "size": list(self.size),
                 "images": self.images, "pairs": self.pairs, "written": self.written, "kept": self.kept,
                 "failed": [{"name": n, "reason": r} for n, r in self.failed], "dropped_pairs": self.dropped_pairs,
-                "points_outside": self.points_outside, "unlisted": self.unlisted,
+                "points_outside": self.points_outside, "unlisted": self.unlisted, "notes": self.notes,
                 "seconds": round(self.seconds, 3)}  # fmt: skip
 
 
@@ -177,6 +190,30 @@ def _check_out(out: Path, plan: Plan) -> None:
     if (old.get("dataset"), old.get("protocol")) != (plan.dataset, plan.protocol):
         raise PosewarpError(f"this folder holds {old.get('dataset')} prepared with --protocol {old.get('protocol')}; "
                             "use another --out", out)  # fmt: skip
+
+
+OUTPUT_FILES = ("prepare.json", "train.lst", "test.lst", "pairs-train.csv", "pairs-test.csv", "annotations.csv")
+
+
+def check_places(out: Path, plan: Plan) -> None:
+    """Nothing prepare writes is one of its inputs: ``out`` is neither the tree's root nor the list folder (its
+    ``train.lst`` and CSVs would replace or shadow the published list files every later prepare reads), and no
+    output file is a list file or an image of the tree (through links too)."""
+    places = clashes.Places()
+    for option, folder in plan.folders.items():
+        if places.key(folder) == places.key(out):
+            raise UsageError(f"--out is the input folder {option} ({folder}); prepare writes train.lst, test.lst and "
+                             "the pairs and keypoints CSVs there, replacing or shadowing the published list files; "
+                             "choose another --out", out)  # fmt: skip
+    for label, path in plan.inputs.items():
+        if path != "None" and Path(path).is_file():
+            places.read(path, f"the {label} file")
+    for name, source in plan.sources.items():
+        places.read(source, f"the tree's image {name}")
+    for name in OUTPUT_FILES:
+        places.write(out / name, f"--out's {name}")
+    for name in plan.sources:
+        places.write(out / "images" / name, "--out's images")
 
 
 def _write_meta(out: Path, plan: Plan, state: str, report: PrepareReport | None = None) -> None:
@@ -225,18 +262,26 @@ def run(plan: Plan, out: str | os.PathLike, *, overwrite: bool = False, workers:
     """Write ``plan`` into ``out`` (layout in the module docstring)."""
     start = time.perf_counter()
     out = outputs.check_folder(out)
+    check_places(out, plan)
     _check_out(out, plan)
     out.mkdir(parents=True, exist_ok=True)
     _write_meta(out, plan, "partial")
-    report = PrepareReport(out, plan.dataset, plan.protocol, plan.size, {}, {}, unlisted=plan.unlisted)
+    report = PrepareReport(out, plan.dataset, plan.protocol, plan.size, {}, {}, unlisted=plan.unlisted,
+                           notes=list(plan.notes))  # fmt: skip
+    for name in [n for n in plan.sources if unlistable(n)]:
+        report.failed.append((name, f"{plan.sources.pop(name)}: {unlistable(name)}"))
     _images(plan, out, overwrite, workers or min(8, os.cpu_count() or 1), show_progress, report)
     failed = {name for name, _ in report.failed}
     annotations = {}
     for split, s in plan.splits.items():
         names = [n for n in s.names if n not in failed]
-        pairs = [(a, b) for a, b in s.pairs if a not in failed and b not in failed]
+        unique = list(dict.fromkeys(s.pairs))
+        if len(unique) < len(s.pairs):
+            report.notes.append(f"{len(s.pairs) - len(unique)} pairs of the {split} list are given twice; each is "
+                                "kept once")  # fmt: skip
+        pairs = [(a, b) for a, b in unique if a not in failed and b not in failed]
         report.images[split], report.pairs[split] = len(names), len(pairs)
-        report.dropped_pairs += len(s.pairs) - len(pairs)
+        report.dropped_pairs += len(unique) - len(pairs)
         for name in names:
             if name in s.keypoints:
                 kp = plan.keypoints(s.keypoints[name])
@@ -245,6 +290,11 @@ def run(plan: Plan, out: str | os.PathLike, *, overwrite: bool = False, workers:
         atomic.write_text(out / f"{split}.lst", "".join(f"{n}\n" for n in names))
         write_pairs_csv(out / f"pairs-{split}.csv", pairs)
     write_patn_csv(out / "annotations.csv", annotations)
+    seen = sum(int(visible(s.keypoints[n]).sum()) for s in plan.splits.values() for n in s.names if n in s.keypoints)
+    if seen and report.points_outside > OUTSIDE_NOTE * seen:
+        h, w = plan.size
+        report.notes.append(f"{report.points_outside} of {seen} keypoints fell outside the {h}x{w} images and were "
+                            "made missing: check the coordinate frame of the list files")  # fmt: skip
     report.seconds = time.perf_counter() - start
     _write_meta(out, plan, "complete", report)
     return report

@@ -47,6 +47,8 @@ def check_name(name: str) -> str | None:
     p = PurePosixPath(name)
     if p.is_absolute() or ".." in p.parts or (os.name == "nt" and len(name) > 1 and name[1] == ":"):
         return "name escapes the input folders (absolute path or '..')"
+    if not p.name or name.endswith("/"):
+        return "name is a folder ('.' or ending in '/'), not an image file"
     return None
 
 

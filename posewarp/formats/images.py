@@ -122,6 +122,19 @@ def image_format(suffix: str, path: str | os.PathLike | None = None) -> str:
     return fmt
 
 
+def check_output_name(path: str | os.PathLike | None, option: str, also: tuple[str, ...] = ()) -> None:
+    """Before any work: an image output option (``--grid``, ``--out``) ends in an extension that can be written
+    (or one of ``also``, e.g. ``.gif``); a usage error naming the option otherwise."""
+    from posewarp.errors import UsageError
+
+    if path is None:
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix not in WRITE_FORMATS and suffix not in also:
+        allowed = ", ".join((*WRITE_FORMATS, *also))
+        raise UsageError(f"{option} must end in one of {allowed} (got {suffix or 'no extension'!r})", path)
+
+
 def encode_image(rgb: np.ndarray, suffix: str = ".png", quality: int = 95) -> bytes:
     """Encode RGB uint8 ``(H, W, 3)`` (or ``(H, W)``) as PNG or JPEG bytes by file suffix."""
     rgb = np.asarray(rgb)

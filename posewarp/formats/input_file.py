@@ -41,19 +41,30 @@ def open_input(path: str | os.PathLike) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
+CHUNK = 1 << 20  # bytes read at a time: memory grows with what the file holds, never with the limit
+
+
 def read_bytes(path: str | os.PathLike, limit: str = "file_bytes") -> bytes:
-    """The whole content of a regular file of at most ``limits.get(limit)`` bytes."""
+    """The whole content of a regular file of at most ``limits.get(limit)`` bytes, read in chunks so that only
+    what the file holds is allocated (``f.read(limit)`` would reserve the whole limit, 1 GiB, for every file:
+    a ``MemoryError`` under ``ulimit -v``); a file that grows past the limit while it is read is refused too."""
     most = int(limits.get(limit))
     with open_input(path) as f:
         size = os.fstat(f.fileno()).st_size
+        chunks, total = [], 0
         try:
-            data = f.read(most + 1) if size <= most else b""
+            while size <= most and total <= most:
+                block = f.read(min(CHUNK, most + 1 - total))
+                if not block:
+                    break
+                chunks.append(block)
+                total += len(block)
         except OSError as exc:
             raise PosewarpError(f"cannot read: {exc.strerror or exc}", path) from None
-    if size > most or len(data) > most:
-        raise PosewarpError(f"file is {max(size, len(data)):,} bytes, over the limit of {most:,} "
+    if size > most or total > most:
+        raise PosewarpError(f"file is {max(size, total):,} bytes, over the limit of {most:,} "
                             f"({limits.hint(limit)})", path)  # fmt: skip
-    return data
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_text(path: str | os.PathLike, limit: str = "file_bytes") -> str:

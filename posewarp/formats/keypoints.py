@@ -25,6 +25,7 @@ from posewarp.errors import PosewarpError
 from posewarp.formats import atomic, jsonfile, pose_json
 from posewarp.formats.input_file import csv_rows, read_text
 from posewarp.formats.keypoint_layouts import LAYOUT_SIZES, layout_of, to_coco18
+from posewarp.formats.numbers import number_array
 
 NUM_KEYPOINTS = 18
 
@@ -206,10 +207,7 @@ def _patn_fields(row: list[str], line: int | None, path) -> tuple[str, np.ndarra
     ys, xs = (jsonfile.loads(field, path) for field in row[-2:])
     if not (isinstance(ys, list) and isinstance(xs, list)) or len(ys) != NUM_KEYPOINTS or len(xs) != NUM_KEYPOINTS:
         raise PosewarpError(f"{where}row {name!r}: expected {NUM_KEYPOINTS} y and x values", path)
-    try:
-        values = np.array([ys, xs], np.float32)
-    except (TypeError, ValueError):
-        raise PosewarpError(f"{where}row {name!r}: keypoint lists are not lists of numbers", path) from None
+    values = number_array([ys, xs], f"{where}row {name!r}", path).astype(np.float32)
     if not np.isfinite(values).all():
         raise PosewarpError(f"{where}row {name!r} has a keypoint value that is NaN or infinite", path)
     kp = empty()

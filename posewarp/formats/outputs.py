@@ -83,15 +83,6 @@ def check_file(path: str | os.PathLike) -> Path:
     return path
 
 
-def check_not_input(path: str | os.PathLike, *inputs: str | os.PathLike | None) -> None:
-    """Refuse an output that is one of the command's own inputs (it would be overwritten while, or after, it is
-    read)."""
-    path = Path(path)
-    for other in inputs:
-        if other is not None and path.exists() and Path(other).exists() and os.path.samefile(path, other):
-            raise OutputError(f"cannot write: it is also an input ({other}); choose another output", path)
-
-
 def check_folder(path: str | os.PathLike) -> Path:
     """Before the work: ``path`` is (or can be created as) a folder that files can be written in."""
     path = Path(path)

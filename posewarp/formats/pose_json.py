@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from posewarp.errors import PosewarpError
+from posewarp.formats.numbers import check_id, check_size, number_array
 
 MIN_SCORE = 0.3
 
@@ -36,10 +37,7 @@ class Entry:
 
 
 def _array(values: object, what: str, path) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise PosewarpError(f"{what} has non-numeric keypoint values", path) from None
+    arr = number_array(values, what, path)
     if arr.ndim == 1 and arr.size % 3 == 0:
         return arr.reshape(-1, 3)
     if arr.ndim == 2 and arr.shape[1] in (2, 3):
@@ -78,10 +76,7 @@ def _instance_points(inst: dict, i: int, path) -> np.ndarray:
     points = _array(kp, f"person {i}", path)
     scores = inst.get("keypoint_scores")
     if scores is not None:  # mmpose: [[x, y], ...] plus a score per point
-        try:
-            scores = np.asarray(scores, dtype=np.float64).ravel()
-        except (TypeError, ValueError):
-            raise PosewarpError(f"person {i} has non-numeric keypoint scores", path) from None
+        scores = number_array(scores, f"person {i}'s keypoint scores", path).ravel()
         if len(scores) != len(points):
             raise PosewarpError(f"person {i}: {len(points)} keypoints but {len(scores)} scores", path)
         points = np.concatenate([points[:, :2], scores[:, None]], 1)
@@ -94,7 +89,8 @@ def _instances(items: list, path) -> list[Entry]:
     for i, inst in enumerate(items):
         points = _instance_points(inst, i, path)
         points[points[:, 2] < MIN_SCORE] = 0.0
-        groups.setdefault(inst.get("image_id"), []).append(points)
+        image = inst.get("image_id")
+        groups.setdefault(None if image is None else check_id(image, f"person {i}: image_id", path), []).append(points)
     named = len(groups) > 1
     return [Entry(str(k) if named else None, _stack(v, f"image {k}", path), container="instances")
             for k, v in groups.items()]  # fmt: skip
@@ -105,16 +101,25 @@ def _coco_annotations(doc: dict, path) -> list[Entry]:
     if not isinstance(images, list) or not isinstance(annotations, list):
         raise PosewarpError("not an MS COCO annotation file (needs 'images' and 'annotations' lists)", path)
     by_id: dict[object, tuple[str, tuple[int, int] | None]] = {}
-    for img in images:
+    for n, img in enumerate(images):
         if not isinstance(img, dict) or "id" not in img or not isinstance(img.get("file_name"), str):
             raise PosewarpError("every entry of 'images' needs an 'id' and a 'file_name'", path)
+        ident, name = check_id(img["id"], f"images[{n}]: id", path), img["file_name"]
+        if not name or "\x00" in name:
+            raise PosewarpError(f"images[{n}]: file_name {name!r} is empty or holds a NUL byte", path)
         h, w = img.get("height"), img.get("width")
-        by_id[img["id"]] = (img["file_name"], (int(h), int(w)) if isinstance(h, int) and isinstance(w, int) else None)
+        size = None
+        if h is not None or w is not None:
+            size = (check_size(h, f"images[{n}] ({name}): height", path),
+                    check_size(w, f"images[{n}] ({name}): width", path))  # fmt: skip
+        if ident in by_id:
+            raise PosewarpError(f"images[{n}]: id {ident!r} is given to two images", path)
+        by_id[ident] = (name, size)
     people: dict[object, list[np.ndarray]] = {k: [] for k in by_id}
     for n, ann in enumerate(annotations):
         if not isinstance(ann, dict) or ann.get("iscrowd") or not isinstance(ann.get("keypoints"), list):
             continue
-        if ann.get("image_id") not in by_id:
+        if check_id(ann.get("image_id"), f"annotation {n}: image_id", path) not in by_id:
             raise PosewarpError(f"annotation {n} names image_id {ann.get('image_id')!r}, which 'images' lacks", path)
         points = _array(ann["keypoints"], f"annotation {n}", path)
         points[:, 2] = np.where(points[:, 2] > 0, 1.0, 0.0)  # v = 1 (hidden) or 2 (visible): labelled

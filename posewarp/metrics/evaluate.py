@@ -39,6 +39,18 @@ MISSING_NAMES = 20  # names of missing generated images listed in the JSON (the 
 
 OPTIONS = {"inception-fid": "--inception-weights", "inception-torchvision": "--inception-torchvision-weights",
            "alexnet": "--alexnet-weights", "lpips-alex": "--lpips-weights", "openpose": "--openpose-weights"}  # fmt: skip
+# Which metrics read each optional input: an input given for none of the chosen metrics is said, not ignored.
+READERS = {"inception-fid": ("fid", "is", "mask-is"), "inception-torchvision": ("fid",), "alexnet": ("lpips",),
+           "lpips-alex": ("lpips",), "openpose": ("pckh",), "--keypoints": ("mask-ssim", "mask-is", "pckh"),
+           "--fid-real": ("fid",)}  # fmt: skip
+
+
+def unused_inputs(wanted, weights: dict, keypoints, fid_real) -> list[str]:
+    """Notes for the inputs given that none of the ``wanted`` metrics reads."""
+    given = [OPTIONS[k] for k in weights] + [o for o, v in (("--keypoints", keypoints), ("--fid-real", fid_real)) if v]
+    readers = {OPTIONS.get(k, k): v for k, v in READERS.items()}
+    return [f"{option} is not used: it is for {', '.join(readers[option])}, none of which is among the metrics"
+            for option in given if not set(readers[option]) & set(wanted)]  # fmt: skip
 
 
 def _require(name: str, weights: dict) -> Path:
@@ -47,11 +59,8 @@ def _require(name: str, weights: dict) -> Path:
 
     try:
         return W.require(name, weights.get(name))
-    except WeightsMissingError:
-        raise WeightsMissingError(
-            f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` "
-            f"(expected at {W.expected_path(name)}; {OPTIONS[name]} PATH uses another file)"
-        ) from None
+    except WeightsMissingError as exc:
+        raise W.another_way(exc, f"{OPTIONS[name]} PATH uses another file") from None
 
 
 class full_float32(contextlib.ContextDecorator):
@@ -213,6 +222,7 @@ def evaluate(
     for note in (matching.note, keypoint_note):
         if note:
             notes.append(note)
+    notes += unused_inputs(wanted, weights, keypoints, fid_real)
     doc = {
         "protocol": proto.name,
         "settings": proto.describe(),

@@ -3,7 +3,8 @@
 * :func:`plan_batch` lists the images of a folder (recursive, usual extensions), keeps this process's
   shard (``--shard i/n``: the sorted list's items whose index is ``i`` modulo ``n``), maps each image
   to ``OUTDIR/<relative path, suffix replaced>`` and skips those already written (resume after an
-  interruption) unless ``overwrite``.
+  interruption) unless ``overwrite``; no output may be an image of the folder or another item's output, and
+  an item whose output name is too long is reported as failed while the others are done.
 * :func:`order_by` reorders the items so that those a network can run together are neighbours
   (same-size batching); outputs do not depend on the order.
 * :func:`run_batch` reads the inputs of the next chunks in a background thread while the current chunk is
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,8 @@ from rich.table import Table
 
 from posewarp.errors import OutputError, PosewarpError
 from posewarp.formats.images import list_images
-from posewarp.formats.outputs import check_folder
+from posewarp.formats.clashes import Places
+from posewarp.formats.outputs import check_folder, name_max
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -62,12 +64,29 @@ class BatchItem:
     image: Path
     name: str  # path relative to the input folder, posix style
     output: Path
+    problem: str | None = None  # why this item cannot be done (reported as failed, the others go on)
 
 
 def output_path(out_dir: str | os.PathLike, name: str, suffix: str) -> Path:
     """``OUTDIR/<name with its extension replaced by suffix>`` (suffix may be ``.json`` or ``_x.png``)."""
     rel = Path(name)
     return Path(out_dir) / rel.parent / (rel.stem + suffix)
+
+
+def _name_problem(paths: list[Path], limits: dict[Path, int]) -> str | None:
+    """Why one of an item's output files cannot be created (a name longer than its file system takes)."""
+    for path in paths:
+        most = limits.setdefault(path.parent, name_max(_existing(path.parent)))
+        size = len(os.fsencode(path.name))
+        if size > most:
+            return f"its output name {path.name[:40]}... is {size} bytes, the file system takes at most {most}"
+    return None
+
+
+def _existing(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 def plan_batch(
@@ -77,25 +96,42 @@ def plan_batch(
     *,
     shard: tuple[int, int] | None = None,
     overwrite: bool = False,
+    also: Sequence[tuple[str | os.PathLike | None, str, str]] = (),
+    places: Places | None = None,
 ) -> tuple[list[BatchItem], int]:
-    """``(items to do, number skipped because their output exists)`` for this shard."""
+    """``(items to do, number skipped because their output exists)`` for this shard.
+
+    ``also``: the other files each item writes, as ``(folder, suffix, option)`` (``(overlay_dir, ".png",
+    "--overlay")``). With ``places``, every image of the folder is an input and every item's files are outputs
+    (``--out`` and the options of ``also``), so that no output overwrites an image or another output. An item
+    whose output name is too long for its file system is planned with its ``problem`` (reported, not fatal)."""
     image_dir = Path(image_dir)
     check_folder(out_dir)
     images = list_images(image_dir)
+    if places is not None:
+        for image in images:
+            places.read(image, "an input image")
     if shard is not None:
         i, n = shard
         images = images[i::n]
-    todo, skipped, seen = [], 0, {}
+    todo, skipped, seen, limits = [], 0, {}, {}
+    extra = [(Path(folder), extra_suffix, option) for folder, extra_suffix, option in also if folder is not None]
     for image in images:
         name = image.relative_to(image_dir).as_posix()
         out = output_path(out_dir, name, suffix)
         if out in seen:
             raise PosewarpError(f"{name} and {seen[out]} would both write {out}; rename one of them", image_dir)
         seen[out] = name
+        others = [(output_path(folder, name, extra_suffix), option) for folder, extra_suffix, option in extra]
+        problem = _name_problem([out, *(path for path, _ in others)], limits)
+        if places is not None and problem is None:
+            places.write(out, "--out", option=True)
+            for path, option in others:
+                places.write(path, option, option=True)
         if out.exists() and not overwrite:
             skipped += 1
             continue
-        todo.append(BatchItem(image=image, name=name, output=out))
+        todo.append(BatchItem(image=image, name=name, output=out, problem=problem))
     return todo, skipped
 
 
@@ -169,6 +205,8 @@ PREFETCH_CHUNKS = 2  # chunks read ahead of the one being processed
 
 
 def _read_one(read: Callable[[BatchItem], object], item: BatchItem) -> tuple[bool, object]:
+    if item.problem is not None:
+        return False, item.problem
     try:
         return True, read(item)
     except PosewarpError as exc:

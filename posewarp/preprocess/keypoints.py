@@ -39,8 +39,8 @@ import numpy as np
 import torch
 
 from posewarp.devices import resolve_device
-from posewarp.errors import PosewarpError
-from posewarp.formats import draw, images, outputs
+from posewarp.errors import PosewarpError, WeightsMissingError
+from posewarp.formats import clashes, draw, images, outputs
 from posewarp.formats import keypoints as K
 from posewarp.preprocess import batch as B
 from posewarp.preprocess import working_size as WS
@@ -214,21 +214,31 @@ def estimate_folder(
     if person not in ("best", "largest"):
         raise PosewarpError(f"unknown person selection {person!r}; use 'best' or 'largest'")
     image_dir, out_dir = Path(image_dir), Path(out_dir)
+    places = clashes.Places()
     if annotations is not None:
         outputs.check_file(annotations)
+        places.write(annotations, "--annotations", option=True)
+    if weights is not None:
+        places.read(weights, "--weights", option=True)
     if overlay_dir is not None:
         outputs.check_folder(overlay_dir)
         B.outside(Path(overlay_dir), image_dir, "--overlay")
-    todo, skipped = B.plan_batch(image_dir, out_dir, ".json", shard=shard, overwrite=overwrite)
+    todo, skipped = B.plan_batch(image_dir, out_dir, ".json", shard=shard, overwrite=overwrite,
+                                 also=[(overlay_dir, ".png", "--overlay")], places=places)  # fmt: skip
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
     report = B.BatchReport(skipped=skipped, counts={"people found": 0})
     if not todo:
         return _annotate(report, image_dir, out_dir, annotations, person)
     with cpu_threads(threads) as thread_note:
-        estimator = KeypointEstimator(
-            weights, device=device, scales=scales, amp=amp, batch_size=batch_size, net=net, compile=compile
-        )
+        try:
+            estimator = KeypointEstimator(
+                weights, device=device, scales=scales, amp=amp, batch_size=batch_size, net=net, compile=compile
+            )
+        except WeightsMissingError as exc:
+            from posewarp import weights as W
+
+            raise W.another_way(exc, "--weights PATH uses another file") from None
         if estimator.batch_size > 1:  # same-size images next to each other, so that they share network calls
             todo = B.order_by(todo, lambda item: estimator.sort_key(*(images.header_size(item.image) or (1, 1))))
         B.announce("keypoints", f"{estimator.runner.describe()}, {thread_note}", show_progress)
@@ -251,17 +261,28 @@ def estimate_folder(
 
 def _annotate(report: B.BatchReport, image_dir: Path, out_dir: Path, annotations, person: str) -> B.BatchReport:
     if annotations is not None:
-        write_annotations(image_dir, out_dir, annotations, person)
+        left_out: list[tuple[str, str]] = []
+        write_annotations(image_dir, out_dir, annotations, person, left_out)
+        report.failed.extend(left_out)
     return report
 
 
-def write_annotations(image_dir: Path, out_dir: Path, csv_path: str | os.PathLike, person: str = "best") -> int:
-    """PATN CSV (one person per image, name = relative image path) from the JSON files; returns rows."""
+def write_annotations(image_dir: Path, out_dir: Path, csv_path: str | os.PathLike, person: str = "best",
+                      left_out: list[tuple[str, str]] | None = None) -> int:
+    """PATN CSV (one person per image, name = relative image path) from the JSON files; returns rows. An image
+    whose name a UTF-8 CSV cannot hold (a file name that is not UTF-8) is left out and added to ``left_out``."""
     rows = {}
     for image in images.list_images(image_dir):
         name = image.relative_to(image_dir).as_posix()
         json_path = B.output_path(out_dir, name, ".json")
         if not json_path.is_file():
+            continue
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+            if left_out is not None:
+                left_out.append((shown, "left out of --annotations: the file name is not UTF-8, which the CSV needs"))
             continue
         people = K.read_openpose_json(json_path)
         if person == "best" or len(people) == 0:

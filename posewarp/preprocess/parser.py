@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from posewarp.devices import resolve_device
-from posewarp.errors import PosewarpError
+from posewarp.errors import PosewarpError, WeightsMissingError
 from posewarp.formats import parsing
 from posewarp.preprocess import working_size as WS
 from posewarp.preprocess.choices import PARSE_BATCH
@@ -334,7 +334,7 @@ def parse_folder(
     its counts give the share of image pixels per label (percent, named by ``label_set``) for the labels seen,
     its ``runtime`` how the network ran.
     """
-    from posewarp.formats import draw, images, outputs
+    from posewarp.formats import clashes, draw, images, outputs
     from posewarp.preprocess import batch as B
     from posewarp.threads import cpu_threads
 
@@ -345,7 +345,12 @@ def parse_folder(
     B.outside(overlay_dir, image_dir, "--overlay")
     if overlay_dir is not None:
         outputs.check_folder(overlay_dir)
-    todo, skipped = B.plan_batch(image_dir, out_dir, ".png", shard=shard, overwrite=overwrite)
+    places = clashes.Places()
+    if weights is not None:
+        places.read(weights, "--weights", option=True)
+    also = [(overlay_dir, ".png", "--overlay"), (out_dir if logits else None, ".npy", "--logits")]
+    todo, skipped = B.plan_batch(image_dir, out_dir, ".png", shard=shard, overwrite=overwrite, also=also,
+                                 places=places)  # fmt: skip
     if not todo and not skipped:
         raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
     report = B.BatchReport(skipped=skipped)
@@ -355,10 +360,15 @@ def parse_folder(
         compile = resolve_device(device).type == "cpu" and len(todo) >= COMPILE_AUTO_IMAGES
     pixels = np.zeros(len(names), np.int64)
     with cpu_threads(threads) as thread_note:
-        parser = HumanParser(
-            weights, dataset, device=device, flip=flip, scales=scales, amp=amp, input_size=input_size,
-            network=network, compile=compile,
-        )  # fmt: skip
+        try:
+            parser = HumanParser(
+                weights, dataset, device=device, flip=flip, scales=scales, amp=amp, input_size=input_size,
+                network=network, compile=compile,
+            )  # fmt: skip
+        except WeightsMissingError as exc:
+            from posewarp import weights as registry
+
+            raise registry.another_way(exc, "--weights PATH uses another file") from None
         B.announce("parse", f"{parser.runner.describe()}, {thread_note}", show_progress)
 
         def process(items: list, rgbs: list[np.ndarray]) -> None:

@@ -54,7 +54,7 @@ def configure(
         saved = run_dir.read_config(resume)
         if saved.get("stage") != stage:
             raise PosewarpError(f"this is a stage {saved.get('stage')} run; it cannot resume as stage {stage}", resume)
-        return C.resolve_resume(saved, config_file, overrides)
+        return check_used(C.resolve_resume(saved, config_file, overrides), overrides)
     if preset is None and (config_file is None or "preset" not in C.load_json(config_file)):
         data = (overrides or {}).get("data.path")
         preset = "paper"
@@ -62,7 +62,33 @@ def configure(
             from posewarp.data import PairDataset
 
             preset = C.default_preset(PairDataset(data, "train").image_size)
-    return C.resolve(stage, preset, config_file, overrides, design)
+    return check_used(C.resolve(stage, preset, config_file, overrides, design), overrides)
+
+
+# Options that only a part of some designs reads: (override key, CLI option, does the config use it?).
+_MATCHER_OPTIONS = (("matcher.path", "--matcher"), ("matcher.steps", "--matcher-steps"),
+                    ("matcher.finetune", "--finetune-matcher"))  # fmt: skip
+
+
+def check_used(config: TrainConfig, overrides: dict | None) -> TrainConfig:
+    """Refuse an option the resolved design does not read (it would be accepted and silently ignored): the matcher's
+    options without a matcher in the design, ``--vgg`` with no VGG loss."""
+    from posewarp.errors import UsageError
+    from posewarp.models import uses_matcher
+
+    given = {k for k, v in (overrides or {}).items() if v is not None}
+    if config.stage == 2 and not uses_matcher(config.model):
+        named = [option for key, option in _MATCHER_OPTIONS if key in given]
+        if named:
+            raise UsageError(f"{', '.join(named)}: this design has no geometric matcher (model.grids "
+                             f"{config.model.grids!r}, warp {config.model.warp}), so nothing would read "
+                             f"{'it' if len(named) == 1 else 'them'}; leave {'it' if len(named) == 1 else 'them'} "
+                             "out or choose a design with a matcher")  # fmt: skip
+    if "vgg_path" in given and (config.loss.vgg == 0 or config.model.vgg == "random"):
+        why = "the VGG loss weight is 0" if config.loss.vgg == 0 else "this preset's VGG is random (vgg: random)"
+        raise UsageError(f"--vgg: {why}, so the file would not be read; leave it out or use a preset with the VGG "
+                         "loss")  # fmt: skip
+    return config
 
 
 def phases(config: TrainConfig) -> list[str]:

@@ -61,7 +61,7 @@ def require_vgg(name: str, override: str | None = None):
     """The ImageNet VGG file, or a WeightsMissingError that names the download command and the ways around it."""
     from posewarp import weights
 
-    other = "pass --vgg PATH" if name == "vgg19" else "set model.matcher_features to small"
+    other = "pass --vgg PATH" if name == "vgg19" else "use a --config file that sets model.matcher_features: small"
     if override is None and name not in weights.REGISTRY:
         raise WeightsMissingError(
             f"{name.upper()} ImageNet weights are missing: run `posewarp weights download {name}` "
@@ -69,7 +69,7 @@ def require_vgg(name: str, override: str | None = None):
     try:
         return weights.require(name, override)
     except WeightsMissingError as exc:
-        raise WeightsMissingError(f"{exc.message}; or {other}, or use a preset with vgg: random") from None
+        raise weights.another_way(exc, f"or {other}, or use a preset with vgg: random") from None
 
 
 class MatcherStage(Stage):
