@@ -174,13 +174,18 @@ def load_fid_inception(path: str | os.PathLike) -> FIDInceptionV3:
     if not isinstance(state, dict):
         raise PosewarpError("expected a state dict of the pytorch-fid Inception", path)
     model = FIDInceptionV3()
-    expected = model.state_dict()
+    check_layout(state, model.state_dict(), "the pytorch-fid Inception (2015-12-05)", path)
+    model.load_state_dict(state, strict=False)
+    return model.eval()
+
+
+def check_layout(state: dict, expected: dict, what: str, path) -> None:
+    """Refuse, naming ``what`` and ``path``, a state dict whose keys or shapes differ from ``expected`` (BatchNorm
+    step counters may be absent)."""
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
     wrong = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
     if missing or unexpected or wrong:
         detail = (missing and f"missing {missing[:3]}") or (unexpected and f"unexpected {unexpected[:3]}")
         detail = detail or f"wrong shapes for {wrong[:3]}"
-        raise PosewarpError(f"not the pytorch-fid Inception (2015-12-05) layout: {detail}", path)
-    model.load_state_dict(state, strict=False)
-    return model.eval()
+        raise PosewarpError(f"not {what} layout: {detail}", path)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torchvision.models.inception import Inception3
 
 from posewarp.errors import PosewarpError
+from posewarp.metrics.inception import check_layout
 from posewarp.tensor_file import read_tensor_file
 
 BLOCKS = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool", "Conv2d_3b_1x1", "Conv2d_4a_3x3", "maxpool",
@@ -53,13 +54,6 @@ def load_torchvision_inception(path: str | os.PathLike) -> TorchvisionInceptionP
     if not isinstance(state, dict):
         raise PosewarpError("expected a state dict of torchvision's Inception v3", path)
     model = TorchvisionInceptionPool()
-    expected = model.net.state_dict()
-    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
-    if missing or unexpected or wrong:
-        detail = (missing and f"missing {missing[:3]}") or (unexpected and f"unexpected {unexpected[:3]}")
-        detail = detail or f"wrong shapes for {wrong[:3]}"
-        raise PosewarpError(f"not torchvision's Inception v3 layout: {detail}", path)
+    check_layout(state, model.net.state_dict(), "torchvision's Inception v3", path)
     model.net.load_state_dict(state, strict=False)
     return model.eval()
