@@ -181,3 +181,22 @@ def mounted(folder: Path, how: str) -> list[str]:
     else:
         script = f'mount -t tmpfs -o size={how.split(":")[1]} tmpfs "{folder}" && exec "$0" "$@"'
     return ["unshare", "-rm", "sh", "-c", script]
+
+
+def small_world(root: Path, *, identities: int = 3, poses: int = 3, test_fraction: float = 0.34) -> Path:
+    """A tiny synthetic world (32x16, seed 0) written to ``root / "w"``."""
+    from posewarp.synth import generate
+
+    generate(root / "w", identities=identities, poses_per_identity=poses, size=(32, 16), seed=0,
+             test_fraction=test_fraction, show_progress=False)  # fmt: skip
+    return root / "w"
+
+
+def packed_world(root: Path, **world) -> tuple[Path, Path]:
+    """``small_world`` and its pack ``root / "w.h5"``."""
+    from posewarp.data import pack
+
+    w = small_world(root, **world)
+    data = pack(w / "images", w / "keypoints", w / "parsing", [w / "pairs-train.csv", w / "pairs-test.csv"],
+                root / "w.h5", show_progress=False).out  # fmt: skip
+    return w, data

@@ -6,22 +6,14 @@ import hashlib
 import os
 
 import pytest
-from faults import one_line_error, run, temp_files
+from faults import one_line_error, packed_world, run, temp_files
 from test_prepare import fashion_tree
 
-from posewarp.data import pack
-from posewarp.synth import generate
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("world")
-    generate(root / "w", identities=3, poses_per_identity=3, size=(32, 16), seed=0, test_fraction=0.34,
-             show_progress=False)  # fmt: skip
-    w = root / "w"
-    data = pack(w / "images", w / "keypoints", w / "parsing", [w / "pairs-train.csv", w / "pairs-test.csv"],
-                root / "w.h5", show_progress=False).out  # fmt: skip
-    return w, data
+    return packed_world(tmp_path_factory.mktemp("world"))
 
 
 def digest(folder):

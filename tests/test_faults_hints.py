@@ -5,12 +5,10 @@ the pretrained file it needs, and every `--option` in its one-line error must be
 import re
 
 import pytest
-from faults import one_line_error, run
+from faults import one_line_error, packed_world, run
 
 from posewarp import weights as W
-from posewarp.data import pack
 from posewarp.formats import images
-from posewarp.synth import generate
 
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 DOWNLOAD = re.compile(r"posewarp weights download ([\w-]+)")
@@ -19,11 +17,7 @@ DOWNLOAD = re.compile(r"posewarp weights download ([\w-]+)")
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("world")
-    generate(root / "w", identities=2, poses_per_identity=2, size=(32, 16), seed=0, test_fraction=0.5,
-             show_progress=False)  # fmt: skip
-    w = root / "w"
-    data = pack(w / "images", w / "keypoints", w / "parsing", [w / "pairs-train.csv", w / "pairs-test.csv"],
-                root / "w.h5", show_progress=False).out  # fmt: skip
+    w, data = packed_world(root, identities=2, poses=2, test_fraction=0.5)
     alone = root / "alone.png"  # no keypoints/ or parsing/ beside it: both would be estimated
     images.write_image(alone, images.read_image(w / "images" / "id0000_pose00.png"))
     return w, data, alone

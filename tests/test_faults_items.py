@@ -7,12 +7,11 @@ import os
 
 import numpy as np
 import pytest
-from faults import run
+from faults import run, small_world
 from test_prepare import MARKET_TEST, MARKET_TRAIN, market_tree, picture
 
 from posewarp.formats import images as I
 from posewarp.formats import keypoints as K
-from posewarp.synth import generate
 
 # The keypoints network replaced by seeded random weights of the same architecture (no download in a test).
 STAND_IN = """
@@ -26,10 +25,7 @@ KP.load_body_pose_weights = lambda path: BodyPoseNet()
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("world")
-    generate(root / "w", identities=2, poses_per_identity=2, size=(32, 16), seed=0, test_fraction=0.5,
-             show_progress=False)  # fmt: skip
-    return root / "w"
+    return small_world(tmp_path_factory.mktemp("world"), identities=2, poses=2, test_fraction=0.5)
 
 
 def keypoints_job(folder, out, *extra):

@@ -8,22 +8,17 @@ import resource
 
 import pytest
 import torch
-from faults import ULIMIT_V, one_line_error, run
+from faults import ULIMIT_V, one_line_error, run, small_world
 
-from posewarp.data import pack
 from posewarp.formats import keypoints as K
 from posewarp.inference import shipped_weights
-from posewarp.synth import generate
 
 BIG = 10**400
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("world")
-    generate(root / "w", identities=3, poses_per_identity=3, size=(32, 16), seed=0, test_fraction=0.34,
-             show_progress=False)  # fmt: skip
-    return root / "w"
+    return small_world(tmp_path_factory.mktemp("world"))
 
 
 def transfer_error(w, tmp_path, pose_file, *needles, extra=()):

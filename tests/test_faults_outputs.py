@@ -7,24 +7,17 @@ import os
 import numpy as np
 import pytest
 from cli_runner import cli
-from faults import ENOSPC_AT, UNSHARE, mounted, one_line_error, run, temp_files
+from faults import ENOSPC_AT, UNSHARE, mounted, one_line_error, packed_world, run, temp_files
 
 from posewarp.data import pack, schema
 from posewarp.errors import OutputError
 from posewarp.formats import atomic, images, outputs
-from posewarp.synth import generate
 from posewarp.transfer_batch import transfer_dataset
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("world")
-    generate(root / "w", identities=3, poses_per_identity=3, size=(32, 16), seed=0, test_fraction=0.34,
-             show_progress=False)  # fmt: skip
-    w = root / "w"
-    data = pack(w / "images", w / "keypoints", w / "parsing", [w / "pairs-train.csv", w / "pairs-test.csv"],
-                root / "w.h5", show_progress=False).out  # fmt: skip
-    return w, data
+    return packed_world(tmp_path_factory.mktemp("world"))
 
 
 def pack_args(w, out):
