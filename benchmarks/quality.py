@@ -105,13 +105,11 @@ def fit_judge(world: dict, **train: int) -> None:
     """A parser trained in-tool on the training identities' photos and true parsing (the judge of the
     output-parsing mIoU and the world-LPIPS/FID features), cached beside the world."""
     from posewarp.formats import images, parsing
+    from posewarp.formats.keypoints import read_pairs_csv
     from posewarp.metrics.world_parser import fit_or_load_world_parser
-    from posewarp.synth.world import identity_splits
 
     folder = Path(world["folder"])
-    meta = json.loads((folder / "meta.json").read_text())
-    splits = identity_splits(meta["identities"], meta["test_fraction"], meta["seed"], meta["val_fraction"])
-    names = sorted(n for n in world["views"] if splits[int(n[2:].split("_")[0])] == "train")
+    names = sorted({name for pair in read_pairs_csv(folder / "pairs-train.csv") for name in pair})
     labels_dir = folder / ("truth/parsing" if world["truth"] else "parsing")
     rgb = np.stack([images.read_image(folder / "images" / n) for n in names])
     labels = np.stack([parsing.read_label_png(labels_dir / n) for n in names])
