@@ -1,4 +1,5 @@
-"""Training configuration: frozen dataclasses, named presets, and the preset < config file < CLI precedence.
+"""Training configuration: frozen dataclasses, named presets (their table: ``presets.py``), and the preset < config
+file < CLI precedence.
 
 Sizes follow the authors' code (reference/paper.md 1.2): pix2pixHD-style generators (ngf 64, 3 downsamples,
 9 residual blocks), PatchGAN discriminators (ndf 64, 3 layers), Adam 2e-4 with betas (0.5, 0.999), constant
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from posewarp import config_ranges
 from posewarp.errors import PosewarpError
+from posewarp.presets import DEFAULT_PRESET, PRESETS
 
 FORMAT_VERSION = 1
-GRID_KINDS = ("matcher", "parts", "matcher+parts")  # Stage II transformation grids (model.grids)
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,6 @@ class ModelConfig:
     matcher_feature_size: int | None = None  # correlation resolution (square); None: 15 (vgg16) or 16 (small)
     vgg: str = "pretrained"  # perceptual loss trunk: "pretrained" VGG19 from disk, or "random" (tests, tiny)
 
-
-AMP_MODES = ("auto", "bf16", "fp16", "off")  # auto: bf16 where the GPU supports it, else fp16
 
 # The two designs of the networks. ModelConfig's defaults are the paper's, so a snapshot written before
 # posewarp's design existed rebuilds as it was trained; presets choose posewarp's, and
@@ -108,11 +108,11 @@ class MatcherConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     stage: int = 1
-    preset: str = "paper"
+    preset: str = DEFAULT_PRESET
     desc: str = ""
     seed: int = 0
     max_steps: int = 100_000
-    amp: str = "auto"  # one of AMP_MODES (always off on CPU)
+    amp: str = "auto"  # one of config_ranges.AMP_MODES (always off on CPU)
     log_every: int = 50
     sample_every: int = 1000
     val_every: int = 1000
@@ -193,80 +193,28 @@ def _check_type(current, value, f: dataclasses.Field, name: str):
     return value
 
 
-def _preset_tiny() -> TrainConfig:
-    """Trains on a CPU in minutes at 128x64 (the demo, the shipped demo weights and the synthetic benchmarks).
-
-    No perceptual loss: without ImageNet weights offline it could only use a random VGG19, which cost two thirds
-    of every step for no measured gain (benchmarks/quality.py); ``--design paper`` puts it back with the paper's
-    networks."""
-    return TrainConfig(
-        preset="tiny",
-        max_steps=600,
-        log_every=20,
-        sample_every=200,
-        val_every=200,
-        val_batches=8,
-        snapshot_every=200,
-        data=DataConfig(batch_size=8),
-        model=ModelConfig(ngf=16, n_downsample=2, n_blocks=2, ndf=16, d_layers=2, matcher_features="small",
-                          matcher_width=16, matcher_feature_size=10, vgg="random", **POSEWARP_DESIGN),
-        loss=LossConfig(vgg=0.0),
-        optim=OptimConfig(lr=1e-3, decay_start=0.5),
-        matcher=MatcherConfig(steps=300, lr=1e-3),
-    )
-
-
-def _preset_market() -> TrainConfig:
-    """Market-1501 at 128x64 on one GPU: posewarp's networks with the paper's losses, a lighter generator (2
-    downsamples to 32x16)."""
-    return TrainConfig(
-        preset="market-128x64",
-        max_steps=100_000,
-        data=DataConfig(batch_size=32, workers=4),
-        model=ModelConfig(ngf=64, n_downsample=2, n_blocks=6, ndf=64, d_layers=3, **POSEWARP_DESIGN),
-        matcher=MatcherConfig(steps=20_000),
-    )
-
-
-def _preset_deepfashion() -> TrainConfig:
-    """DeepFashion at 256x176: posewarp's networks at the authors' sizes, the paper's losses, a single-GPU batch."""
-    return TrainConfig(
-        preset="deepfashion-256x176",
-        max_steps=200_000,
-        data=DataConfig(batch_size=8, workers=4),
-        model=ModelConfig(ngf=64, n_downsample=3, n_blocks=9, ndf=64, d_layers=3, **POSEWARP_DESIGN),
-        matcher=MatcherConfig(steps=20_000),
-    )
-
-
-def _preset_paper(stage: int) -> TrainConfig:
-    """The authors' run (reference/paper.md 1.2): Stage I batch 50, Stage II batch 12 (both over 2 GPUs);
-    Stage II 100 + 100 "epochs" of 5000 iterations (constant, then linear decay)."""
-    return TrainConfig(
-        preset="paper",
-        max_steps=1_000_000,
-        data=DataConfig(batch_size=50 if stage == 1 else 12, workers=4),
-        model=ModelConfig(ngf=64, n_downsample=3, n_blocks=9, ndf=64, d_layers=3),
-        optim=OptimConfig(lr=2e-4, beta1=0.5, beta2=0.999, decay_start=0.5),
-        matcher=MatcherConfig(steps=20_000),
-    )
-
-
-PRESETS = ("tiny", "market-128x64", "deepfashion-256x176", "paper")
-
-
 def preset(name: str, stage: int) -> TrainConfig:
+    """The config of a row of ``presets.PRESETS`` for ``stage``."""
     if stage not in (1, 2):
         raise PosewarpError(f"--stage must be 1 or 2, got {stage}")
-    builders = {
-        "tiny": _preset_tiny,
-        "market-128x64": _preset_market,
-        "deepfashion-256x176": _preset_deepfashion,
-        "paper": lambda: _preset_paper(stage),
-    }
-    if name not in builders:
+    if name not in PRESETS:
         raise PosewarpError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
-    return dataclasses.replace(builders[name](), stage=stage)
+    row = PRESETS[name]
+    ngf, n_downsample, n_blocks, ndf, d_layers = row["size"]
+    features, width, feature_size = row["matcher"]
+    trunk, vgg_weight = row["vgg"]
+    max_steps, matcher_steps = row["steps"]
+    log_every, sample_every, val_every, snapshot_every = row["every"]
+    return TrainConfig().replace({
+        **DESIGNS[row["design"]],
+        "preset": name, "stage": stage, "max_steps": max_steps, "log_every": log_every,
+        "sample_every": sample_every, "val_every": val_every, "val_batches": row["val"], "snapshot_every": snapshot_every,
+        "data.batch_size": row["batch"][stage - 1], "data.workers": row["workers"],
+        "model.ngf": ngf, "model.n_downsample": n_downsample, "model.n_blocks": n_blocks, "model.ndf": ndf,
+        "model.d_layers": d_layers, "model.matcher_features": features, "model.matcher_width": width,
+        "model.matcher_feature_size": feature_size, "model.vgg": trunk, "loss.vgg": vgg_weight,
+        "optim.lr": row["lr"], "matcher.steps": matcher_steps,
+    })  # fmt: skip
 
 
 def load_json(path: str | os.PathLike) -> dict[str, Any]:
@@ -283,9 +231,10 @@ def load_json(path: str | os.PathLike) -> dict[str, Any]:
     return doc
 
 
-def default_preset(image_size: tuple[int, int]) -> str:
-    """The preset for a pack's image size when neither the CLI nor a config file names one."""
-    return {(128, 64): "market-128x64", (256, 176): "deepfashion-256x176"}.get(tuple(image_size), "paper")
+def default_preset(image_size: tuple[int, int] | None) -> str:
+    """The preset for a pack's image size (None: no pack) when neither the CLI nor a config file names one."""
+    chosen = [name for name, row in PRESETS.items() if image_size is not None and row["pack"] == tuple(image_size)]
+    return chosen[0] if chosen else DEFAULT_PRESET
 
 
 def design(cfg: TrainConfig, name: str) -> TrainConfig:
@@ -305,7 +254,7 @@ def resolve(
     """preset < design < config file < CLI overrides. A config file may name its own preset (CLI --preset wins)."""
     file_doc = load_json(config_file) if config_file is not None else {}
     name = file_doc.get("preset", preset_name) if preset_name is None else preset_name
-    cfg = preset(name or "paper", stage)
+    cfg = preset(name or DEFAULT_PRESET, stage)
     if design_name is not None:
         cfg = design(cfg, design_name)
     if file_doc:
@@ -342,10 +291,8 @@ def resolve_resume(
 
 
 def validate(cfg: TrainConfig) -> None:
-    """Every value within its range (``ranges.RANGES``), before anything is built or written."""
-    from posewarp.config_ranges import check
-
-    problems = check(cfg.to_dict())
+    """Every value within its range (``config_ranges.RANGES``), before anything is built or written."""
+    problems = config_ranges.check(cfg.to_dict())
     if "+" in cfg.model.grids and cfg.model.gate_mode == "spatial":
         problems.append("option model.grids with several grids needs option model.gate_mode channel")
     if cfg.model.refine and not cfg.model.composite:

@@ -5,6 +5,9 @@ each value is already checked when the config is built (``config._check_type``).
 ``TrainConfig`` has an entry here (a test keeps it so), so a value from a config file, the CLI or an
 untrusted snapshot reaches PyTorch, numpy or the file system only once it is sane: no zero-channel layer,
 no negative worker count, no seed numpy refuses, no 10^5-channel network from a 1 KB snapshot.
+
+A leaf under ``config``: it imports only the preset table (``posewarp.presets``); the choices of the options that
+offer a few (``AMP_MODES``, ``GRID_KINDS``) live here.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from posewarp.config import AMP_MODES, GRID_KINDS, PRESETS
+from posewarp.presets import PRESETS
 
+AMP_MODES = ("auto", "bf16", "fp16", "off")  # auto: bf16 where the GPU supports it, else fp16
+GRID_KINDS = ("matcher", "parts", "matcher+parts")  # Stage II transformation grids (model.grids)
 BIG = 10**9  # steps and intervals: any real run is far below
 
 
@@ -86,7 +91,7 @@ CHANNELS = Int(1, 1024)
 
 RANGES: dict[str, Any] = {
     "stage": Int(1, 2),
-    "preset": Choice(PRESETS),
+    "preset": Choice(tuple(PRESETS)),
     "desc": Text(100),
     "seed": Int(0, 2**32 - 1),
     "max_steps": STEPS,

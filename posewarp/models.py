@@ -15,7 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from posewarp.config import GRID_KINDS, ModelConfig, TrainConfig
+from posewarp.config import ModelConfig, TrainConfig
+from posewarp.config_ranges import GRID_KINDS
 from posewarp.formats import parsing as P
 from posewarp.nn import GeometricMatcher, ParsingGenerator, PatchDiscriminator, WarpingGenerator, part_grids
 

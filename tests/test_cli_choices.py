@@ -5,7 +5,8 @@ import re
 import pytest
 from cli_runner import cli
 
-from posewarp.config import AMP_MODES, DESIGNS, PRESETS
+from posewarp.config import DESIGNS, PRESETS
+from posewarp.config_ranges import AMP_MODES
 from posewarp.metrics.names import METRICS, PROTOCOLS, parse_metrics
 from posewarp.preprocess.choices import ANNOTATED_PERSON, LABEL_SETS, PARSER_DATASETS
 

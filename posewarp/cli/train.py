@@ -9,7 +9,9 @@ import typer
 
 from posewarp.cli.app import TRAINING, app
 from posewarp.cli.options import Device, Json, Threads, choice
-from posewarp.config import AMP_MODES, DESIGNS, PRESETS
+from posewarp.config import DESIGNS, PRESETS
+from posewarp.config_ranges import AMP_MODES
+from posewarp.presets import DEFAULT_PRESET
 
 
 @app.command(
@@ -28,7 +30,7 @@ def train(
     stage: int = typer.Option(..., "--stage", min=1, max=2, help="1: pose-guided parser; 2: matcher + Warping-GAN."),
     data: Path | None = typer.Option(None, "--data", help="Packed HDF5 pairs (posewarp pack) with train/test splits."),
     preset: str | None = typer.Option(
-        None, "--preset", help=f"{', '.join(PRESETS)} (default: from the pack's image size, else paper)."
+        None, "--preset", help=f"{', '.join(PRESETS)} (default: from the pack's image size, else {DEFAULT_PRESET})."
     ),
     design: str | None = typer.Option(
         None, "--design", help=f"Networks at the preset's sizes: {' or '.join(DESIGNS)} (default: the preset's, posewarp; "

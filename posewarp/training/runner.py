@@ -57,11 +57,12 @@ def configure(
         return check_used(C.resolve_resume(saved, config_file, overrides), overrides)
     if preset is None and (config_file is None or "preset" not in C.load_json(config_file)):
         data = (overrides or {}).get("data.path")
-        preset = "paper"
+        size = None
         if data is not None and Path(data).is_file():
             from posewarp.data import PairDataset
 
-            preset = C.default_preset(PairDataset(data, "train").image_size)
+            size = PairDataset(data, "train").image_size
+        preset = C.default_preset(size)
     return check_used(C.resolve(stage, preset, config_file, overrides, design), overrides)
 
 
