@@ -237,13 +237,13 @@ def download(name: str, *, url: str | None = None, show_progress: bool = True) -
     ``url`` replaces the registry's URLs (a mirror, or a ``file://`` path). A present file that verifies is
     kept as is. Network failures and short reads keep the ``.part`` for the next try; a body longer than
     announced, or a size or sha256 mismatch, deletes it and raises ``PosewarpError`` (details in
-    ``posewarp.preprocess.download``).
+    ``posewarp.download``).
     """
     import http.client
 
     from posewarp.formats import outputs
     from posewarp.interrupt import graceful
-    from posewarp.preprocess.download import TooLong, fetch, part_size
+    from posewarp.download import TooLong, fetch, part_size
 
     spec = entry(name)
     final = expected_path(name)

@@ -11,7 +11,7 @@ from faults import http_server, one_line_error, run
 
 from posewarp import weights as W
 from posewarp.errors import OutputError, PosewarpError
-from posewarp.preprocess import download as D
+from posewarp import download as D
 
 PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes
 
