@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posewarp.errors import PosewarpError, WeightsMissingError
+from posewarp.errors import PosewarpError
 from posewarp.formats import atomic, clashes, draw, images, jsonfile, outputs
 from posewarp.formats import keypoints as K
 from posewarp.formats import parsing as P
@@ -32,12 +32,9 @@ ANIMATIONS = (".gif", ".mp4")
 def _estimate_pose(rgb: np.ndarray, device: str, weights, hint: str) -> np.ndarray:
     """The best person OpenPose finds; without its weights, an error that says ``hint`` (how to do without)."""
     from posewarp.preprocess.keypoints import KeypointEstimator
-    from posewarp.weights import another_way
+    from posewarp.weights import require
 
-    try:
-        estimator = KeypointEstimator(weights, device=device)
-    except WeightsMissingError as exc:
-        raise another_way(exc, hint) from None
+    estimator = KeypointEstimator(require("openpose", weights, alternatives=(hint,)), device=device)
     people = estimator(rgb)
     if len(people) == 0:
         raise PosewarpError("OpenPose found no person in the image")
@@ -75,7 +72,7 @@ def read_target_poses(spec: str, *, pose_format: str = "auto", person: int | Non
             formats.add(poses.format)
         fmt = "+".join(sorted(formats))
     elif path.is_file() and path.suffix.lower() in images.IMAGE_EXTENSIONS and pose_format == "auto":
-        pose = _estimate_pose(images.read_image(path), device, weights, "or give --pose a pose file (JSON or CSV)")
+        pose = _estimate_pose(images.read_image(path), device, weights, "give --pose a pose file (JSON or CSV)")
         return [(path.stem, pose)], "estimated (openpose)"
     elif path.exists() or path.is_symlink():  # a FIFO or device is refused by the reader, naming it
         if path.suffix.lower() not in (".json", ".csv") and pose_format == "auto":
@@ -128,21 +125,18 @@ def source_inputs(src: Path, rgb: np.ndarray, *, src_pose=None, src_parsing=None
     if pose_file is not None:
         kp, origin["keypoints"] = _source_pose(pose_file, src, rgb, pose_format, person)
     else:
-        kp = _estimate_pose(rgb, device, keypoint_weights, "or give the source keypoints with --src-pose FILE")
+        kp = _estimate_pose(rgb, device, keypoint_weights, "give the source keypoints with --src-pose FILE")
         origin["keypoints"] = "estimated (openpose)"
     label_file = Path(src_parsing) if src_parsing else _beside(src, "parsing", ".png")
     if label_file is not None:
         labels = P.check_labels(P.read_label_png(label_file), label_file)
         origin["parsing"] = str(label_file)
     else:
-        from posewarp.preprocess.parser import HumanParser
+        from posewarp.preprocess.parser import HumanParser, get_dataset
+        from posewarp.weights import require
 
-        from posewarp.weights import another_way
-
-        try:
-            parser = HumanParser(parser_weights, device=device)
-        except WeightsMissingError as exc:
-            raise another_way(exc, "or give the source parsing with --src-parsing FILE") from None
+        hint = "give the source parsing with --src-parsing FILE"
+        parser = HumanParser(require(get_dataset("lip").weights, parser_weights, alternatives=(hint,)), device=device)
         labels = parser(rgb)
         origin["parsing"] = "estimated (schp-lip)"
     if labels.shape != rgb.shape[:2]:

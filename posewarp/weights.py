@@ -5,8 +5,8 @@ NAME`` fetches a file into ``$POSEWARP_HOME`` (default ``~/.cache/posewarp``), r
 ``.part`` file with an HTTP Range request (the ``.part`` is kept after a network failure or a short read,
 never followed if it is a link), checks size and sha256, and renames it into place atomically (a
 mismatch deletes the ``.part`` and leaves nothing behind). A missing file makes
-:func:`require` raise :class:`WeightsMissingError` naming the command to run and the expected path;
-an explicit ``--weights PATH`` always wins. File facts: reference/preprocessing.md A.4 (and C.7).
+:func:`require` raise :class:`WeightsMissingError` naming the command to run, the expected path and the
+calling command's ways around it; an explicit ``--weights PATH`` always wins. File facts: reference/preprocessing.md A.4 (and C.7).
 
 To add a file, add one entry to ``REGISTRY`` (size/sha256 ``None`` when not known: such a file is
 then only checked for existence, and ``posewarp weights list`` says so).
@@ -171,11 +171,13 @@ def expected_path(name: str) -> Path:
     return weights_home() / entry(name).filename
 
 
-def require(name: str, override: str | os.PathLike | None = None) -> Path:
+def require(name: str, override: str | os.PathLike | None = None, *, option: str | None = None,
+            alternatives: tuple[str, ...] = ()) -> Path:
     """The file to load: ``override`` when given (it must exist), else the downloaded registry file.
 
-    Raises ``WeightsMissingError`` naming ``posewarp weights download NAME`` and the expected path; the command
-    that called adds its own way around it (:func:`another_way`), since only it knows its options.
+    A missing file raises the one ``WeightsMissingError`` message: the ``posewarp weights download NAME`` to run
+    and the expected path, then the calling command's own ways around it, which only it knows: ``option`` (its
+    ``--option PATH`` that uses another file) and ``alternatives`` (``"pass --vgg PATH"``: each said as "or ...").
     """
     if override is not None:
         path = Path(override).expanduser()
@@ -187,14 +189,12 @@ def require(name: str, override: str | os.PathLike | None = None) -> Path:
         return path
     if path.parent.exists() and not path.parent.is_dir():
         raise PosewarpError("POSEWARP_HOME (where pretrained files live) is not a folder", path.parent)
+    ways = [f"{option} PATH uses another file"] if option else []
+    ways += [f"or {way}" for way in alternatives]
+    hint = f"; {', '.join(ways)}" if ways else ""
     raise WeightsMissingError(
-        f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` (expected at {path})"
+        f"pretrained weights {name!r} are missing: run `posewarp weights download {name}` (expected at {path}){hint}"
     )
-
-
-def another_way(exc: WeightsMissingError, hint: str) -> WeightsMissingError:
-    """The same error with a command's own way around the missing file (``--weights PATH uses another file``)."""
-    return WeightsMissingError(f"{exc.message}; {hint}", exc.path)
 
 
 def sha256_of(path: str | os.PathLike) -> str:

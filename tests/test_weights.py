@@ -99,6 +99,12 @@ def test_home_and_require(home, monkeypatch, tmp_path):
     message = str(info.value)
     assert "posewarp weights download openpose" in message and str(home / "body_pose_model.pth") in message
     assert "\n" not in message
+    with pytest.raises(WeightsMissingError) as info:  # the calling command's ways around it, after the command
+        W.require("openpose", option="--weights", alternatives=("give --pose a file", "do without"))
+    assert str(info.value) == f"{message}; --weights PATH uses another file, or give --pose a file, or do without"
+    with pytest.raises(WeightsMissingError) as info:
+        W.require("openpose", alternatives=("pass --vgg PATH",))
+    assert str(info.value) == f"{message}; or pass --vgg PATH"
     other = tmp_path / "mine.pth"
     other.write_bytes(b"x")
     assert W.require("openpose", other) == other  # --weights always wins

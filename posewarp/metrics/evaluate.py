@@ -19,7 +19,7 @@ import torch
 
 from posewarp.console import track
 from posewarp.devices import resolve_device
-from posewarp.errors import PosewarpError, WeightsMissingError
+from posewarp.errors import PosewarpError
 from posewarp.interrupt import graceful
 from posewarp.metrics import fid_real as real_stats
 from posewarp.metrics import protocols
@@ -57,10 +57,7 @@ def _require(name: str, weights: dict) -> Path:
     """The registry file (or override) for ``name``; a missing file names the download command."""
     from posewarp import weights as W
 
-    try:
-        return W.require(name, weights.get(name))
-    except WeightsMissingError as exc:
-        raise W.another_way(exc, f"{OPTIONS[name]} PATH uses another file") from None
+    return W.require(name, weights.get(name), option=OPTIONS[name])
 
 
 class full_float32(contextlib.ContextDecorator):

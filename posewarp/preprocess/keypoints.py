@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from posewarp.devices import resolve_device
-from posewarp.errors import PosewarpError, WeightsMissingError
+from posewarp.errors import PosewarpError
 from posewarp.formats import clashes, draw, images, outputs
 from posewarp.formats import keypoints as K
 from posewarp.preprocess import batch as B
@@ -231,14 +231,13 @@ def estimate_folder(
     if not todo:
         return _annotate(report, image_dir, out_dir, annotations, person)
     with cpu_threads(threads) as thread_note:
-        try:
-            estimator = KeypointEstimator(
-                weights, device=device, scales=scales, amp=amp, batch_size=batch_size, net=net, compile=compile
-            )
-        except WeightsMissingError as exc:
+        if net is None:
             from posewarp import weights as W
 
-            raise W.another_way(exc, "--weights PATH uses another file") from None
+            weights = W.require("openpose", weights, option="--weights")
+        estimator = KeypointEstimator(
+            weights, device=device, scales=scales, amp=amp, batch_size=batch_size, net=net, compile=compile
+        )
         if estimator.batch_size > 1:  # same-size images next to each other, so that they share network calls
             todo = B.order_by(todo, lambda item: estimator.sort_key(*(images.header_size(item.image) or (1, 1))))
         B.announce("keypoints", f"{estimator.runner.describe()}, {thread_note}", show_progress)

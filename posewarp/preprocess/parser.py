@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from posewarp.devices import resolve_device
-from posewarp.errors import PosewarpError, WeightsMissingError
+from posewarp.errors import PosewarpError
 from posewarp.formats import parsing
 from posewarp.preprocess import working_size as WS
 from posewarp.preprocess.choices import PARSE_BATCH
@@ -360,15 +360,14 @@ def parse_folder(
         compile = resolve_device(device).type == "cpu" and len(todo) >= COMPILE_AUTO_IMAGES
     pixels = np.zeros(len(names), np.int64)
     with cpu_threads(threads) as thread_note:
-        try:
-            parser = HumanParser(
-                weights, dataset, device=device, flip=flip, scales=scales, amp=amp, input_size=input_size,
-                network=network, compile=compile,
-            )  # fmt: skip
-        except WeightsMissingError as exc:
+        if network is None:
             from posewarp import weights as registry
 
-            raise registry.another_way(exc, "--weights PATH uses another file") from None
+            weights = registry.require(get_dataset(dataset).weights, weights, option="--weights")
+        parser = HumanParser(
+            weights, dataset, device=device, flip=flip, scales=scales, amp=amp, input_size=input_size,
+            network=network, compile=compile,
+        )  # fmt: skip
         B.announce("parse", f"{parser.runner.describe()}, {thread_note}", show_progress)
 
         def process(items: list, rgbs: list[np.ndarray]) -> None:

@@ -22,7 +22,6 @@ from torch import nn
 from posewarp import losses
 from posewarp.config import TrainConfig
 from posewarp.console import err
-from posewarp.errors import WeightsMissingError
 from posewarp.formats import draw
 from posewarp.formats import parsing as P
 from posewarp.formats.images import to_uint8
@@ -62,14 +61,7 @@ def require_vgg(name: str, override: str | None = None):
     from posewarp import weights
 
     other = "pass --vgg PATH" if name == "vgg19" else "use a --config file that sets model.matcher_features: small"
-    if override is None and name not in weights.REGISTRY:
-        raise WeightsMissingError(
-            f"{name.upper()} ImageNet weights are missing: run `posewarp weights download {name}` "
-            f"(expected under {weights.weights_home()}), {other}, or use a preset with vgg: random")
-    try:
-        return weights.require(name, override)
-    except WeightsMissingError as exc:
-        raise weights.another_way(exc, f"or {other}, or use a preset with vgg: random") from None
+    return weights.require(name, override, alternatives=(other, "use a preset with vgg: random"))
 
 
 class MatcherStage(Stage):
