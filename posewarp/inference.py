@@ -27,7 +27,7 @@ from posewarp.formats import heatmaps, images
 from posewarp.formats import parsing as P
 from posewarp.formats.framing import Framing, frame_person
 from posewarp.formats.keypoints import check_shape
-from posewarp.models import predict_parsing, transformation_grids, uses_matcher
+from posewarp.models import predict_parsing, transformation_grids
 from posewarp.nn import grids
 from posewarp.pose_fit import fit_pose
 
@@ -59,7 +59,8 @@ class TransferResult:
 
 class TransferPipeline:
     def __init__(self, *, stage1: torch.nn.Module, generator: torch.nn.Module, matcher: torch.nn.Module | None,
-                 model: ModelConfig, size: tuple[int, int], device: torch.device, pose_radius: float = 4.0):
+                 model: ModelConfig, size: tuple[int, int], device: torch.device, pose_radius: float = 4.0,
+                 sources: dict[str, Path] | None = None):
         self.stage1 = stage1.to(device).eval()
         self.generator = generator.to(device).eval()
         self.matcher = None if matcher is None else matcher.to(device).eval()
@@ -67,24 +68,21 @@ class TransferPipeline:
         self.size = (int(size[0]), int(size[1]))
         self.device = device
         self.pose_radius = pose_radius
+        self.sources = sources or {}  # {"stage1": file, "stage2": file}: the snapshots read (``load``)
 
     @classmethod
     def load(cls, stage1: str | os.PathLike | None = None, stage2: str | os.PathLike | None = None, *,
              device: str = "auto", size: tuple[int, int] | None = None) -> TransferPipeline:
         """Rebuild the networks from Stage I / Stage II snapshots or run dirs (default: the shipped demo weights)."""
         from posewarp.devices import resolve_device
-        from posewarp.snapshots import load_snapshot
+        from posewarp.snapshots import load_networks
 
         dev = resolve_device(device)
         stage1 = stage1 or shipped_weights("stage1")
         stage2 = stage2 or shipped_weights("stage2")
-        kind1, config1, g1 = load_snapshot(stage1)
-        if kind1 != "stage1":
-            raise PosewarpError(f"expected a Stage I snapshot, got a {kind1} snapshot", stage1)
-        kind2, config2, g2 = load_snapshot(stage2)
-        if kind2 != "stage2":
-            raise PosewarpError(f"expected a Stage II snapshot, got a {kind2} snapshot", stage2)
-        matcher = load_snapshot(stage2, network="matcher")[2] if uses_matcher(config2.model) else None
+        first = load_networks(stage1, kind="stage1")
+        second = load_networks(stage2, kind="stage2")  # the generator, and the matcher when its grids use one
+        config1, config2 = first.config, second.config
         trained = getattr(config2.data, "image_size", None)
         size = size or (tuple(trained) if trained else None)
         if size is None:
@@ -92,8 +90,9 @@ class TransferPipeline:
         multiple = 2 ** max(config1.model.n_downsample, config2.model.n_downsample)
         if size[0] % multiple or size[1] % multiple:
             raise PosewarpError(f"size {size[0]}x{size[1]} must be a multiple of {multiple} for these networks")
-        return cls(stage1=g1, generator=g2, matcher=matcher, model=config2.model, size=size, device=dev,
-                   pose_radius=config2.data.pose_radius)
+        return cls(stage1=first.networks["generator"], generator=second.networks["generator"],
+                   matcher=second.networks.get("matcher"), model=config2.model, size=size, device=dev,
+                   pose_radius=config2.data.pose_radius, sources={"stage1": first.path, "stage2": second.path})
 
     # -- tensors in, tensors out -----------------------------------------------------------------
 

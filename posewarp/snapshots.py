@@ -12,6 +12,8 @@ style: a snapshot is self-contained). A training state (``training.state``) is t
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from posewarp.errors import PosewarpError
 from posewarp.formats import atomic
 
 KINDS = ("stage1", "stage2", "matcher")
+TITLES = {"stage1": "Stage I", "stage2": "Stage II", "matcher": "matcher"}  # what messages call each kind
 SNAPSHOT_LATEST = "snapshot-latest.pt"  # in a run dir
 MATCHER_LATEST = "matcher-latest.pt"
 
@@ -172,6 +175,63 @@ def build(kind: str, config: TrainConfig, network: str) -> nn.Module:
     raise PosewarpError(f"a {kind} snapshot has no network {network!r}")
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A snapshot as loaded: the file read (a run dir resolved to its snapshot), its kind and config, and the
+    networks asked for, each with its trained weights and in eval mode."""
+
+    path: Path
+    kind: str
+    config: TrainConfig
+    networks: dict[str, nn.Module]
+
+
+def networks_of(kind: str, config: TrainConfig) -> tuple[str, ...]:
+    """The networks a snapshot of ``kind`` holds for inference: a stage2 snapshot has its matcher when its
+    grids use one."""
+    from posewarp.models import uses_matcher
+
+    if kind == "stage2":
+        return ("generator", "matcher") if uses_matcher(config.model) else ("generator",)
+    return ("matcher",) if kind == "matcher" else ("generator",)
+
+
+def _read(path_or_run: str | os.PathLike, map_location) -> tuple[Path, str, TrainConfig, dict[str, dict]]:
+    """The one read and check of a snapshot: its file, kind, config and weights, before any network is built."""
+    path = resolve_snapshot(path_or_run)
+    doc = load(path, map_location=map_location)
+    kind = doc.get("kind")
+    if kind not in KINDS:
+        raise PosewarpError(f"not a posewarp snapshot (kind {kind!r})", path)
+    return path, kind, snapshot_config(doc, path), tensor_dicts(doc.get("weights"), "weights", path)
+
+
+def _network(path: Path, kind: str, config: TrainConfig, weights: dict[str, dict], network: str) -> nn.Module:
+    """One network of a snapshot read by :func:`_read`: its tensors checked against its config, then built."""
+    if network not in weights:
+        raise PosewarpError(f"snapshot has no {network!r} weights (it has {', '.join(weights) or 'none'})", path)
+    _check_fit(kind, config, network, weights[network], path)
+    check_values(network, weights[network], path)
+    module = build(kind, config, network)
+    try:
+        module.load_state_dict(weights[network])
+    except RuntimeError as exc:
+        raise PosewarpError(f"snapshot weights do not fit the network in its config: {exc}", path) from None
+    return module.eval()
+
+
+def load_networks(path_or_run: str | os.PathLike, names: Sequence[str] | None = None, *, kind: str | None = None,
+                  map_location: str | torch.device = "cpu") -> Snapshot:
+    """The networks ``names`` of a snapshot (default: every network it holds for inference, :func:`networks_of`)
+    from one read and one check of the file; ``kind``: the kind it must be (checked before anything is built)."""
+    path, found, config, weights = _read(path_or_run, map_location)
+    if kind is not None and found != kind:
+        raise PosewarpError(f"expected a {TITLES[kind]} snapshot, got a {found} snapshot", path_or_run)
+    kind = found
+    names = networks_of(kind, config) if names is None else names
+    return Snapshot(path, kind, config, {name: _network(path, kind, config, weights, name) for name in names})
+
+
 def load_snapshot(
     path_or_run: str | os.PathLike, network: str | None = None, map_location: str | torch.device = "cpu"
 ) -> tuple[str, TrainConfig, nn.Module]:
@@ -180,22 +240,6 @@ def load_snapshot(
     ``network`` defaults to the snapshot's main network: the generator for stage1/stage2, the matcher for
     a matcher snapshot; ``network="matcher"`` gets the geometric matcher out of a stage2 snapshot.
     """
-    path = resolve_snapshot(path_or_run)
-    doc = load(path, map_location=map_location)
-    kind = doc.get("kind")
-    if kind not in KINDS:
-        raise PosewarpError(f"not a posewarp snapshot (kind {kind!r})", path)
-    config = snapshot_config(doc, path)
-    weights = tensor_dicts(doc.get("weights"), "weights", path)
+    path, kind, config, weights = _read(path_or_run, map_location)
     network = network or ("matcher" if kind == "matcher" else "generator")
-    if network not in weights:
-        raise PosewarpError(f"snapshot has no {network!r} weights (it has {', '.join(weights) or 'none'})", path)
-    _check_fit(kind, config, network, weights[network], path)
-    check_values(network, weights[network], path)
-    module = build(kind, config, network)
-    try:
-        module.load_state_dict(doc["weights"][network])
-    except RuntimeError as exc:
-        raise PosewarpError(f"snapshot weights do not fit the network in its config: {exc}", path) from None
-    module.eval()
-    return kind, config, module
+    return kind, config, _network(path, kind, config, weights, network)

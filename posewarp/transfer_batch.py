@@ -49,19 +49,16 @@ def batch_outputs(dataset, n: int, data) -> list[tuple[str, str]]:
 PROGRESS = ".transfer-progress.json"  # batch mode: what an interrupted run was rendering, for the next run
 
 
-def _progress_doc(data, split: str, n: int, stage1, stage2, size) -> dict:
-    """What a batch run renders: the pack, split, pair count and snapshots (path, size, mtime) and the size."""
-    from posewarp.inference import shipped_weights
-    from posewarp.snapshots import resolve_snapshot
+def _progress_doc(data, split: str, n: int, sources: dict[str, Path], size) -> dict:
+    """What a batch run renders: the pack, split, pair count, the snapshots read (path, size, mtime) and the size."""
 
     def ident(path):
         path = Path(path).resolve()
         st = path.stat()
         return [str(path), st.st_size, st.st_mtime_ns]
 
-    snaps = [resolve_snapshot(s or shipped_weights(k)) for s, k in ((stage1, "stage1"), (stage2, "stage2"))]
-    return {"data": ident(data), "split": split, "pairs": n, "stage1": ident(snaps[0]), "stage2": ident(snaps[1]),
-            "size": list(size)}
+    return {"data": ident(data), "split": split, "pairs": n, "stage1": ident(sources["stage1"]),
+            "stage2": ident(sources["stage2"]), "size": list(size)}
 
 
 def _read_progress(path: Path) -> dict | None:
@@ -119,7 +116,7 @@ def transfer_dataset(data: str | os.PathLike, split: str, out: str | os.PathLike
         notes.append(f"the pack's {h}x{w} images (and their ground truth and keypoints) are fitted to the networks' "
                      f"{mh}x{mw}: scaled by {fit.scale_x:.3g} and padded (--fit-pack)")  # fmt: skip
     shown = set(np.linspace(0, n - 1, min(8, n)).round().astype(int).tolist()) if grid is not None else set()
-    progress_file, doc = out / PROGRESS, _progress_doc(data, split, n, stage1, stage2, pipeline.size)
+    progress_file, doc = out / PROGRESS, _progress_doc(data, split, n, pipeline.sources, pipeline.size)
     resuming = progress_file.is_file() and _read_progress(progress_file) == doc
     todo = [i for i, (pred, gt) in enumerate(planned)
             if not (resuming and i not in shown and (out / pred).is_file() and (out / gt).is_file())]  # fmt: skip

@@ -3,9 +3,11 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from posewarp import models
+from posewarp.errors import PosewarpError
 from posewarp.inference import TransferPipeline
 from posewarp.snapshots import load_snapshot
 from posewarp.synth import render
@@ -27,6 +29,25 @@ def test_format_1_snapshots_written_before_the_posewarp_generator_still_load_and
     target = render(0, 1, size=(32, 16), seed=0)[2]
     out = pipe(rgb, kp, labels, target)
     assert out.image.shape == (32, 16, 3) and out.warped is not None
+
+
+def test_the_pipeline_reads_each_snapshot_once_and_remembers_the_files(monkeypatch, tmp_path):
+    from posewarp import snapshots
+
+    reads = []
+    load = snapshots.load
+    monkeypatch.setattr(snapshots, "load", lambda path, **kw: reads.append(Path(path)) or load(path, **kw))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / snapshots.SNAPSHOT_LATEST).write_bytes((DATA / "format1-stage2.pt").read_bytes())
+    pipe = TransferPipeline.load(DATA / "format1-stage1.pt", run, device="cpu")
+    assert reads == [DATA / "format1-stage1.pt", run / snapshots.SNAPSHOT_LATEST]  # the matcher too, from one read
+    assert pipe.matcher is not None
+    assert pipe.sources == {"stage1": DATA / "format1-stage1.pt", "stage2": run / snapshots.SNAPSHOT_LATEST}
+    both = snapshots.load_networks(run)
+    assert both.kind == "stage2" and set(both.networks) == {"generator", "matcher"} and len(reads) == 3
+    with pytest.raises(PosewarpError, match="expected a Stage I snapshot, got a stage2 snapshot"):
+        TransferPipeline.load(run, run, device="cpu")
 
 
 def test_grids_follow_the_config_and_the_matcher_is_needed_only_for_its_grid():
