@@ -37,7 +37,7 @@ from posewarp.preprocess import keypoints as KP  # noqa: E402
 from posewarp.preprocess import parser as P  # noqa: E402
 from posewarp.preprocess.openpose_net import BodyPoseNet  # noqa: E402
 from posewarp.preprocess.schp_net import SCHPNet  # noqa: E402
-from posewarp.training import preset  # noqa: E402
+from posewarp.config import preset  # noqa: E402
 from posewarp.training.distributed import Dist  # noqa: E402
 from posewarp.training.stage2 import Stage2  # noqa: E402
 

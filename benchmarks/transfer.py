@@ -25,7 +25,7 @@ from posewarp.synth import render
 
 def preset_pipeline(size, device):
     from posewarp import models
-    from posewarp.training import preset
+    from posewarp.config import preset
 
     cfg = preset("deepfashion-256x176", 2)
     cfg1 = preset("deepfashion-256x176", 1)

@@ -81,7 +81,7 @@ def run_demo(out: str | os.PathLike = "demo-out", *, quick: bool = False, seed: 
     from posewarp.interrupt import Interrupted
     from posewarp.metrics.evaluate import evaluate
     from posewarp.synth import generate
-    from posewarp.training import configure, train
+    from posewarp.training.runner import configure, train
     from posewarp.transfer_batch import transfer_dataset
 
     plan = plan or PLANS["quick" if quick else "full"]

@@ -85,7 +85,8 @@ def test_cli_seed_out_of_range_is_one_line_before_any_run_dir_subprocess(tmp_pat
 def test_a_run_that_fails_before_its_first_state_leaves_no_run_dir(tmp_path, monkeypatch):
     from train_world import make_pack, tiny_config
 
-    from posewarp.training import stage1, train
+    from posewarp.training import stage1
+    from posewarp.training.runner import train
 
     data = make_pack(tmp_path)
 

@@ -16,7 +16,7 @@ from posewarp.data import PairDataset, pack, partial_file, schema
 from posewarp.errors import PosewarpError, SchemaError
 from posewarp.inference import shipped_weights
 from posewarp.synth import generate
-from posewarp.training import load_snapshot
+from posewarp.snapshots import load_snapshot
 
 REPO_STAGE1 = shipped_weights("stage1")
 
@@ -181,7 +181,7 @@ def test_a_training_state_without_networks_is_refused_on_resume(tmp_path, capsys
     from train_world import make_pack, tiny_config
 
     from posewarp.training import run_dir as R
-    from posewarp.training import train
+    from posewarp.training.runner import train
 
     data = make_pack(tmp_path)
     result = train(tiny_config(1, data, {"max_steps": 1}), out=tmp_path / "runs", device="cpu", show_progress=False)

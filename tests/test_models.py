@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from posewarp import models
+from posewarp.config import preset
 from posewarp.errors import PosewarpError
 from posewarp.inference import TransferPipeline
 from posewarp.snapshots import load_snapshot
 from posewarp.synth import render
-from posewarp.training import preset
 
 DATA = Path(__file__).parent / "data"
 

@@ -19,7 +19,8 @@ def _free_port() -> int:
 def _worker(rank: int, world: int, ports: list[int], pack: str, out: str, dump: str) -> None:
     torch.set_num_threads(1)
     from posewarp import snapshots as checkpoint
-    from posewarp.training import loop, run_dir, train
+    from posewarp.training import loop, run_dir
+    from posewarp.training.runner import train
 
     writes = []
     for module, name in ((checkpoint, "save"), (run_dir, "append_stats"), (run_dir, "write_config"),

@@ -8,7 +8,9 @@ import torch
 from train_world import make_pack, tiny_config
 
 from posewarp import snapshots as checkpoint
-from posewarp.training import load_snapshot, run_dir, train
+from posewarp.snapshots import load_snapshot
+from posewarp.training import run_dir
+from posewarp.training.runner import train
 from posewarp.training.loop import NonFiniteLossError
 from posewarp.training.stage1 import Stage1
 
@@ -116,7 +118,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_state(pack, tmp_path, mon
 
 def test_resume_refuses_another_stage_and_missing_state(pack, tmp_path):
     from posewarp.errors import PosewarpError
-    from posewarp.training import configure
+    from posewarp.training.runner import configure
 
     cfg = tiny_config(1, pack, {"max_steps": 1})
     res = train(cfg, out=tmp_path, device="cpu", show_progress=False)

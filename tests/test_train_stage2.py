@@ -10,7 +10,9 @@ from train_world import make_pack, tiny_config
 from posewarp import snapshots as checkpoint
 from posewarp.errors import WeightsMissingError
 from posewarp.nn import grids
-from posewarp.training import load_snapshot, run_dir, train
+from posewarp.snapshots import load_snapshot
+from posewarp.training import run_dir
+from posewarp.training.runner import train
 from posewarp.training.runner import phases
 from posewarp.training.stage2 import Stage2
 

@@ -31,7 +31,7 @@ def make_pack(root: Path, *, identities: int = 4, poses: int = 3, size=(32, 16),
 
 
 def tiny_config(stage: int, data: Path, extra: dict | None = None):
-    from posewarp.training import resolve
+    from posewarp.config import resolve
 
     return resolve(stage, "tiny", overrides={**TINY, "data.path": str(data), **(extra or {})})
 

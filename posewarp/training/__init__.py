@@ -1,10 +1,11 @@
-"""Training: config presets, run dirs, checkpoints, DDP/AMP plumbing and the one loop shared by both stages.
+"""Training: run dirs, resumable state, DDP, the one GAN step, the one loop, Stage I and Stage II.
 
-Importing this package imports torch; the CLI imports it lazily inside ``posewarp train``.
+``runner.train`` and ``runner.configure`` are its entry points; the config and its presets are ``posewarp.config``,
+snapshots ``posewarp.snapshots``. Importing this package imports torch; the CLI imports it lazily inside
+``posewarp train``.
 """
 
-from posewarp.config import PRESETS, TrainConfig, preset, resolve
-from posewarp.snapshots import load_snapshot
+from posewarp.config import resolve  # benchmarks/quality.py still imports it from here; elsewhere: posewarp.config
 from posewarp.training.runner import TrainResult, configure, train
 
-__all__ = ["PRESETS", "TrainConfig", "TrainResult", "configure", "load_snapshot", "preset", "resolve", "train"]
+__all__ = ["TrainResult", "configure", "resolve", "train"]
