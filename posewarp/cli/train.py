@@ -89,8 +89,8 @@ def train(
     }
 
     from posewarp.console import err
-    from posewarp.training import configure
-    from posewarp.training import train as run_training
+    from posewarp.training.runner import configure
+    from posewarp.training.runner import train as run_training
 
     cfg = configure(stage, preset=preset, config_file=config, overrides=overrides, resume=resume, design=design)
     doc = cfg.to_dict()
@@ -100,9 +100,9 @@ def train(
         else:
             err.print_json(json.dumps(doc))
         return
-    import os
+    from posewarp.training.distributed import launched_rank
 
-    main_rank = int(os.environ.get("RANK", "0")) == 0
+    main_rank = launched_rank() == 0
     if main_rank and not as_json:
         err.print_json(json.dumps(doc))
     result = run_training(cfg, out=out, device=device, resume=resume, show_progress=not as_json, threads=threads)

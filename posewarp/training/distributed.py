@@ -87,10 +87,15 @@ class Dist:
             dist.destroy_process_group()
 
 
+def launched_rank() -> int:
+    """This process's rank as torchrun set it (0 when not under torchrun), known before any process group exists."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def setup(device: str | None, amp: str = "auto") -> Dist:
     """Read the torchrun environment, pick the device, start the process group if needed."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
+    rank = launched_rank()
     local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
     dev = resolve_device(device, local_rank if world > 1 else 0)
     if dev.type == "cuda":
