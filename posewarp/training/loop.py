@@ -34,7 +34,8 @@ from posewarp.errors import PosewarpError
 from posewarp.formats.images import write_image
 from posewarp.training import run_dir
 from posewarp.training.distributed import Dist
-from posewarp.training.state import PHASES, state_payload
+from posewarp.training.run_dir import PHASES
+from posewarp.training.state import state_payload
 
 
 class NonFiniteLossError(PosewarpError):

@@ -26,6 +26,7 @@ MAX_DESC = 100  # characters of the description in a run dir name
 CONFIG = "config.json"
 STATS = "stats.jsonl"
 STATE = "training-state.pt"
+PHASES = ("matcher", "generator")  # the phases of a run, in the order they run (stage 1 has the generator only)
 
 
 def _slug(text: str) -> str:
@@ -104,11 +105,10 @@ def truncate_stats(run: Path, phase: str, step: int) -> None:
     path = run / STATS
     if not path.exists():
         return
-    phases = ["matcher", "generator"]
     keep = []
     for rec in read_stats(run):
         rp = rec.get("phase", "generator")
-        later = (phases.index(rp) > phases.index(phase)) if rp in phases and phase in phases else False
+        later = (PHASES.index(rp) > PHASES.index(phase)) if rp in PHASES and phase in PHASES else False
         if later or (rp == phase and rec.get("step", 0) > step):
             continue
         keep.append(json.dumps(rec) + "\n")

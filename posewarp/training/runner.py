@@ -97,8 +97,8 @@ def phases(config: TrainConfig) -> list[str]:
     from posewarp.models import uses_matcher
 
     if config.stage == 2 and uses_matcher(config.model) and config.matcher.path is None and config.matcher.steps > 0:
-        return ["matcher", "generator"]
-    return ["generator"]
+        return list(run_dir.PHASES)
+    return [run_dir.PHASES[-1]]  # the generator phase alone
 
 
 def _open_data(config: TrainConfig):

@@ -88,9 +88,7 @@ class MatcherStage(Stage):
         src, tgt = batch["src_parsing"].float(), batch["tgt_parsing"].float()
         n, size = src.shape[0], tuple(src.shape[2:])
         # Self-supervised pair: the source parsing under a random affine+TPS transform, whose grid is known.
-        theta_a = grids.random_affine(n, device=src.device)
-        theta_t = grids.random_tps(n, device=src.device)
-        grid_true = grids.affine_tps_grid(theta_a, theta_t, size)
+        grid_true = grids.random_grid(n, size, device=src.device)
         synthetic = grids.warp(src, grid_true, padding_mode="border")
         total_syn, syn = losses.matcher_loss(out=self.M(src, synthetic), src_parsing=src, tgt_parsing=synthetic,
                                              grid_true=grid_true, lambda_grid=w.matcher_grid,

@@ -15,8 +15,7 @@ from posewarp.config import FORMAT_VERSION, TrainConfig
 from posewarp.errors import PosewarpError
 from posewarp.snapshots import is_int, state_dict, tensor_dicts
 from posewarp.training.distributed import Dist
-
-PHASES = ("matcher", "generator")
+from posewarp.training.run_dir import PHASES
 
 
 def state_payload(stage, config: TrainConfig, ctx: Dist, step: int, train_pairs: int) -> dict[str, Any]:
