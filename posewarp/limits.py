@@ -38,6 +38,8 @@ class Limit:
         return value
 
 
+MAX_SIDE = 1 << 14  # pixels a side of an image size posewarp stores or is asked for (a pack's image_size, --size)
+
 LIMITS = {
     "image_pixels": Limit("POSEWARP_MAX_IMAGE_PIXELS", "--max-image-pixels", 100e6, 1, "pixels (width x height) of an input image"),
     "image_aspect": Limit("POSEWARP_MAX_IMAGE_ASPECT", "--max-image-aspect", 20.0, 1, "long side / short side of an input image"),

@@ -132,11 +132,13 @@ def source_inputs(src: Path, rgb: np.ndarray, *, src_pose=None, src_parsing=None
         labels = P.check_labels(P.read_label_png(label_file), label_file)
         origin["parsing"] = str(label_file)
     else:
+        from posewarp.preprocess.choices import DEFAULT_PARSER_DATASET
         from posewarp.preprocess.parser import HumanParser, get_dataset
         from posewarp.weights import require
 
         hint = "give the source parsing with --src-parsing FILE"
-        parser = HumanParser(require(get_dataset("lip").weights, parser_weights, alternatives=(hint,)), device=device)
+        weights = require(get_dataset(DEFAULT_PARSER_DATASET).weights, parser_weights, alternatives=(hint,))
+        parser = HumanParser(weights, device=device)
         labels = parser(rgb)
         origin["parsing"] = "estimated (schp-lip)"
     if labels.shape != rgb.shape[:2]:

@@ -9,7 +9,7 @@ import typer
 
 from posewarp.cli.app import PREPROCESSING, app
 from posewarp.cli.options import Device, Json, Overwrite, Shard, Threads, choice, parse_scales, parse_shard_option
-from posewarp.preprocess.choices import ANNOTATED_PERSON, KEYPOINTS_BATCH
+from posewarp.preprocess.choices import ANNOTATED_PERSON, DEFAULT_ANNOTATED_PERSON, KEYPOINTS_BATCH
 
 
 @app.command(
@@ -70,7 +70,7 @@ def keypoints(
         threads=threads,
         annotations=annotations,
         overlay_dir=overlay,
-        person=person or "best",
+        person=person or DEFAULT_ANNOTATED_PERSON,
         shard=shard_,
         overwrite=overwrite,
         show_progress=not as_json,

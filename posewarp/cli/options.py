@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-MAX_SIDE = 1 << 14  # pixels a side of any --size (the largest a pack stores)
+from posewarp.limits import MAX_SIDE
 
 
 def parse_size(value: str | None, param_hint: str = "--size") -> tuple[int, int] | None:

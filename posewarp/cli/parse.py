@@ -9,7 +9,7 @@ import typer
 
 from posewarp.cli.app import PREPROCESSING, app
 from posewarp.cli.options import Device, Json, Overwrite, Shard, Threads, choice, parse_scales, parse_shard_option
-from posewarp.preprocess.choices import LABEL_SETS, PARSE_BATCH, PARSER_DATASETS
+from posewarp.preprocess.choices import DEFAULT_PARSER_DATASET, LABEL_SETS, PARSE_BATCH, PARSER_DATASETS
 
 
 @app.command(
@@ -27,7 +27,7 @@ def parse(
         None, "--weights", help="SCHP checkpoint (default: the file `posewarp weights download schp-lip` gets)."
     ),
     dataset: str | None = typer.Option(
-        None, "--dataset", help=f"What the checkpoint was trained on: {', '.join(PARSER_DATASETS)} (default lip: 20 labels; atr 18, pascal 7)."
+        None, "--dataset", help=f"What the checkpoint was trained on: {', '.join(PARSER_DATASETS)} (default {DEFAULT_PARSER_DATASET}: 20 labels; atr 18, pascal 7)."
     ),
     device: Device = None,
     flip: bool = typer.Option(False, "--flip", help="Average with the mirrored image (left/right labels swapped)."),
@@ -55,7 +55,7 @@ def parse(
     """Parse every person image into 20 LIP labels (SCHP network; resumable, shardable)."""
     choice(dataset, PARSER_DATASETS, "--dataset")
     choice(label_set, LABEL_SETS, "--label-set")
-    if label_set is not None and dataset not in (None, "lip"):
+    if label_set is not None and (dataset or DEFAULT_PARSER_DATASET) != "lip":
         raise typer.BadParameter("--label-set names the 20 LIP labels; atr and pascal have their own", param_hint="--label-set")
     parsed_scales = parse_scales(scales, "0.75,1,1.25")
 
@@ -67,7 +67,7 @@ def parse(
         image_dir,
         out,
         weights=weights,
-        dataset=dataset or "lip",
+        dataset=dataset or DEFAULT_PARSER_DATASET,
         device=device or "auto",
         flip=flip,
         scales=parsed_scales or (1.0,),
@@ -84,7 +84,7 @@ def parse(
         show_progress=not as_json,
     )
     if as_json:
-        doc = {**report.as_dict(), "labels": list(label_names(dataset or "lip", label_set))}
+        doc = {**report.as_dict(), "labels": list(label_names(dataset or DEFAULT_PARSER_DATASET, label_set))}
         print(json.dumps(doc, indent=2))
     else:
         err.print(report.table(f"parse -> {out}"))

@@ -24,9 +24,9 @@ WORKERS_HELP = "Threads decoding and writing images (default: the CPU count, at 
 
 
 def _protocol(value: str | None) -> str:
-    from posewarp.data.prepare import PROTOCOLS
+    from posewarp.data.prepare import DEFAULT_PREPARE_PROTOCOL, PREPARE_PROTOCOLS
 
-    return choice(value, PROTOCOLS, "--protocol") or "patn"
+    return choice(value, PREPARE_PROTOCOLS, "--protocol") or DEFAULT_PREPARE_PROTOCOL
 
 
 def _run(prepare, root: Path, out: Path, as_json: bool, **options) -> None:

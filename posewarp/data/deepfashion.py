@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from posewarp.data.prepare import (
-    PROTOCOLS,
+    DEFAULT_PREPARE_PROTOCOL,
+    PREPARE_PROTOCOLS,
     SPLITS,
     Plan,
     PrepareReport,
@@ -152,11 +153,11 @@ def to_crop_frame(keypoints: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, protocol: str = "patn",
+def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, protocol: str = DEFAULT_PREPARE_PROTOCOL,
          quality: int = 95) -> Plan:
     """Read and check the tree and the list files; nothing is written."""
-    if protocol not in PROTOCOLS:
-        raise PosewarpError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
+    if protocol not in PREPARE_PROTOCOLS:
+        raise PosewarpError(f"unknown protocol {protocol!r}; use one of {', '.join(PREPARE_PROTOCOLS)}")
     root = Path(root)
     if not root.is_dir():
         raise PosewarpError("not a folder (the DeepFashion In-shop root, with img/ or img_highres/)", root)
@@ -187,7 +188,7 @@ def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, pro
 
 
 def prepare_deepfashion(root: str | os.PathLike, out: str | os.PathLike, *, lists: str | os.PathLike | None = None,
-                        protocol: str = "patn", quality: int = 95, overwrite: bool = False, workers: int | None = None,
+                        protocol: str = DEFAULT_PREPARE_PROTOCOL, quality: int = 95, overwrite: bool = False, workers: int | None = None,
                         show_progress: bool = True) -> PrepareReport:
     """DeepFashion In-shop + PATN/GFLA list files -> ``out`` ready for ``posewarp pack`` (see ``data/prepare.py``)."""
     return run(plan(root, lists=lists, protocol=protocol, quality=quality), out, overwrite=overwrite,

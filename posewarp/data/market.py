@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from posewarp.data.prepare import (
-    PROTOCOLS,
+    DEFAULT_PREPARE_PROTOCOL,
+    PREPARE_PROTOCOLS,
     SPLITS,
     Plan,
     PrepareReport,
@@ -59,10 +60,10 @@ def check_frame(keypoints: dict, path: Path) -> None:
                             "frame", path)  # fmt: skip
 
 
-def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, protocol: str = "patn") -> Plan:
+def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, protocol: str = DEFAULT_PREPARE_PROTOCOL) -> Plan:
     """Read and check the folders and the list files; nothing is written."""
-    if protocol not in PROTOCOLS:
-        raise PosewarpError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
+    if protocol not in PREPARE_PROTOCOLS:
+        raise PosewarpError(f"unknown protocol {protocol!r}; use one of {', '.join(PREPARE_PROTOCOLS)}")
     root = Path(root)
     if not root.is_dir():
         raise PosewarpError("not a folder (the Market-1501 root, with bounding_box_train/ and bounding_box_test/)",
@@ -88,7 +89,7 @@ def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, pro
 
 
 def prepare_market(root: str | os.PathLike, out: str | os.PathLike, *, lists: str | os.PathLike | None = None,
-                   protocol: str = "patn", overwrite: bool = False, workers: int | None = None,
+                   protocol: str = DEFAULT_PREPARE_PROTOCOL, overwrite: bool = False, workers: int | None = None,
                    show_progress: bool = True) -> PrepareReport:
     """Market-1501 + PATN's list files -> ``out`` ready for ``posewarp pack`` (see ``data/prepare.py``)."""
     return run(plan(root, lists=lists, protocol=protocol), out, overwrite=overwrite, workers=workers,

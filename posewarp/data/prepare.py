@@ -36,7 +36,8 @@ from posewarp.interrupt import graceful
 
 SPLITS = ("train", "test")
 OUTSIDE_NOTE = 0.01  # a share of keypoints outside the images that is said in a note, not only counted
-PROTOCOLS = ("patn", "gfla")
+PREPARE_PROTOCOLS = ("patn", "gfla")  # whose image size and keypoint frame (deepfashion.py, market.py)
+DEFAULT_PREPARE_PROTOCOL = "patn"
 SHOW = 3  # names quoted in an error message
 
 

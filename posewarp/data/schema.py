@@ -52,6 +52,7 @@ import numpy as np
 
 from posewarp import __version__
 from posewarp.errors import PosewarpError, SchemaError
+from posewarp.limits import MAX_SIDE  # an image_size beyond it is a damaged or hostile file, not a dataset
 
 FORMAT = "posewarp-pairs"
 SCHEMA_VERSION = 1
@@ -76,9 +77,6 @@ def partial_path(out: str | os.PathLike) -> Path:
     digest = hashlib.sha256(os.fsencode(out.name)).hexdigest()[:12]
     keep = os.fsencode(out.name)[: name_max(folder) - len(".partial") - 13].decode("utf-8", "ignore")
     return out.with_name(f"{keep}~{digest}.partial")
-
-
-MAX_SIDE = 1 << 14  # image_size beyond this is a damaged or hostile file, not a dataset
 
 
 def _int_attr(attrs, key: str, path) -> int:

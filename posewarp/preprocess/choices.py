@@ -6,5 +6,7 @@
 KEYPOINTS_BATCH = {"cpu": 8, "cuda": 16}
 PARSE_BATCH = {"cpu": 1, "cuda": 16}
 PARSER_DATASETS = ("lip", "atr", "pascal")  # what an SCHP checkpoint was trained on (preprocess.parser.DATASETS)
+DEFAULT_PARSER_DATASET = "lip"
 LABEL_SETS = ("lip", "cihp")  # names of the 20 LIP ids (formats.parsing.LABEL_SETS)
 ANNOTATED_PERSON = ("best", "largest")  # who goes into keypoints --annotations
+DEFAULT_ANNOTATED_PERSON = "best"

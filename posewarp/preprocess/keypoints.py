@@ -44,7 +44,7 @@ from posewarp.formats import clashes, draw, images, outputs
 from posewarp.formats import keypoints as K
 from posewarp.preprocess import batch as B
 from posewarp.preprocess import working_size as WS
-from posewarp.preprocess.choices import KEYPOINTS_BATCH
+from posewarp.preprocess.choices import ANNOTATED_PERSON, DEFAULT_ANNOTATED_PERSON, KEYPOINTS_BATCH
 from posewarp.preprocess.openpose_decode import decode_people
 from posewarp.preprocess.openpose_net import STRIDE, load_body_pose_weights
 from posewarp.preprocess.runtime import NetworkRunner
@@ -194,7 +194,7 @@ def estimate_folder(
     threads: int | None = None,
     annotations: str | os.PathLike | None = None,
     overlay_dir: str | os.PathLike | None = None,
-    person: str = "best",
+    person: str = DEFAULT_ANNOTATED_PERSON,
     shard: tuple[int, int] | None = None,
     overwrite: bool = False,
     show_progress: bool = True,
@@ -211,8 +211,8 @@ def estimate_folder(
     """
     from posewarp.threads import cpu_threads
 
-    if person not in ("best", "largest"):
-        raise PosewarpError(f"unknown person selection {person!r}; use 'best' or 'largest'")
+    if person not in ANNOTATED_PERSON:
+        raise PosewarpError(f"unknown person selection {person!r}; use {' or '.join(map(repr, ANNOTATED_PERSON))}")
     image_dir, out_dir = Path(image_dir), Path(out_dir)
     places = clashes.Places()
     if annotations is not None:
@@ -266,8 +266,8 @@ def _annotate(report: B.BatchReport, image_dir: Path, out_dir: Path, annotations
     return report
 
 
-def write_annotations(image_dir: Path, out_dir: Path, csv_path: str | os.PathLike, person: str = "best",
-                      left_out: list[tuple[str, str]] | None = None) -> int:
+def write_annotations(image_dir: Path, out_dir: Path, csv_path: str | os.PathLike,
+                      person: str = DEFAULT_ANNOTATED_PERSON, left_out: list[tuple[str, str]] | None = None) -> int:
     """PATN CSV (one person per image, name = relative image path) from the JSON files; returns rows. An image
     whose name a UTF-8 CSV cannot hold (a file name that is not UTF-8) is left out and added to ``left_out``."""
     rows = {}

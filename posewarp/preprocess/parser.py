@@ -28,7 +28,7 @@ from posewarp.devices import resolve_device
 from posewarp.errors import PosewarpError
 from posewarp.formats import parsing
 from posewarp.preprocess import working_size as WS
-from posewarp.preprocess.choices import PARSE_BATCH
+from posewarp.preprocess.choices import DEFAULT_PARSER_DATASET, PARSE_BATCH
 from posewarp.preprocess.letterbox import letterbox, letterbox_affine, unletterbox
 from posewarp.preprocess.runtime import NetworkRunner
 from posewarp.tensor_file import read_tensor_file
@@ -182,7 +182,7 @@ class HumanParser:
     def __init__(
         self,
         weights: str | os.PathLike | None = None,
-        dataset: str = "lip",
+        dataset: str = DEFAULT_PARSER_DATASET,
         device: str | torch.device = "auto",
         flip: bool = False,
         scales: Sequence[float] = (1.0,),
@@ -275,7 +275,7 @@ class HumanParser:
 # ---------------------------------------------------------------- folder to folder (`posewarp parse`)
 
 
-def label_names(dataset: str = "lip", label_set: str | None = None) -> tuple[str, ...]:
+def label_names(dataset: str = DEFAULT_PARSER_DATASET, label_set: str | None = None) -> tuple[str, ...]:
     """Names of the label ids: LIP's own, or ``label_set="cihp"`` (id 10 torso-skin instead of jumpsuits)."""
     spec = get_dataset(dataset)
     if label_set is None:
@@ -309,7 +309,7 @@ def parse_folder(
     out_dir: str | os.PathLike,
     *,
     weights: str | os.PathLike | None = None,
-    dataset: str = "lip",
+    dataset: str = DEFAULT_PARSER_DATASET,
     device: str = "auto",
     flip: bool = False,
     scales: Sequence[float] = (1.0,),
