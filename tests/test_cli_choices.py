@@ -7,7 +7,8 @@ from cli_runner import cli
 
 from posewarp.config import DESIGNS, PRESETS
 from posewarp.config_ranges import AMP_MODES
-from posewarp.metrics.names import METRICS, PROTOCOLS, parse_metrics
+from posewarp.data.prepare import PREPARE_PROTOCOLS
+from posewarp.metrics.names import EVAL_PROTOCOLS, METRICS, parse_metrics
 from posewarp.preprocess.choices import ANNOTATED_PERSON, LABEL_SETS, PARSER_DATASETS
 
 CHOICES = [
@@ -15,10 +16,12 @@ CHOICES = [
     (["train"], "--design", tuple(DESIGNS)),
     (["train"], "--amp", AMP_MODES),
     (["eval"], "--metrics", METRICS),
-    (["eval"], "--protocol", PROTOCOLS),
+    (["eval"], "--protocol", EVAL_PROTOCOLS),
     (["parse"], "--dataset", PARSER_DATASETS),
     (["parse"], "--label-set", LABEL_SETS),
     (["keypoints"], "--person", ANNOTATED_PERSON),
+    (["prepare", "deepfashion"], "--protocol", PREPARE_PROTOCOLS),
+    (["prepare", "market"], "--protocol", PREPARE_PROTOCOLS),
 ]
 
 
@@ -41,7 +44,8 @@ def test_help_lists_the_library_choices(command, option, choices, capsys, monkey
 @pytest.mark.parametrize("command, option, choices", [c for c in CHOICES if c[1] != "--metrics"])
 def test_an_unknown_choice_is_a_usage_error_naming_them(command, option, choices, capsys, tmp_path):
     required = {"train": ["--stage", "1", "--data", tmp_path / "x.h5"], "eval": ["--pred", tmp_path, "--gt", tmp_path],
-                "parse": [tmp_path, "--out", tmp_path / "o"], "keypoints": [tmp_path, "--out", tmp_path / "o"]}
+                "parse": [tmp_path, "--out", tmp_path / "o"], "keypoints": [tmp_path, "--out", tmp_path / "o"],
+                "prepare": [tmp_path, "--out", tmp_path / "o"]}
     code, _, err = cli(command + required[command[0]] + [option, "nonsense"], capsys)
     assert code == 2
     assert all(name in words(err) for name in choices)
@@ -52,7 +56,7 @@ def test_the_lists_match_what_the_library_implements():
     from posewarp.metrics import protocols
     from posewarp.preprocess import parser
 
-    assert tuple(protocols.PROTOCOLS) == PROTOCOLS
+    assert tuple(protocols.PROTOCOLS) == EVAL_PROTOCOLS
     assert parse_metrics(",".join(METRICS)) == METRICS
     assert tuple(parser.DATASETS) == PARSER_DATASETS
     assert set(parsing.LABEL_SETS) == set(LABEL_SETS)

@@ -18,7 +18,7 @@ from posewarp.metrics.names import (
     DEFAULT_PROTOCOL,
     METRICS,
     PRED_LAYOUTS,
-    PROTOCOLS,
+    EVAL_PROTOCOLS,
     parse_metrics,
 )
 
@@ -98,7 +98,7 @@ def eval_(
         None, "--metrics", help=f"Comma-separated, from {','.join(METRICS)} (default {','.join(DEFAULT_METRICS)})."
     ),
     protocol: str | None = typer.Option(
-        None, "--protocol", help=f"Whose script each metric follows: {', '.join(PROTOCOLS)} (default {DEFAULT_PROTOCOL}; "
+        None, "--protocol", help=f"Whose script each metric follows: {', '.join(EVAL_PROTOCOLS)} (default {DEFAULT_PROTOCOL}; "
         "see the README's protocol table)."
     ),
     keypoints: Path | None = typer.Option(
@@ -149,7 +149,7 @@ def eval_(
 ) -> None:
     """Score generated images against ground truth with the field's metrics, as PATN's or GFLA's script did."""
     names = _metrics(metrics)
-    choice(protocol, PROTOCOLS, "--protocol")
+    choice(protocol, EVAL_PROTOCOLS, "--protocol")
     choice(pred_layout, PRED_LAYOUTS, "--pred-layout")
     pose_format = check_pose_format(pose_format)
 

@@ -8,7 +8,7 @@ from posewarp.errors import PosewarpError
 
 METRICS = ("ssim", "mask-ssim", "is", "mask-is", "fid", "lpips", "pckh")
 DEFAULT_METRICS = ("ssim", "is", "fid", "lpips")
-PROTOCOLS = ("patn", "patn-modern", "gfla", "gfla-modern")  # protocols.PROTOCOLS holds what each one means
+EVAL_PROTOCOLS = ("patn", "patn-modern", "gfla", "gfla-modern")  # protocols.PROTOCOLS holds what each one means
 DEFAULT_PROTOCOL = "patn"
 DEFAULT_BATCH_SIZE = 32  # image pairs per step
 PRED_LAYOUTS = ("auto", "picture", "patn-strip", "defgan-strip", "gfla")  # layouts.LAYOUTS holds what each means
