@@ -30,3 +30,10 @@ class SchemaError(PosewarpError):
 class OutputError(PosewarpError):
     """An output cannot be written (read-only, full disk, a folder in the way): it stops a whole batch job,
     since every later item would fail the same way; what was written before stays complete."""
+
+
+def few(names, show: int = 3) -> str:
+    """The first ``show`` names quoted, and how many more: ``'a.jpg', 'b.jpg', 'c.jpg' and 7 more``."""
+    names = list(names)
+    more = f" and {len(names) - show} more" if len(names) > show else ""
+    return ", ".join(repr(n) for n in names[:show]) + more

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from posewarp.console import progress
-from posewarp.errors import PosewarpError, UsageError
+from posewarp.errors import PosewarpError, UsageError, few
 from posewarp.formats import atomic, clashes, jsonfile, outputs
 from posewarp.formats.images import IMAGE_EXTENSIONS
 from posewarp.formats.input_file import read_text
@@ -38,12 +38,6 @@ SPLITS = ("train", "test")
 OUTSIDE_NOTE = 0.01  # a share of keypoints outside the images that is said in a note, not only counted
 PREPARE_PROTOCOLS = ("patn", "gfla")  # whose image size and keypoint frame (deepfashion.py, market.py)
 DEFAULT_PREPARE_PROTOCOL = "patn"
-SHOW = 3  # names quoted in an error message
-
-
-def few(names: list[str]) -> str:
-    head = ", ".join(repr(n) for n in names[:SHOW])
-    return head + (f" and {len(names) - SHOW} more" if len(names) > SHOW else "")
 
 
 def find_file(folder: Path, names: tuple[str, ...], what: str) -> Path:

@@ -28,15 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from posewarp.errors import PosewarpError
+from posewarp.errors import PosewarpError, few
 from posewarp.formats.images import IMAGE_EXTENSIONS, list_images
 from posewarp.formats.input_file import csv_rows, read_text
 from posewarp.formats.keypoint_sources import KeypointsNotFound, KeypointSource
 from posewarp.metrics.layouts import LAYOUTS, Layout, detect
 from posewarp.metrics.layouts import get as get_layout
-
-SHOW = 3  # names quoted in an error message
-
 
 @dataclass(frozen=True)
 class Pair:
@@ -81,11 +78,6 @@ def _index(folder: Path, what: str) -> dict[str, Path]:
     return index
 
 
-def _few(names: list[str]) -> str:
-    more = f" and {len(names) - SHOW} more" if len(names) > SHOW else ""
-    return ", ".join(repr(n) for n in names[:SHOW]) + more
-
-
 def _read_pairs(path: Path) -> tuple[str, list[tuple[str, str]]]:
     rows = [(n, r) for n, r in csv_rows(read_text(path), path) if r and any(c.strip() for c in r)]
     header = [c.strip() for c in rows[0][1][:2]] if rows else []
@@ -100,7 +92,7 @@ def _read_pairs(path: Path) -> tuple[str, list[tuple[str, str]]]:
 
 
 def _missing(what: str, names: list[str], expected: int, where: Path, path) -> PosewarpError:
-    return PosewarpError(f"{len(names)} of {expected} {what} have no generated image in {where}: {_few(names)}; "
+    return PosewarpError(f"{len(names)} of {expected} {what} have no generated image in {where}: {few(names)}; "
                          "an incomplete generation run would be scored as complete (pass --allow-missing to score "
                          "only the pairs that exist, counted as missing)", path)  # fmt: skip
 
@@ -118,7 +110,7 @@ def _by_file_names(preds: dict[str, Path], gts: dict[str, Path], gt_dir: Path, l
         else:
             out.append(Pair(pred, gt, gt.relative_to(gt_dir).as_posix(), names[0]))
     if no_gt:
-        raise PosewarpError(f"{len(no_gt)} targets named by the generated files are not in {gt_dir}: {_few(no_gt)}",
+        raise PosewarpError(f"{len(no_gt)} targets named by the generated files are not in {gt_dir}: {few(no_gt)}",
                             pred_dir)  # fmt: skip
     return out
 
@@ -177,7 +169,7 @@ def _same_names(preds, gts, pred_dir: Path, gt_dir: Path, allow_missing: bool):
     if extra:
         raise PosewarpError(
             f"{len(extra)} of {len(preds)} generated images have no ground truth of the same name in {gt_dir}: "
-            f"{_few(extra)}; pass --pairs FILE to map names",
+            f"{few(extra)}; pass --pairs FILE to map names",
             pred_dir,
         )
     missing = [gts[k].relative_to(gt_dir).as_posix() for k in gts if k not in preds]
@@ -201,7 +193,7 @@ def _listed(pairs: Path, preds, gts, pred_dir: Path, gt_dir: Path, allow_missing
             out.append(Pair(pred, gt, gt.relative_to(gt_dir).as_posix(), a if kind == "from" else None))
     if no_gt:
         raise PosewarpError(f"{len(no_gt)} ground-truth images named in the pairs file are not in {gt_dir}: "
-                            f"{_few(no_gt)}", pairs)  # fmt: skip
+                            f"{few(no_gt)}", pairs)  # fmt: skip
     if no_pred and not allow_missing:
         raise _missing("pairs", no_pred, len(rows), pred_dir, pairs)
     if not out:
@@ -221,5 +213,5 @@ def target_keypoints(source: str | os.PathLike, pairs: list[Pair], pose_format: 
         except KeypointsNotFound:
             missing.append(Path(pair.name).name)
     if missing:
-        raise PosewarpError(f"no keypoints for {len(missing)} ground-truth images: {_few(missing)}", source)
+        raise PosewarpError(f"no keypoints for {len(missing)} ground-truth images: {few(missing)}", source)
     return np.stack(out).astype(np.float32), keypoints.note()
