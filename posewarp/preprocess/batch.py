@@ -5,6 +5,8 @@
   to ``OUTDIR/<relative path, suffix replaced>`` and skips those already written (resume after an
   interruption) unless ``overwrite``; no output may be an image of the folder or another item's output, and
   an item whose output name is too long is reported as failed while the others are done.
+* :func:`plan_folder` is :func:`plan_batch` that refuses a folder without images; :func:`run_network` runs a
+  network's job: one line on how it runs, then :func:`run_batch` over the images.
 * :func:`order_by` reorders the items so that those a network can run together are neighbours
   (same-size batching); outputs do not depend on the order.
 * :func:`run_batch` reads the inputs of the next chunks in a background thread while the current chunk is
@@ -199,6 +201,28 @@ def announce(job: str, runtime: str, show: bool) -> None:
         from posewarp.console import err
 
         err.print(f"[bold]{job}[/bold]: {runtime}")
+
+
+def plan_folder(image_dir: Path, out_dir: Path, suffix: str, **options) -> tuple[list[BatchItem], list]:
+    """:func:`plan_batch` for a folder job (``options`` are its own); a folder without any image is an error."""
+    from posewarp.formats.images import IMAGE_EXTENSIONS
+
+    todo, skipped = plan_batch(image_dir, out_dir, suffix, **options)
+    if not todo and not skipped:
+        raise PosewarpError("no images found (looked for " + ", ".join(IMAGE_EXTENSIONS) + ")", image_dir)
+    return todo, skipped
+
+
+def run_network(job: str, items: list[BatchItem], process: Callable[[list[BatchItem], list], None], *, runner,
+                thread_note: str, batch_size: int, report: BatchReport, show_progress: bool) -> BatchReport:
+    """A network's folder job: the line saying how the network runs (``runner.describe()`` and the threads),
+    :func:`run_batch` over the images read as RGB, then that line as it ended (a failed compile falls back to
+    eager) in ``report.runtime``."""
+    announce(job, f"{runner.describe()}, {thread_note}", show_progress)
+    run_batch(items, process, read=read_rgb, batch_size=batch_size, description=job, report=report,
+              show_progress=show_progress)  # fmt: skip
+    report.runtime = f"{runner.describe()}, {thread_note}"
+    return report
 
 
 PREFETCH_CHUNKS = 2  # chunks read ahead of the one being processed

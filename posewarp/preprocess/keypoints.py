@@ -223,10 +223,8 @@ def estimate_folder(
     if overlay_dir is not None:
         outputs.check_folder(overlay_dir)
         B.outside(Path(overlay_dir), image_dir, "--overlay")
-    todo, skipped = B.plan_batch(image_dir, out_dir, ".json", shard=shard, overwrite=overwrite,
-                                 also=[(overlay_dir, ".png", "--overlay")], places=places)  # fmt: skip
-    if not todo and not skipped:
-        raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
+    todo, skipped = B.plan_folder(image_dir, out_dir, ".json", shard=shard, overwrite=overwrite,
+                                  also=[(overlay_dir, ".png", "--overlay")], places=places)  # fmt: skip
     report = B.BatchReport(skipped=skipped, counts={"people found": 0})
     if not todo:
         return _annotate(report, image_dir, out_dir, annotations, person)
@@ -240,7 +238,6 @@ def estimate_folder(
         )
         if estimator.batch_size > 1:  # same-size images next to each other, so that they share network calls
             todo = B.order_by(todo, lambda item: estimator.sort_key(*(images.header_size(item.image) or (1, 1))))
-        B.announce("keypoints", f"{estimator.runner.describe()}, {thread_note}", show_progress)
 
         def process(items: list[B.BatchItem], rgbs: list[np.ndarray]) -> None:
             for item, rgb, people in zip(items, rgbs, estimator.batch(rgbs)):
@@ -250,11 +247,8 @@ def estimate_folder(
                 K.write_openpose_json(item.output, people)  # last: its presence marks the image as done
                 report.count("people found", len(people))
 
-        B.run_batch(
-            todo, process, read=B.read_rgb, batch_size=estimator.batch_size, description="keypoints", report=report,
-            show_progress=show_progress,
-        )  # fmt: skip
-        report.runtime = f"{estimator.runner.describe()}, {thread_note}"
+        B.run_network("keypoints", todo, process, runner=estimator.runner, thread_note=thread_note,
+                      batch_size=estimator.batch_size, report=report, show_progress=show_progress)  # fmt: skip
     return _annotate(report, image_dir, out_dir, annotations, person)
 
 

@@ -349,10 +349,8 @@ def parse_folder(
     if weights is not None:
         places.read(weights, "--weights", option=True)
     also = [(overlay_dir, ".png", "--overlay"), (out_dir if logits else None, ".npy", "--logits")]
-    todo, skipped = B.plan_batch(image_dir, out_dir, ".png", shard=shard, overwrite=overwrite, also=also,
-                                 places=places)  # fmt: skip
-    if not todo and not skipped:
-        raise PosewarpError("no images found (looked for " + ", ".join(images.IMAGE_EXTENSIONS) + ")", image_dir)
+    todo, skipped = B.plan_folder(image_dir, out_dir, ".png", shard=shard, overwrite=overwrite, also=also,
+                                  places=places)  # fmt: skip
     report = B.BatchReport(skipped=skipped)
     if not todo:
         return report
@@ -368,7 +366,6 @@ def parse_folder(
             weights, dataset, device=device, flip=flip, scales=scales, amp=amp, input_size=input_size,
             network=network, compile=compile,
         )  # fmt: skip
-        B.announce("parse", f"{parser.runner.describe()}, {thread_note}", show_progress)
 
         def process(items: list, rgbs: list[np.ndarray]) -> None:
             for item, rgb, scores in zip(items, rgbs, parser.working_logits(rgbs)):
@@ -381,11 +378,8 @@ def parse_folder(
                 pixels[:] += np.bincount(labels.ravel(), minlength=len(names))
 
         batch_size = default_batch_size(parser.device) if batch_size is None else batch_size
-        B.run_batch(
-            todo, process, read=B.read_rgb, batch_size=batch_size, description="parse", report=report,
-            show_progress=show_progress,
-        )  # fmt: skip
-        report.runtime = f"{parser.runner.describe()}, {thread_note}"
+        B.run_network("parse", todo, process, runner=parser.runner, thread_note=thread_note, batch_size=batch_size,
+                      report=report, show_progress=show_progress)  # fmt: skip
     if pixels.sum():
         share = 100.0 * pixels / pixels.sum()
         for i in np.argsort(-share, kind="stable"):
