@@ -113,14 +113,6 @@ def pose_disks(kp, size: tuple[int, int], radius: float = 4.0):
     return _out(maps.float(), to_numpy)
 
 
-def pose_gaussians(kp, size: tuple[int, int], sigma: float = 6.0):
-    """``(..., 18, H, W)`` float32 ``exp(-d^2 / (2 sigma^2))`` per present keypoint (PATN used sigma 6)."""
-    t, to_numpy = _as_tensor(kp)
-    present = (t[..., 2] > 0)[..., None, None]
-    maps = torch.exp(-_sq_dist(t, size) / (2 * sigma * sigma)) * present
-    return _out(maps.float(), to_numpy)
-
-
 def pose_mask(kp, size: tuple[int, int], radius: float = 4.0, close: int = 5):
     """``(..., H, W)`` float32 PG2/PATN pose mask: limb bands and joint disks of ``radius``, then a
     ``close`` x ``close`` dilation followed by an erosion (a morphological closing)."""

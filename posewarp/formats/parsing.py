@@ -73,13 +73,6 @@ def flip(labels):
     return FLIP_PERMUTATION[np.asarray(labels)[..., ::-1]].astype(np.asarray(labels).dtype)
 
 
-def flip_channels(onehot):
-    """Mirror one-hot/logit maps ``(..., 20, H, W)``, swapping the left and right channels."""
-    if isinstance(onehot, torch.Tensor):
-        return onehot.flip(-1)[..., torch.as_tensor(FLIP_PERMUTATION, device=onehot.device), :, :]
-    return np.asarray(onehot)[..., ::-1][..., FLIP_PERMUTATION, :, :]
-
-
 def one_hot(labels, num_labels: int = NUM_LABELS):
     """``(..., H, W)`` ids to float32 ``(..., num_labels, H, W)`` (numpy or torch)."""
     if isinstance(labels, torch.Tensor):
