@@ -205,7 +205,3 @@ class SCHPNet(nn.Module):
         edge, edge_features = self.edge(x2, x3, x4)
         fusion = self.fushion(torch.cat([parsing_features, edge_features], dim=1))
         return [[parsing, fusion], [edge]]
-
-    def fusion_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The fusion head's logits ``(N, num_classes, h, w)``, the output SCHP's extractor uses."""
-        return self(x)[0][-1]
