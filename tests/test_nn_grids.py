@@ -7,14 +7,6 @@ import torch.nn.functional as F
 from posewarp.nn import grids
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def label_map(n=2, h=24, w=16, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.randint(0, 20, (n, 1, h, w), generator=g)

@@ -10,14 +10,6 @@ from posewarp.nn import GeometricMatcher, grids
 from posewarp.nn.geometric_matcher import correlation
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def random_parsing(n, size, generator, regions=8, labels=20):
     """Voronoi label maps: ``regions`` cells around random seeds, each with its own label (like body parts)."""
     seeds = torch.rand(n, regions, 2, generator=generator) * 2 - 1
