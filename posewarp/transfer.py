@@ -12,14 +12,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from posewarp.errors import PosewarpError
-from posewarp.formats import atomic, clashes, draw, images, jsonfile, outputs
+from posewarp.formats import atomic, clashes, draw, images, outputs
 from posewarp.formats import keypoints as K
 from posewarp.formats import parsing as P
 
