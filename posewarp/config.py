@@ -194,7 +194,8 @@ def _check_type(current, value, f: dataclasses.Field, name: str):
 
 
 def preset(name: str, stage: int) -> TrainConfig:
-    """The config of a row of ``presets.PRESETS`` for ``stage``."""
+    """A row of ``presets.PRESETS`` as a config for ``stage``: its design's networks (``DESIGNS``), then its sizes and
+    schedule; every option the row does not name keeps ``TrainConfig``'s default."""
     if stage not in (1, 2):
         raise PosewarpError(f"--stage must be 1 or 2, got {stage}")
     if name not in PRESETS:
@@ -207,8 +208,8 @@ def preset(name: str, stage: int) -> TrainConfig:
     log_every, sample_every, val_every, snapshot_every = row["every"]
     return TrainConfig().replace({
         **DESIGNS[row["design"]],
-        "preset": name, "stage": stage, "max_steps": max_steps, "log_every": log_every,
-        "sample_every": sample_every, "val_every": val_every, "val_batches": row["val"], "snapshot_every": snapshot_every,
+        "preset": name, "stage": stage, "max_steps": max_steps, "log_every": log_every, "sample_every": sample_every,
+        "val_every": val_every, "val_batches": row["val"], "snapshot_every": snapshot_every,
         "data.batch_size": row["batch"][stage - 1], "data.workers": row["workers"],
         "model.ngf": ngf, "model.n_downsample": n_downsample, "model.n_blocks": n_blocks, "model.ndf": ndf,
         "model.d_layers": d_layers, "model.matcher_features": features, "model.matcher_width": width,

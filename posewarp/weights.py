@@ -4,9 +4,10 @@ Design rules (DESIGN.md "Conventions"): nothing downloads implicitly; ``posewarp
 NAME`` fetches a file into ``$POSEWARP_HOME`` (default ``~/.cache/posewarp``), resumes a partial
 ``.part`` file with an HTTP Range request (the ``.part`` is kept after a network failure or a short read,
 never followed if it is a link), checks size and sha256, and renames it into place atomically (a
-mismatch deletes the ``.part`` and leaves nothing behind). A missing file makes
-:func:`require` raise :class:`WeightsMissingError` naming the command to run, the expected path and the
-calling command's ways around it; an explicit ``--weights PATH`` always wins. File facts: reference/preprocessing.md A.4 (and C.7).
+mismatch deletes the ``.part`` and leaves nothing behind; the fetch itself is ``posewarp.download``). A missing
+file makes :func:`require` raise :class:`WeightsMissingError` naming the command to run, the expected path and
+the calling command's ways around it; an explicit ``--weights PATH`` always wins. File facts:
+reference/preprocessing.md A.4 (and C.7).
 
 To add a file, add one entry to ``REGISTRY`` (size/sha256 ``None`` when not known: such a file is
 then only checked for existence, and ``posewarp weights list`` says so).

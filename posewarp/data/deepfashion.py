@@ -153,8 +153,8 @@ def to_crop_frame(keypoints: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, protocol: str = DEFAULT_PREPARE_PROTOCOL,
-         quality: int = 95) -> Plan:
+def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None,
+         protocol: str = DEFAULT_PREPARE_PROTOCOL, quality: int = 95) -> Plan:
     """Read and check the tree and the list files; nothing is written."""
     if protocol not in PREPARE_PROTOCOLS:
         raise PosewarpError(f"unknown protocol {protocol!r}; use one of {', '.join(PREPARE_PROTOCOLS)}")
@@ -188,8 +188,8 @@ def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, pro
 
 
 def prepare_deepfashion(root: str | os.PathLike, out: str | os.PathLike, *, lists: str | os.PathLike | None = None,
-                        protocol: str = DEFAULT_PREPARE_PROTOCOL, quality: int = 95, overwrite: bool = False, workers: int | None = None,
-                        show_progress: bool = True) -> PrepareReport:
+                        protocol: str = DEFAULT_PREPARE_PROTOCOL, quality: int = 95, overwrite: bool = False,
+                        workers: int | None = None, show_progress: bool = True) -> PrepareReport:
     """DeepFashion In-shop + PATN/GFLA list files -> ``out`` ready for ``posewarp pack`` (see ``data/prepare.py``)."""
     return run(plan(root, lists=lists, protocol=protocol, quality=quality), out, overwrite=overwrite,
                workers=workers, show_progress=show_progress)  # fmt: skip

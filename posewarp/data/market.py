@@ -60,7 +60,8 @@ def check_frame(keypoints: dict, path: Path) -> None:
                             "frame", path)  # fmt: skip
 
 
-def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None, protocol: str = DEFAULT_PREPARE_PROTOCOL) -> Plan:
+def plan(root: str | os.PathLike, *, lists: str | os.PathLike | None = None,
+         protocol: str = DEFAULT_PREPARE_PROTOCOL) -> Plan:
     """Read and check the folders and the list files; nothing is written."""
     if protocol not in PREPARE_PROTOCOLS:
         raise PosewarpError(f"unknown protocol {protocol!r}; use one of {', '.join(PREPARE_PROTOCOLS)}")
