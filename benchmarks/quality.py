@@ -9,7 +9,9 @@ ablations, posewarp's Warping-GAN and its ablations, every learned model under t
    validation and test by their own draw), packed twice: what the models read (estimated inputs) and the
    truth they are scored against.
 2. A judge: a parser trained in-tool on the training identities' photos (``metrics.world_parser``), for the
-   output-parsing mIoU and the world-LPIPS / world-FID features.
+   output-parsing mIoU and the world-LPIPS / world-FID features; and a second one (another seed, three levels
+   instead of four) whose encoder is the perceptual loss's trunk offline (``model.vgg: world``), where the
+   ImageNet VGG19 cannot be had: the paper's design uses it in place of VGG19, and posewarp as an option.
 3. Stage I twice, with the same CPU budget: the paper's parser and posewarp's (with the part-warped prior).
 4. The paper's geometric matcher phase, once (``matcher.steps`` of the tiny preset; not counted in any
    budget, so it favours the paper's variant).
@@ -51,7 +53,9 @@ from posewarp import config as C  # noqa: E402
 
 # Stage II variants: (name, Stage I it uses, config overrides on the tiny preset). "posewarp" is the tiny
 # preset itself; "paper" is the tiny preset's sizes with the paper's design (ModelConfig defaults).
-PAPER = C.DESIGNS["paper"]
+FEATURES = {"model.vgg": "world"}  # + vgg_path, the world's feature parser (``plan``)
+PAPER = {**C.DESIGNS["paper"], **FEATURES}
+FEATURE_PARSER = {"seed": 1, "channels": (16, 32, 64)}  # not the judge: another seed, one level fewer
 VARIANTS = [
     ("paper", "paper", PAPER),
     ("paper, no gate", "paper", {**PAPER, "model.gate": False}),
@@ -67,7 +71,7 @@ VARIANTS = [
     ("posewarp, no composite", "posewarp", {"model.composite": False}),
     ("posewarp, transposed convs", "posewarp", {"model.upsample": "transposed"}),
     ("posewarp, trained on true parsing", "posewarp", {"stage1_share": 0.0}),
-    ("posewarp, + random-VGG loss", "posewarp", {"loss.vgg": 10.0}),
+    ("posewarp, + in-tool feature loss", "posewarp", {"loss.vgg": 10.0, **FEATURES}),
     ("posewarp, + refiner", "posewarp", {"model.refine": True}),
     ("posewarp, + SSIM loss", "posewarp", {"loss.ssim": 10.0}),
     ("posewarp, + refiner + SSIM loss", "posewarp", {"model.refine": True, "loss.ssim": 10.0}),
@@ -98,12 +102,12 @@ def make_world(root: Path, size: tuple[int, int], identities: int, poses: int, s
              show_progress=False)
     views = dict(line.split(",") for line in (world / "views.csv").read_text().splitlines()[1:])
     return {"data": str(root / "world.h5"), "truth": str(root / "truth.h5") if truth.is_dir() else None,
-            "views": views, "folder": str(world), "judge": str(root / "judge.pt")}
+            "views": views, "folder": str(world), "judge": str(root / "judge.pt"), "features": str(root / "features.pt")}
 
 
 def fit_judge(world: dict, **train: int) -> None:
-    """A parser trained in-tool on the training identities' photos and true parsing (the judge of the
-    output-parsing mIoU and the world-LPIPS/FID features), cached beside the world."""
+    """Parsers trained in-tool on the training identities' photos and true parsing, cached beside the world: the
+    judge (of the output-parsing mIoU and the world-LPIPS/FID features) and the perceptual loss's trunk."""
     from posewarp.formats import images, parsing
     from posewarp.formats.keypoints import read_pairs_csv
     from posewarp.metrics.world_parser import fit_or_load_world_parser
@@ -113,9 +117,12 @@ def fit_judge(world: dict, **train: int) -> None:
     labels_dir = folder / ("truth/parsing" if world["truth"] else "parsing")
     rgb = np.stack([images.read_image(folder / "images" / n) for n in names])
     labels = np.stack([parsing.read_label_png(labels_dir / n) for n in names])
-    t = time.process_time()
-    fit_or_load_world_parser(world["judge"], rgb, labels, **train)
-    print(f"  judge: {len(names)} training photos, {time.process_time() - t:.0f} CPU s", file=sys.stderr, flush=True)
+    for name, path, settings in (("judge", world["judge"], train), ("feature parser", world["features"],
+                                                                    {**train, **FEATURE_PARSER})):
+        t = time.process_time()
+        fit_or_load_world_parser(path, rgb, labels, **settings)
+        print(f"  {name}: {len(names)} training photos, {time.process_time() - t:.0f} CPU s", file=sys.stderr,
+              flush=True)
 
 
 def score(method, world: dict, judge) -> dict:
@@ -324,7 +331,7 @@ def run_jobs(jobs: list[dict], workers: int) -> dict[str, dict]:
 
 def plan(world: dict, runs: Path, budget: float, stage1_budget: float, seed: int, only: set[str] | None) -> list[dict]:
     data = world["data"]
-    base = {"data.path": str(data), "seed": seed}
+    base = {"data.path": str(data), "seed": seed, "vgg_path": world["features"]}
     variants = [v for v in VARIANTS if not only or v[0] in only or v[0] == "paper"]
     parsers = {"paper", "posewarp"} | {parser for _, parser, _ in variants}
     jobs = [{"name": f"stage1 {k}", "stage": 1, "overrides": {**base, **v}, "budget": stage1_budget, "runs": str(runs),

@@ -59,7 +59,8 @@ class ModelConfig:
     matcher_features: str = "vgg16"  # "small" (trained from scratch) or "vgg16" (the paper's GEO trunk)
     matcher_width: int = 32  # "small" features: first layer width
     matcher_feature_size: int | None = None  # correlation resolution (square); None: 15 (vgg16) or 16 (small)
-    vgg: str = "pretrained"  # perceptual loss trunk: "pretrained" VGG19 from disk, or "random" (tests, tiny)
+    vgg: str = "pretrained"  # perceptual loss trunk: "pretrained" VGG19 from disk, "random" (tests, tiny), or
+    # "world": the encoder of a parser trained in-tool on the synthetic world (vgg_path: its checkpoint)
 
 
 # The two designs of the networks. ModelConfig's defaults are the paper's, so a snapshot written before
@@ -298,6 +299,8 @@ def validate(cfg: TrainConfig) -> None:
         problems.append("option model.grids with several grids needs option model.gate_mode channel")
     if cfg.model.refine and not cfg.model.composite:
         problems.append("option model.refine repaints the composite: it needs option model.composite true")
+    if cfg.model.vgg == "world" and cfg.loss.vgg and not cfg.vgg_path:
+        problems.append("option model.vgg world needs option vgg_path: a world-parser checkpoint")
     if problems:
         raise PosewarpError("; ".join(problems))
 

@@ -130,7 +130,7 @@ RANGES: dict[str, Any] = {
     "model.matcher_features": Choice(("small", "vgg16")),
     "model.matcher_width": CHANNELS,
     "model.matcher_feature_size": Int(1, 256),
-    "model.vgg": Choice(("pretrained", "random")),
+    "model.vgg": Choice(("pretrained", "random", "world")),
     "loss.ce": WEIGHT,
     "loss.adv": WEIGHT,
     "loss.feat": WEIGHT,

@@ -70,8 +70,11 @@ def feature_matching(fake_feats, real_feats, weights: Sequence[float] | None = N
 
 
 def perceptual(vgg: Callable, fake: torch.Tensor, real: torch.Tensor,
-               weights: Sequence[float] = PERCEPTUAL_WEIGHTS) -> torch.Tensor:
-    """sum_i w_i * mean|VGG_i(fake) - VGG_i(real)| over the taps of ``vgg`` (a VGGFeatures)."""
+               weights: Sequence[float] | None = None) -> torch.Tensor:
+    """sum_i w_i * mean|F_i(fake) - F_i(real)| over the taps of a feature trunk ``vgg`` (a VGGFeatures, or any
+    module returning a list of maps); ``weights`` default to the trunk's ``tap_weights``, else the VGG19 ones."""
+    if weights is None:
+        weights = getattr(vgg, "tap_weights", PERCEPTUAL_WEIGHTS)
     fake_feats = vgg(fake)
     with torch.no_grad():
         real_feats = vgg(real)
@@ -154,7 +157,7 @@ def stage1_generator_loss(*, logits: torch.Tensor, labels: torch.Tensor, d_fake_
 def stage2_generator_loss(*, fake: torch.Tensor, real: torch.Tensor, d_fake_feats, d_real_feats, vgg=None,
                           lambda_adv: float = 1.0, lambda_feat: float = 10.0, lambda_vgg: float = 10.0,
                           lambda_l1: float = 10.0, lambda_ssim: float = 0.0,
-                          vgg_weights: Sequence[float] = PERCEPTUAL_WEIGHTS) -> tuple[torch.Tensor, dict[str, float]]:
+                          vgg_weights: Sequence[float] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Stage II generator: adversarial + pyramidal hierarchy + VGG perceptual + L1 + structure (1 - SSIM); a zero
     lambda skips a term."""
     if fake.shape != real.shape:
@@ -164,7 +167,7 @@ def stage2_generator_loss(*, fake: torch.Tensor, real: torch.Tensor, d_fake_feat
     feat = feature_matching(d_fake_feats, d_real_feats) if lambda_feat else zero
     if lambda_vgg:
         if vgg is None:
-            raise ValueError("lambda_vgg > 0 needs a VGGFeatures module")
+            raise ValueError("lambda_vgg > 0 needs a feature trunk (VGGFeatures or WorldFeatures)")
         vgg_loss = perceptual(vgg, fake, real, vgg_weights)
     else:
         vgg_loss = zero

@@ -109,3 +109,38 @@ def test_missing_vgg_weights_name_the_download_command(pack, tmp_path, monkeypat
     cfg = tiny_config(2, pack, {"max_steps": 1, "model.vgg": "pretrained", "loss.vgg": 10.0, "model.warp": False})
     with pytest.raises(WeightsMissingError, match="posewarp weights download vgg19"):
         train(cfg, out=tmp_path / "runs", device="cpu", show_progress=False)
+
+
+def test_world_features_perceptual_loss_trains_on_an_in_tool_parser(pack, tmp_path):
+    from posewarp.config import validate
+    from posewarp.errors import PosewarpError
+    from posewarp.metrics import world_parser as wp
+
+    torch.manual_seed(0)
+    parser = wp.WorldParser(channels=(4, 8))
+    path = tmp_path / "features.pt"
+    wp.save_world_parser(path, parser)
+    with pytest.raises(PosewarpError, match="model.vgg world needs option vgg_path"):
+        validate(tiny_config(2, pack, {"model.vgg": "world", "loss.vgg": 1.0}))
+    cfg = tiny_config(2, pack, {"max_steps": 2, "model.vgg": "world", "loss.vgg": 1.0, "vgg_path": str(path)})
+    res = train(cfg, out=tmp_path / "runs", device="cpu", show_progress=False)
+    stats = run_dir.read_stats(res.run_dir)
+    assert all(r["g_vgg"] > 0 for r in stats if r["phase"] == "generator")
+
+
+def test_world_features_weigh_every_level_alike_and_see_only_differences():
+    from posewarp import losses
+    from posewarp.metrics import world_parser as wp
+
+    torch.manual_seed(0)
+    trunk = wp.WorldFeatures(wp.WorldParser(channels=(4, 8, 8)))
+    assert trunk.tap_weights == (1 / 3, 1 / 3, 1 / 3) and not any(p.requires_grad for p in trunk.parameters())
+    x = torch.rand(2, 3, 16, 8) * 2 - 1
+    y = (x + 0.3 * torch.randn_like(x)).clamp(-1, 1)
+    assert losses.perceptual(trunk, x, x).item() == 0
+    fake = y.clone().requires_grad_(True)
+    loss = losses.perceptual(trunk, fake, x)
+    expected = sum(torch.nn.functional.l1_loss(f, r) for f, r in zip(trunk(y), trunk(x))) / 3
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    loss.backward()
+    assert fake.grad.abs().sum() > 0

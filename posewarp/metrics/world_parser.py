@@ -89,6 +89,21 @@ class WorldParser(nn.Module):
         return self.head(y)
 
 
+class WorldFeatures(nn.Module):
+    """A trained ``WorldParser``'s encoder as a frozen feature trunk for a perceptual loss (``model.vgg: world``):
+    ``forward(x)`` is ``parser.features(x)``, every level weighted alike (``tap_weights``, summing to 1). Offline it stands
+    where the ImageNet VGG19 stands on real photos; name a model trained with it as such."""
+
+    def __init__(self, parser: WorldParser):
+        super().__init__()
+        self.parser = parser.eval().requires_grad_(False)
+        levels = len(parser.config["channels"])
+        self.tap_weights = (1.0 / levels,) * levels
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.parser.features(x)
+
+
 def as_images(images) -> torch.Tensor:
     """uint8 ``(N, H, W, 3)`` (numpy or torch) -> float32 ``(N, 3, H, W)`` in [-1, 1]."""
     t = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)

@@ -41,18 +41,23 @@ from posewarp.training.loop import Stage
 
 
 def build_vgg(config: TrainConfig) -> nn.Module | None:
-    """The perceptual loss trunk: pretrained VGG19 from disk, or random weights when the preset says so."""
+    """The perceptual loss trunk: pretrained VGG19 from disk, random weights when the preset says so, or the
+    encoder of a parser trained in-tool on the synthetic world (``vgg: world``, its checkpoint at ``vgg_path``)."""
     if not config.loss.vgg:
         return None
     if config.model.vgg == "random":
         return VGGFeatures(random_init=True)
+    if config.model.vgg == "world":
+        from posewarp.metrics.world_parser import WorldFeatures, load_world_parser
+
+        return WorldFeatures(load_world_parser(config.vgg_path))
     return VGGFeatures(weights=require_vgg("vgg19", config.vgg_path))
 
 
 def pretrained_matcher(config: TrainConfig) -> nn.Module:
     """A matcher to train: the paper's VGG16 trunk starts from ImageNet weights (unless ``vgg: random``)."""
     m = config.model
-    wants_vgg = m.matcher_features == "vgg16" and m.vgg != "random"
+    wants_vgg = m.matcher_features == "vgg16" and m.vgg == "pretrained"
     return build_matcher(config, vgg_weights=require_vgg("vgg16") if wants_vgg else None)
 
 
