@@ -136,7 +136,7 @@ def step_cost(stage: int, overrides: dict, parser: dict | None = None, warmup: i
     config that learns from Stage I's parsing runs an untrained parser of the ``parser`` overrides (same cost)."""
     from posewarp import models
     from posewarp.data import PairDataset
-    from posewarp.training import resolve
+    from posewarp.config import resolve
     from posewarp.training.distributed import setup
     from posewarp.training.loop import to_device
 
@@ -168,7 +168,8 @@ def train_and_score(job: dict) -> dict:
     """One learned model: train it (the tiny preset + overrides, ``job['steps']`` steps), then score it."""
     torch.set_num_threads(1)
     from posewarp.inference import TransferPipeline
-    from posewarp.training import resolve, train
+    from posewarp.config import resolve
+    from posewarp.training import train
 
     once = 10**9  # validate, sample and snapshot only at the end of each phase
     val_batches = 0 if job["stage"] == 1 else 1  # Stage I: mIoU on the whole test split; Stage II is scored below

@@ -31,7 +31,7 @@ from posewarp.data import PairDataset
 from posewarp.formats.heatmaps import pose_mask
 from posewarp.formats.images import to_uint8
 from posewarp.metrics.ssim import ssim
-from posewarp.training.validation import confusion, parsing_scores
+from posewarp.metrics.parsing_scores import confusion, parsing_scores
 
 Method = Callable[[dict], dict]
 VIEW_CHANGES = ("same", "turn", "side")

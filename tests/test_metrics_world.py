@@ -19,7 +19,7 @@ from posewarp.metrics.world_measures import (
     world_lpips,
 )
 from posewarp.synth import render
-from posewarp.training.validation import confusion, parsing_scores
+from posewarp.metrics.parsing_scores import confusion, parsing_scores
 
 SIZE = (64, 32)
 SMALL = (8, 16, 32, 32)  # a narrower parser than the default, so that the tests train it in seconds

@@ -63,7 +63,7 @@ def output_parsing_confusion(
     and right merged: the world parser tells left from right worst (on a flat figure seen from the front or
     the back only the face says which side is which)."""
     # the trainer's own confusion/scores, imported here so that importing the metrics never imports the trainer
-    from posewarp.training.validation import confusion
+    from posewarp.metrics.parsing_scores import confusion
 
     _check_labels(target_labels, "target_labels")
     pred = output_parsing(net, fake)
@@ -79,7 +79,7 @@ def output_parsing_confusion(
 def output_parsing_scores(conf: torch.Tensor) -> dict[str, float]:
     """``{"pixel_acc", "miou"}`` of a summed confusion (mIoU over the labels present in the target or the
     output parsing), exactly as Stage I's validation scores its parsing."""
-    from posewarp.training.validation import parsing_scores
+    from posewarp.metrics.parsing_scores import parsing_scores
 
     return parsing_scores(conf)
 

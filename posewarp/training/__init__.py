@@ -5,7 +5,6 @@ snapshots ``posewarp.snapshots``. Importing this package imports torch; the CLI 
 ``posewarp train``.
 """
 
-from posewarp.config import resolve  # benchmarks/quality.py still imports it from here; elsewhere: posewarp.config
 from posewarp.training.runner import TrainResult, configure, train
 
-__all__ = ["TrainResult", "configure", "resolve", "train"]
+__all__ = ["TrainResult", "configure", "train"]

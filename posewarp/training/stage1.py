@@ -17,8 +17,8 @@ from posewarp.config import TrainConfig
 from posewarp.formats import draw
 from posewarp.formats.images import to_uint8
 from posewarp.formats.parsing import NUM_LABELS
+from posewarp.metrics import parsing_scores
 from posewarp.models import build_discriminator, build_parser, parser_inputs
-from posewarp.training import validation
 from posewarp.training.distributed import Dist
 from posewarp.training.gan import adam, gan_step
 from posewarp.training.loop import Stage
@@ -61,13 +61,13 @@ class Stage1(Stage):
     def validate_batch(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
         pred = self.predict(batch).argmax(dim=1)
         return {
-            "confusion": validation.confusion(pred, batch["tgt_labels"], NUM_LABELS),
-            "copy_confusion": validation.confusion(batch["src_labels"], batch["tgt_labels"], NUM_LABELS),
+            "confusion": parsing_scores.confusion(pred, batch["tgt_labels"], NUM_LABELS),
+            "copy_confusion": parsing_scores.confusion(batch["src_labels"], batch["tgt_labels"], NUM_LABELS),
         }
 
     def summarize(self, sums) -> dict[str, float]:
-        out = validation.parsing_scores(sums["confusion"])
-        copy = validation.parsing_scores(sums["copy_confusion"])
+        out = parsing_scores.parsing_scores(sums["confusion"])
+        copy = parsing_scores.parsing_scores(sums["copy_confusion"])
         return {**out, "copy_pixel_acc": copy["pixel_acc"], "copy_miou": copy["miou"]}
 
     def sample_grid(self, batch, ctx: Dist) -> np.ndarray:

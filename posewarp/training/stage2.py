@@ -25,6 +25,7 @@ from posewarp.console import err
 from posewarp.formats import draw
 from posewarp.formats import parsing as P
 from posewarp.formats.images import to_uint8
+from posewarp.metrics import parsing_scores
 from posewarp.models import (
     build_discriminator,
     build_generator,
@@ -114,12 +115,12 @@ class MatcherStage(Stage):
 
     def validate_batch(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
         return {
-            "confusion": validation.confusion(self.warped_labels(batch), batch["tgt_labels"], P.NUM_LABELS),
-            "copy_confusion": validation.confusion(batch["src_labels"], batch["tgt_labels"], P.NUM_LABELS),
+            "confusion": parsing_scores.confusion(self.warped_labels(batch), batch["tgt_labels"], P.NUM_LABELS),
+            "copy_confusion": parsing_scores.confusion(batch["src_labels"], batch["tgt_labels"], P.NUM_LABELS),
         }
 
     def summarize(self, sums) -> dict[str, float]:
-        ours, copy = validation.parsing_scores(sums["confusion"]), validation.parsing_scores(sums["copy_confusion"])
+        ours, copy = parsing_scores.parsing_scores(sums["confusion"]), parsing_scores.parsing_scores(sums["copy_confusion"])
         return {"warped_miou": ours["miou"], "copy_miou": copy["miou"]}
 
     def sample_grid(self, batch, ctx: Dist) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Validation metrics computed during training on the test split.
 
-Stage I: pixel accuracy and mean IoU of the predicted target parsing (from a summed confusion matrix, so
-batches and ranks add up exactly). Stage II: SSIM (``posewarp.metrics.ssim``, the PG2/PATN Gaussian
+Stage I: pixel accuracy and mean IoU of the predicted target parsing (``posewarp.metrics.parsing_scores``:
+from a summed confusion matrix, so batches and ranks add up exactly). Stage II: SSIM (``posewarp.metrics.ssim``, the PG2/PATN Gaussian
 variant on uint8 images, as ``posewarp eval`` computes it) and L1 in [-1, 1] units.
 """
 
@@ -10,25 +10,6 @@ from __future__ import annotations
 import torch
 
 from posewarp.formats.images import to_uint8
-
-
-def confusion(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """``(C, C)`` counts, rows = ground truth, columns = prediction, for label maps of one shape."""
-    if pred.shape != target.shape:
-        raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ")
-    idx = target.reshape(-1).long() * num_classes + pred.reshape(-1).long()
-    return torch.bincount(idx, minlength=num_classes * num_classes).reshape(num_classes, num_classes).double()
-
-
-def parsing_scores(conf: torch.Tensor) -> dict[str, float]:
-    """Pixel accuracy and mIoU (over the classes present in the ground truth or the prediction)."""
-    conf = conf.double()
-    tp = conf.diag()
-    union = conf.sum(0) + conf.sum(1) - tp
-    present = union > 0
-    miou = (tp[present] / union[present]).mean().item() if present.any() else float("nan")
-    total = conf.sum().item()
-    return {"pixel_acc": tp.sum().item() / total if total else float("nan"), "miou": miou}
 
 
 def image_sums(fake: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
