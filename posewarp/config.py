@@ -70,8 +70,8 @@ PAPER_DESIGN = {"part_prior": False, "parser_skips": False, "warp_levels": "bott
                 "grids": "matcher", "region_style": False, "upsample": "transposed", "composite": False,
                 "refine": False}
 POSEWARP_DESIGN = {"part_prior": True, "parser_skips": True, "warp_levels": "all", "gate_mode": "channel",
-                   "grids": "parts", "region_style": True, "upsample": "resize", "composite": True}
-PAPER_LOSSES = {"loss.vgg": 10.0}  # the perceptual term (a preset may drop it, e.g. tiny's random VGG)
+                   "grids": "parts", "region_style": True, "upsample": "resize", "composite": True, "refine": True}
+PAPER_LOSSES = {"loss.vgg": 10.0, "loss.ssim": 0.0}  # the perceptual term (a preset may drop it), no SSIM term
 DESIGNS = {
     "paper": {**{f"model.{k}": v for k, v in PAPER_DESIGN.items()}, **PAPER_LOSSES},
     "posewarp": {f"model.{k}": v for k, v in POSEWARP_DESIGN.items()},
@@ -214,7 +214,7 @@ def preset(name: str, stage: int) -> TrainConfig:
         "data.batch_size": row["batch"][stage - 1], "data.workers": row["workers"],
         "model.ngf": ngf, "model.n_downsample": n_downsample, "model.n_blocks": n_blocks, "model.ndf": ndf,
         "model.d_layers": d_layers, "model.matcher_features": features, "model.matcher_width": width,
-        "model.matcher_feature_size": feature_size, "model.vgg": trunk, "loss.vgg": vgg_weight,
+        "model.matcher_feature_size": feature_size, "model.vgg": trunk, "loss.vgg": vgg_weight, "loss.ssim": row["ssim"],
         "optim.lr": row["lr"], "matcher.steps": matcher_steps,
     })  # fmt: skip
 
