@@ -299,7 +299,7 @@ def validate(cfg: TrainConfig) -> None:
         problems.append("option model.grids with several grids needs option model.gate_mode channel")
     if cfg.model.refine and not cfg.model.composite:
         problems.append("option model.refine repaints the composite: it needs option model.composite true")
-    if cfg.model.vgg == "world" and cfg.loss.vgg and not cfg.vgg_path:
+    if cfg.stage == 2 and cfg.model.vgg == "world" and cfg.loss.vgg and not cfg.vgg_path:
         problems.append("option model.vgg world needs option vgg_path: a world-parser checkpoint")
     if problems:
         raise PosewarpError("; ".join(problems))
