@@ -16,9 +16,12 @@ posewarp pack --images "$work/world/images" --keypoints "$work/world/keypoints" 
     --split train --split val --split test --out "$work/world.h5"
 posewarp train --stage 1 --data "$work/world.h5" --preset tiny --max-steps 1500 --seed 0 --out "$work/runs" --desc ship
 stage1="$(ls -d "$work"/runs/*-stage1-ship | tail -1)"
-# Stage II learns from Stage I's predicted parsing, as it runs at inference
+# Stage II learns from Stage I's predicted parsing, as it runs at inference. The shipped file predates the refiner
+# and the SSIM term in the tiny preset (2026-12-06): this config keeps the design it was trained with; drop
+# --config to train today's default instead.
+printf '{"model": {"refine": false}, "loss": {"ssim": 0.0}}\n' > "$work/shipped-design.json"
 posewarp train --stage 2 --data "$work/world.h5" --preset tiny --max-steps 1500 --seed 0 --out "$work/runs" --desc ship \
-    --stage1 "$stage1"
+    --stage1 "$stage1" --config "$work/shipped-design.json"
 cp "$stage1/snapshot-latest.pt" "$here/stage1-tiny-synth.pt"
 cp "$(ls -d "$work"/runs/*-stage2-ship | tail -1)/snapshot-latest.pt" "$here/stage2-tiny-synth.pt"
 echo "wrote $here/stage1-tiny-synth.pt and $here/stage2-tiny-synth.pt (work folder: $work)"
