@@ -10,6 +10,7 @@ import typer
 from posewarp.cli.app import DATA, app
 from posewarp.cli.options import Json, Overwrite, parse_size
 from posewarp.synth import recipes
+from posewarp.synth.recipes import DEFAULT_SIZE, DEFAULT_TEST_FRACTION
 
 
 @app.command(
@@ -25,10 +26,10 @@ def synth(
     out: Path = typer.Argument(..., help="Folder to write (images/, keypoints/, parsing/, CSVs, meta.json)."),
     identities: int = typer.Option(..., "--identities", "-n", help="Number of different people."),
     poses_per_identity: int = typer.Option(..., "--poses-per-identity", "-k", help="Poses (images) per person."),
-    size: str | None = typer.Option(None, "--size", help="Frame HxW, e.g. 256x176 (default) or 128x64."),
+    size: str | None = typer.Option(None, "--size", help=f"Frame HxW, e.g. 128x64 (default {DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]})."),
     seed: int | None = typer.Option(None, "--seed", help="World seed (default 0); same seed, identical files."),
     test_fraction: float | None = typer.Option(
-        None, "--test-fraction", help="Share of identities held out for pairs-test.csv (default 0.1)."
+        None, "--test-fraction", help=f"Share of identities held out for pairs-test.csv (default {DEFAULT_TEST_FRACTION})."
     ),
     val_fraction: float | None = typer.Option(
         None, "--val-fraction", help="Share of identities held out for pairs-val.csv (default 0: no validation split)."
@@ -46,14 +47,15 @@ def synth(
     as_json: Json = False,
 ) -> None:
     """Render people in many poses, with exact OpenPose keypoints, 20-class parsing and PATN pair files."""
-    hw = parse_size(size) or (256, 176)
+    hw = parse_size(size)
     if identities < 1:
         raise typer.BadParameter(f"must be at least 1, got {identities}", param_hint="--identities")
     if poses_per_identity < 1:
         raise typer.BadParameter(f"must be at least 1, got {poses_per_identity}", param_hint="--poses-per-identity")
     if test_fraction is not None and not 0.0 <= test_fraction <= 1.0:
         raise typer.BadParameter(f"must lie in [0, 1], got {test_fraction}", param_hint="--test-fraction")
-    if val_fraction is not None and not 0.0 <= val_fraction <= 1.0 - (test_fraction or 0.1):
+    held_for_test = DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction
+    if val_fraction is not None and not 0.0 <= val_fraction <= 1.0 - held_for_test:
         raise typer.BadParameter(f"must lie in [0, 1 - test fraction], got {val_fraction}", param_hint="--val-fraction")
     if recipe is not None and recipe not in recipes.RECIPES:
         raise typer.BadParameter(f"choose one of {', '.join(recipes.RECIPES)}, got {recipe!r}", param_hint="--recipe")
@@ -67,20 +69,10 @@ def synth(
     from posewarp.console import err, summary_table
     from posewarp.synth import generate
 
-    meta = generate(
-        out,
-        identities=identities,
-        poses_per_identity=poses_per_identity,
-        size=hw,
-        seed=0 if seed is None else seed,
-        test_fraction=0.1 if test_fraction is None else test_fraction,
-        val_fraction=val_fraction or 0.0,
-        recipe=recipe or recipes.DEFAULT_RECIPE,
-        pairs_per_identity=pairs_per_identity,
-        overwrite=overwrite,
-        resume=resume,
-        show_progress=not as_json,
-    )
+    given = {"size": hw, "seed": seed, "test_fraction": test_fraction, "val_fraction": val_fraction, "recipe": recipe}
+    meta = generate(out, identities=identities, poses_per_identity=poses_per_identity,
+                    pairs_per_identity=pairs_per_identity, overwrite=overwrite, resume=resume, show_progress=not as_json,
+                    **{k: v for k, v in given.items() if v is not None})  # the library's defaults for the rest
     if as_json:
         print(json.dumps(meta, indent=2))
         return

@@ -60,6 +60,8 @@ RECIPES: dict[str, Recipe] = {
     )
 }  # fmt: skip
 DEFAULT_RECIPE = "mannequin"
+DEFAULT_SIZE = (256, 176)  # a world's frame (H, W): DeepFashion's
+DEFAULT_TEST_FRACTION = 0.1  # share of identities held out for pairs-test.csv
 
 
 def get(name: str | Recipe) -> Recipe:
