@@ -32,7 +32,7 @@ def info(
 
     doc = describe(data)
     if preview is not None:
-        doc["preview"] = str(write_preview(data, preview, split=split, num_pairs=pairs or 4))
+        doc["preview"] = str(write_preview(data, preview, split=split, num_pairs=pairs))
     if as_json:
         print(json.dumps(doc, indent=2))
         return

@@ -11,8 +11,10 @@ from posewarp.data import schema
 from posewarp.data.dataset import PairDataset, splits
 from posewarp.errors import PosewarpError
 from posewarp.formats import clashes, draw, outputs
-from posewarp.formats.images import image_format, write_image
+from posewarp.formats.images import check_output_name, write_image
 from posewarp.formats.keypoints import KEYPOINT_NAMES, visible
+
+PREVIEW_PAIRS = 4  # rows of a preview grid
 
 
 def describe(path: str | os.PathLike, locking: bool | None = None) -> dict:
@@ -71,16 +73,17 @@ def preview(
     out: str | os.PathLike,
     *,
     split: str | None = None,
-    num_pairs: int = 4,
+    num_pairs: int | None = None,
     locking: bool | None = None,
 ) -> Path:
     """Write a grid with one row per pair (``num_pairs`` spread over the split): image | skeleton | parsing
-    of the source, then of the target."""
+    of the source, then of the target (``num_pairs`` None: ``PREVIEW_PAIRS``)."""
     outputs.check_file(out)
-    image_format(Path(out).suffix, out)
+    check_output_name(out, "--preview")
     places = clashes.Places()
     places.read(path, "the pack DATA", option=True)
     places.write(out, "--preview", option=True)
+    num_pairs = num_pairs or PREVIEW_PAIRS
     available = splits(path, locking)
     split = split or (available[0] if available else None)
     if split not in available:
