@@ -285,7 +285,7 @@ def summary(rows: dict) -> list[str]:
     if copy and "ssim_turn" in best and "ssim_turn" in copy:
         gain = best["ssim_turn"] - copy["ssim_turn"]
         _check(lines, "front<->back pairs, posewarp - copy", gain >= 0.05, f"{gain:+.3f} SSIM, target >= +0.05")
-    ablations = {k: v for k, v in rows.items() if k.startswith("posewarp,")}
+    ablations = {k: v for k, v in rows.items() if k.startswith("posewarp,") and not k.startswith("posewarp, +")}
     if ablations:
         worse = [k for k, v in ablations.items()
                  if not (best["ssim"] > v["ssim"] and best.get("wlpips", 0) <= v.get("wlpips", 0))]
