@@ -214,7 +214,8 @@ def preset(name: str, stage: int) -> TrainConfig:
         "data.batch_size": row["batch"][stage - 1], "data.workers": row["workers"],
         "model.ngf": ngf, "model.n_downsample": n_downsample, "model.n_blocks": n_blocks, "model.ndf": ndf,
         "model.d_layers": d_layers, "model.matcher_features": features, "model.matcher_width": width,
-        "model.matcher_feature_size": feature_size, "model.vgg": trunk, "loss.vgg": vgg_weight, "loss.ssim": row["ssim"],
+        "model.matcher_feature_size": feature_size, "model.vgg": trunk, "loss.vgg": vgg_weight,
+        "loss.ssim": row["ssim"],
         "optim.lr": row["lr"], "matcher.steps": matcher_steps,
     })  # fmt: skip
 

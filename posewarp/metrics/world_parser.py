@@ -91,8 +91,8 @@ class WorldParser(nn.Module):
 
 class WorldFeatures(nn.Module):
     """A trained ``WorldParser``'s encoder as a frozen feature trunk for a perceptual loss (``model.vgg: world``):
-    ``forward(x)`` is ``parser.features(x)``, every level weighted alike (``tap_weights``, summing to 1). Offline it stands
-    where the ImageNet VGG19 stands on real photos; name a model trained with it as such."""
+    ``forward(x)`` is ``parser.features(x)``, every level weighted alike (``tap_weights``, summing to 1).
+    Offline it stands where the ImageNet VGG19 stands on real photos; name a model trained with it as such."""
 
     def __init__(self, parser: WorldParser):
         super().__init__()
