@@ -125,7 +125,6 @@ def test_warping_generator_ablations():
 
 def test_paper_sizes_match_the_authors_networks():
     """Parameter counts at the paper sizes (built on the meta device: no memory, no init cost)."""
-    from posewarp.nn.blocks import count_parameters
 
     with torch.device("meta"):
         parser = ParsingGenerator()
@@ -223,3 +222,8 @@ def test_refiner_starts_at_the_composite_and_learns():
     assert refined.refiner[-1][-1].weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="composite"):
         WarpingGenerator(ngf=8, refine=True)
+
+
+def count_parameters(module: torch.nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

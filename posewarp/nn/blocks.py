@@ -99,8 +99,3 @@ def check_input(name: str, x: torch.Tensor, channels: int, multiple: int) -> Non
         raise ValueError(f"{name} must be (N, {channels}, H, W), got {tuple(x.shape)}")
     if x.shape[2] % multiple or x.shape[3] % multiple:
         raise ValueError(f"{name}: height and width must be multiples of {multiple}, got {tuple(x.shape[2:])}")
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
