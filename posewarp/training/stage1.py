@@ -17,7 +17,7 @@ from posewarp.config import TrainConfig
 from posewarp.formats import draw
 from posewarp.formats.images import to_uint8
 from posewarp.formats.parsing import NUM_LABELS
-from posewarp.metrics import parsing_scores
+from posewarp.metrics.parsing_scores import confusion, parsing_scores
 from posewarp.models import build_discriminator, build_parser, parser_inputs
 from posewarp.training.distributed import Dist
 from posewarp.training.gan import adam, gan_step
@@ -61,13 +61,13 @@ class Stage1(Stage):
     def validate_batch(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
         pred = self.predict(batch).argmax(dim=1)
         return {
-            "confusion": parsing_scores.confusion(pred, batch["tgt_labels"], NUM_LABELS),
-            "copy_confusion": parsing_scores.confusion(batch["src_labels"], batch["tgt_labels"], NUM_LABELS),
+            "confusion": confusion(pred, batch["tgt_labels"], NUM_LABELS),
+            "copy_confusion": confusion(batch["src_labels"], batch["tgt_labels"], NUM_LABELS),
         }
 
     def summarize(self, sums) -> dict[str, float]:
-        out = parsing_scores.parsing_scores(sums["confusion"])
-        copy = parsing_scores.parsing_scores(sums["copy_confusion"])
+        out = parsing_scores(sums["confusion"])
+        copy = parsing_scores(sums["copy_confusion"])
         return {**out, "copy_pixel_acc": copy["pixel_acc"], "copy_miou": copy["miou"]}
 
     def sample_grid(self, batch, ctx: Dist) -> np.ndarray:

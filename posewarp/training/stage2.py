@@ -25,7 +25,7 @@ from posewarp.console import err
 from posewarp.formats import draw
 from posewarp.formats import parsing as P
 from posewarp.formats.images import to_uint8
-from posewarp.metrics import parsing_scores
+from posewarp.metrics.parsing_scores import confusion, parsing_scores
 from posewarp.models import (
     build_discriminator,
     build_generator,
@@ -115,12 +115,12 @@ class MatcherStage(Stage):
 
     def validate_batch(self, batch, ctx: Dist) -> dict[str, torch.Tensor]:
         return {
-            "confusion": parsing_scores.confusion(self.warped_labels(batch), batch["tgt_labels"], P.NUM_LABELS),
-            "copy_confusion": parsing_scores.confusion(batch["src_labels"], batch["tgt_labels"], P.NUM_LABELS),
+            "confusion": confusion(self.warped_labels(batch), batch["tgt_labels"], P.NUM_LABELS),
+            "copy_confusion": confusion(batch["src_labels"], batch["tgt_labels"], P.NUM_LABELS),
         }
 
     def summarize(self, sums) -> dict[str, float]:
-        ours, copy = parsing_scores.parsing_scores(sums["confusion"]), parsing_scores.parsing_scores(sums["copy_confusion"])
+        ours, copy = parsing_scores(sums["confusion"]), parsing_scores(sums["copy_confusion"])
         return {"warped_miou": ours["miou"], "copy_miou": copy["miou"]}
 
     def sample_grid(self, batch, ctx: Dist) -> np.ndarray:
